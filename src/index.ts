@@ -1,0 +1,2 @@
+// Public API, importable from a tslab cell: `import { ... } from '../src/index'`.
+export * from './tensor.js';
