@@ -1,2 +1,5 @@
 // Public API, importable from a tslab cell: `import { ... } from '../src/index'`.
 export * from './tensor.js';
+export * from './onnx/index.js';
+export * from './autodiff/index.js';
+export * from './random.js';

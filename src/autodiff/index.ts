@@ -1,0 +1,3 @@
+export * from './registry.js';
+export * from './backward.js';
+export * from './unbroadcast.js';

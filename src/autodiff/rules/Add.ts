@@ -1,0 +1,4 @@
+// d(a+b) = (dy, dy); the walker unbroadcasts each to its input's shape.
+import { registerVjp } from '../registry.js';
+
+registerVjp('Add', ({ dOut }) => [dOut[0], dOut[0]]);

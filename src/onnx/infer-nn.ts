@@ -1,0 +1,57 @@
+// Shape inference for convolution, pooling and normalisation ops.
+import type { Attrs, Shape } from './graph.js';
+import { normAxis, registerInference, req } from './infer.js';
+
+const ints = (a: Attrs, k: string): number[] | undefined => (Array.isArray(a[k]) ? (a[k] as number[]) : undefined);
+
+function spatial(x: Shape, kernel: number[], a: Attrs, transposed = false): Shape {
+  const n = kernel.length;
+  const strides = ints(a, 'strides') ?? Array(n).fill(1);
+  const dil = ints(a, 'dilations') ?? Array(n).fill(1);
+  const pads = ints(a, 'pads') ?? Array(2 * n).fill(0);
+  if (typeof a.auto_pad === 'string' && a.auto_pad !== 'NOTSET') throw new Error('auto_pad is not supported; give explicit pads');
+  const ceil = a.ceil_mode === 1;
+  return kernel.map((k, i) => {
+    const h = x[2 + i];
+    if (transposed) {
+      const op = ints(a, 'output_padding')?.[i] ?? 0;
+      return (h - 1) * strides[i] - pads[i] - pads[i + n] + dil[i] * (k - 1) + op + 1;
+    }
+    const span = h + pads[i] + pads[i + n] - dil[i] * (k - 1) - 1;
+    const out = (ceil ? Math.ceil(span / strides[i]) : Math.floor(span / strides[i])) + 1;
+    if (out <= 0) throw new Error(`kernel ${k} (dilation ${dil[i]}) does not fit input size ${h} with pads ${pads[i]}+${pads[i + n]}`);
+    return out;
+  });
+}
+
+registerInference('Conv', (ins, a) => {
+  const x = req(ins, 0), w = req(ins, 1), g = typeof a.group === 'number' ? a.group : 1;
+  if (x.shape[1] !== w.shape[1] * g) throw new Error(`input has ${x.shape[1]} channels but weight [${w.shape}] with group ${g} expects ${w.shape[1] * g}`);
+  return [{ dtype: x.dtype, shape: [x.shape[0], w.shape[0], ...spatial(x.shape, w.shape.slice(2), a)] }];
+});
+registerInference('ConvTranspose', (ins, a) => {
+  const x = req(ins, 0), w = req(ins, 1), g = typeof a.group === 'number' ? a.group : 1;
+  const explicit = ints(a, 'output_shape');
+  const sp = explicit ?? spatial(x.shape, w.shape.slice(2), a, true);
+  return [{ dtype: x.dtype, shape: [x.shape[0], w.shape[1] * g, ...sp] }];
+});
+registerInference(['MaxPool', 'AveragePool'], (ins, a) => {
+  const x = req(ins, 0), k = ints(a, 'kernel_shape');
+  if (!k) throw new Error('kernel_shape is required');
+  const shape = [x.shape[0], x.shape[1], ...spatial(x.shape, k, a)];
+  return [{ dtype: x.dtype, shape }, { dtype: 'int64', shape: [...shape] }];
+});
+registerInference(['GlobalAveragePool', 'GlobalMaxPool'], (ins) => {
+  const x = req(ins, 0);
+  return [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...x.shape.slice(2).map(() => 1)] }];
+});
+registerInference('BatchNormalization', (ins) => {
+  const x = req(ins, 0), c = [x.shape[1]];
+  return [{ dtype: x.dtype, shape: [...x.shape] }, { dtype: x.dtype, shape: c }, { dtype: x.dtype, shape: c }];
+});
+registerInference('LayerNormalization', (ins, a) => {
+  const x = req(ins, 0);
+  const ax = normAxis(typeof a.axis === 'number' ? a.axis : -1, x.shape.length);
+  const stat = x.shape.map((d, i) => (i < ax ? d : 1));
+  return [{ dtype: x.dtype, shape: [...x.shape] }, { dtype: 'float32', shape: stat }, { dtype: 'float32', shape: [...stat] }];
+});
