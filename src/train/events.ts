@@ -1,0 +1,42 @@
+// Progress events: the loop emits these; a terminal renderer or a notebook display consumes them.
+export type Metrics = Record<string, number>;
+
+export type TrainEvent =
+  | { type: 'start'; runDir: string; epochs: number; stepsPerEpoch: number; startEpoch: number; stage?: string }
+  | { type: 'resume'; epoch: number; stepInEpoch: number; globalStep: number; checkpoint: string }
+  | { type: 'step'; epoch: number; epochs: number; stepInEpoch: number; stepsPerEpoch: number; globalStep: number; metrics: Metrics; lr: Record<string, number> }
+  /** `metrics`: epoch means of the training metrics as `train_loss`, `cls_loss`, …, plus `val_*`. */
+  | { type: 'epoch'; epoch: number; epochs: number; metrics: Metrics; seconds: number }
+  | { type: 'checkpoint'; kind: string; epoch: number; globalStep: number; path: string; phase: 'saved' | 'durable' }
+  | { type: 'backup'; message: string; ok: boolean; globalStep?: number }
+  | { type: 'earlyStop'; epoch: number; monitor: string; best: number | null; bestEpoch: number | null; patience: number }
+  | { type: 'log'; message: string }
+  | { type: 'done'; reason: DoneReason; epoch: number; globalStep: number; message: string }
+  | { type: 'error'; message: string };
+
+export type DoneReason = 'completed' | 'earlyStop' | 'interrupted' | 'nonFinite' | 'alreadyDone';
+
+export type EventListener = (e: TrainEvent) => void;
+
+/** Calls every listener; a throwing listener is reported once and never stops training. */
+export class Emitter {
+  private readonly listeners: EventListener[] = [];
+  constructor(...initial: (EventListener | undefined)[]) {
+    for (const l of initial) if (l) this.listeners.push(l);
+  }
+  on(l: EventListener): () => void {
+    this.listeners.push(l);
+    return () => { const i = this.listeners.indexOf(l); if (i >= 0) this.listeners.splice(i, 1); };
+  }
+  emit(e: TrainEvent): void {
+    for (const l of this.listeners) {
+      try { l(e); } catch (err) { console.error(`progress listener failed on "${e.type}": ${(err as Error).message}`); }
+    }
+  }
+}
+
+/** `Epoch 1/15: train_loss=2.1234 cls_loss=1.2345 box_loss=0.8889 acc=0.4567 time=205.3s`. */
+export function formatEpochLine(e: Extract<TrainEvent, { type: 'epoch' }>): string {
+  const parts = Object.entries(e.metrics).map(([k, v]) => `${k}=${v.toFixed(4)}`);
+  return `Epoch ${e.epoch + 1}/${e.epochs}: ${parts.join(' ')} time=${e.seconds.toFixed(1)}s`;
+}

@@ -1,0 +1,40 @@
+// A run's metrics log: one JSON object per line (`metrics.jsonl` in the run directory).
+// Written by the trainer through this tiny sink; on resume, lines past the resumed global step
+// (written after the checkpoint by the lost process) are dropped so the log matches the state.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface MetricsRecord {
+  type: 'step' | 'epoch';
+  epoch: number;
+  globalStep: number;
+  time: string;
+  [key: string]: unknown;
+}
+
+export class MetricsLog {
+  readonly file: string;
+  constructor(runDir: string, name = 'metrics.jsonl') {
+    this.file = path.join(runDir, name);
+  }
+
+  /** Keep only records with globalStep ≤ `globalStep` (steps) / < for epoch ends past it. */
+  truncateAfter(globalStep: number): void {
+    if (!fs.existsSync(this.file)) return;
+    const keep = fs.readFileSync(this.file, 'utf8').split('\n').filter((l) => {
+      if (!l.trim()) return false;
+      try { return (JSON.parse(l) as MetricsRecord).globalStep <= globalStep; } catch { return false; }
+    });
+    fs.writeFileSync(this.file, keep.map((l) => l + '\n').join(''));
+  }
+
+  append(rec: MetricsRecord): void {
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    fs.appendFileSync(this.file, JSON.stringify(rec) + '\n');
+  }
+
+  read(): MetricsRecord[] {
+    if (!fs.existsSync(this.file)) return [];
+    return fs.readFileSync(this.file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as MetricsRecord);
+  }
+}
