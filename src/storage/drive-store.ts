@@ -1,0 +1,245 @@
+// A Store on Google Drive (v3 API via @googleapis/drive). Paths map to nested folders under a
+// base folder; folder ids are cached; writing an existing name updates that file (Drive allows
+// duplicate names, so the newest one wins on read). Uploads: resumable chunks (drive-upload.ts).
+import { Readable } from 'node:stream';
+import { drive, type drive_v3 } from '@googleapis/drive';
+import { type DriveAuth, SERVICE_ACCOUNT_QUOTA_HINT } from './drive-auth.js';
+import { DriveError, type RetryOptions, backoffDelay, sleep, toDriveError, withRetry } from './drive-retry.js';
+import { type RequestClient, type SessionMemory, resumableUpload } from './drive-upload.js';
+import { type ByteRange, type Store, type StoreEntry, type StoreStat, type WriteData, type WriteResult, isByteSource, normalizePath, splitPath } from './store.js';
+
+export const FOLDER_MIME = 'application/vnd.google-apps.folder';
+const FILE_FIELDS = 'id,name,mimeType,size,md5Checksum,modifiedTime';
+
+export interface GoogleDriveStoreOptions extends RetryOptions {
+  auth: DriveAuth;
+  /** Folder path under the root, e.g. `drivetrain/runs` (created on demand). */
+  basePath?: string;
+  /** Root folder id: 'root' (My Drive, default) or a folder inside a Shared Drive. */
+  rootFolderId?: string;
+  /** API root, default https://www.googleapis.com/ (applied to upload URLs too). */
+  rootUrl?: string;
+  /** Upload chunk size, a multiple of 256 KiB (default 8 MiB). */
+  chunkSize?: number;
+  /** Per-request timeout in ms; for downloads, the longest wait for the next bytes (default 120 s). */
+  timeoutMs?: number;
+  /** Upload session URIs kept here survive a restart (resume instead of re-sending). */
+  sessions?: SessionMemory;
+}
+
+interface DriveFile { id: string; name: string; mimeType: string; size: number; md5: string; modified: string }
+
+export class GoogleDriveStore implements Store {
+  readonly description: string;
+  private api: drive_v3.Drive;
+  private rootUrl: string;
+  private base: string;
+  private folderIds = new Map<string, string>();
+  private folderPending = new Map<string, Promise<string>>();
+  private o: GoogleDriveStoreOptions;
+
+  constructor(o: GoogleDriveStoreOptions) {
+    this.o = o;
+    this.rootUrl = (o.rootUrl ?? 'https://www.googleapis.com/').replace(/\/?$/, '/');
+    this.base = normalizePath(o.basePath ?? '');
+    this.api = drive({ version: 'v3', auth: o.auth.client, rootUrl: this.rootUrl });
+    this.folderIds.set('', o.rootFolderId ?? 'root');
+    this.description = `drive:${this.base}`;
+  }
+
+  private full(p: string): string {
+    const n = normalizePath(p);
+    return this.base && n ? `${this.base}/${n}` : this.base || n;
+  }
+
+  private call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    return withRetry(op, this.o, fn).catch((e: unknown) => { throw this.explain(toDriveError(e, op)); });
+  }
+
+  private explain(e: DriveError): DriveError {
+    if (e.reason === 'storageQuotaExceeded' && this.o.auth.kind === 'service-account') {
+      return new DriveError(`${e.message}\n${SERVICE_ACCOUNT_QUOTA_HINT}`, e.status, e.reason, false);
+    }
+    if (e.reason === 'storageQuotaExceeded') return new DriveError(`${e.message} — your Drive is full; free space or use another account`, e.status, e.reason, false);
+    return e;
+  }
+
+  private opts() {
+    return { rootUrl: this.rootUrl, retry: false, timeout: this.o.timeoutMs ?? 120_000 };
+  }
+
+  private async query(q: string): Promise<DriveFile[]> {
+    const out: DriveFile[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await this.call('list', () => this.api.files.list({
+        q, pageSize: 1000, pageToken, fields: `nextPageToken,files(${FILE_FIELDS})`,
+        supportsAllDrives: true, includeItemsFromAllDrives: true, spaces: 'drive',
+      }, this.opts()));
+      for (const f of res.data.files ?? []) {
+        out.push({ id: f.id!, name: f.name!, mimeType: f.mimeType ?? '', size: Number(f.size ?? 0), md5: f.md5Checksum ?? '', modified: f.modifiedTime ?? '' });
+      }
+      pageToken = res.data.nextPageToken ?? undefined;
+    } while (pageToken);
+    return out;
+  }
+
+  /** Folder id for a full path, or null; creates it (and parents) when `create`. */
+  private async folderId(full: string, create: boolean): Promise<string | null> {
+    const known = this.folderIds.get(full);
+    if (known) return known;
+    const pending = this.folderPending.get(full);
+    if (pending) return pending;
+    const { parent, name } = splitPath(full);
+    const parentId = await this.folderId(parent, create);
+    if (!parentId) return null;
+    const work = (async () => {
+      const found = (await this.query(`'${esc(parentId)}' in parents and name = '${esc(name)}' and mimeType = '${FOLDER_MIME}' and trashed = false`))
+        .sort(byOldest)[0];
+      if (found) return found.id;
+      if (!create) return '';
+      const res = await this.call('create folder', () => this.api.files.create({
+        requestBody: { name, mimeType: FOLDER_MIME, parents: [parentId] }, fields: 'id', supportsAllDrives: true,
+      }, this.opts()));
+      return res.data.id!;
+    })();
+    if (create) this.folderPending.set(full, work);
+    try {
+      const id = await work;
+      if (id) this.folderIds.set(full, id);
+      return id || null;
+    } finally {
+      this.folderPending.delete(full);
+    }
+  }
+
+  /** The newest non-folder file with this path (Drive allows duplicate names). */
+  private async findFile(p: string): Promise<DriveFile | null> {
+    const { parent, name } = splitPath(this.full(p));
+    const pid = await this.folderId(parent, false);
+    if (!pid) return null;
+    const files = await this.query(`'${esc(pid)}' in parents and name = '${esc(name)}' and mimeType != '${FOLDER_MIME}' and trashed = false`);
+    return files.sort((a, b) => b.modified.localeCompare(a.modified))[0] ?? null;
+  }
+
+  async list(prefix: string): Promise<StoreEntry[]> {
+    const id = await this.folderId(this.full(prefix), false);
+    if (!id) return [];
+    const files = await this.query(`'${esc(id)}' in parents and trashed = false`);
+    const seen = new Map<string, StoreEntry>();
+    for (const f of files.sort((a, b) => a.modified.localeCompare(b.modified))) {
+      seen.set(f.name, { path: normalizePath(`${prefix}/${f.name}`), name: f.name, isFolder: f.mimeType === FOLDER_MIME, size: f.size });
+    }
+    return [...seen.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async stat(p: string): Promise<StoreStat | null> {
+    const f = await this.findFile(p);
+    return f ? { size: f.size, md5: f.md5 } : null;
+  }
+
+  async read(p: string, range: ByteRange = {}): Promise<Readable> {
+    const f = await this.findFile(p);
+    if (!f) throw new DriveError(`Drive read ${this.full(p)}: not found`, 404, 'notFound', false);
+    const end = Math.min(range.end ?? f.size - 1, f.size - 1);
+    let pos = range.start ?? 0;
+    if (pos > end) return Readable.from([]);
+    const self = this;
+    const idleMs = this.o.timeoutMs ?? 120_000;
+    async function* body(): AsyncGenerator<Buffer> {
+      for (let attempt = 1; pos <= end; ) {
+        const ac = new AbortController();
+        let timer: NodeJS.Timeout | undefined;
+        const arm = () => { clearTimeout(timer); timer = setTimeout(() => ac.abort(), idleMs); };
+        try {
+          arm();
+          const res = await self.api.files.get(
+            { fileId: f!.id, alt: 'media', supportsAllDrives: true },
+            { ...self.opts(), timeout: undefined, signal: ac.signal, responseType: 'stream', headers: { Range: `bytes=${pos}-${end}` } },
+          );
+          let skip = res.status === 200 ? pos : 0; // a server that ignored Range
+          for await (const c of res.data as unknown as AsyncIterable<Buffer>) {
+            arm();
+            let b = c;
+            if (skip > 0) { const k = Math.min(skip, b.length); skip -= k; b = b.subarray(k); }
+            if (b.length > end - pos + 1) b = b.subarray(0, end - pos + 1);
+            if (b.length === 0) continue;
+            pos += b.length;
+            attempt = 1;
+            yield b;
+          }
+          if (pos <= end) throw Object.assign(new Error('download ended early'), { code: 'EPREMATURE' });
+        } catch (e) {
+          const err = toDriveError(e, `read ${self.full(p)}`);
+          if (!err.retryable || attempt >= (self.o.attempts ?? 8)) throw err;
+          const delayMs = backoffDelay(attempt++, self.o);
+          self.o.onRetry?.({ op: 'read', attempt, delayMs, reason: err.message });
+          await sleep(delayMs);
+        } finally {
+          clearTimeout(timer);
+          ac.abort();
+        }
+      }
+    }
+    return Readable.from(body(), { objectMode: false });
+  }
+
+  async write(p: string, data: WriteData): Promise<WriteResult> {
+    const full = this.full(p);
+    const { parent, name } = splitPath(full);
+    if (!name) throw new Error('cannot write to the store root');
+    const pid = (await this.folderId(parent, true))!;
+    const existing = await this.findFile(p);
+    const size = data instanceof Uint8Array ? data.byteLength : isByteSource(data) ? data.size : undefined;
+    const replayable = size !== undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const up = await resumableUpload(this.o.auth.client as unknown as RequestClient, {
+          rootUrl: this.rootUrl, fileId: existing?.id,
+          metadata: existing ? {} : { name, parents: [pid] },
+          sessionKey: size !== undefined ? `${this.rootUrl}|${full}|${size}|${existing?.id ?? ''}` : undefined,
+        }, data, { ...this.o, chunkSize: this.o.chunkSize ?? 8 * 1024 * 1024, timeoutMs: this.o.timeoutMs ?? 120_000, sessions: this.o.sessions });
+        return { size: up.size, md5: up.md5 };
+      } catch (e) {
+        const err = this.explain(toDriveError(e, `write ${full}`));
+        // An md5 mismatch means the whole upload is suspect: send it again from the start.
+        if (err.reason !== 'md5Mismatch' || !replayable || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  async delete(p: string): Promise<void> {
+    const full = this.full(p);
+    if (!full) throw new Error('refusing to delete the store root');
+    const { parent, name } = splitPath(full);
+    const pid = await this.folderId(parent, false);
+    if (!pid) return;
+    const matches = await this.query(`'${esc(pid)}' in parents and name = '${esc(name)}' and trashed = false`);
+    for (const m of matches) {
+      await this.call('delete', () => this.api.files.delete({ fileId: m.id, supportsAllDrives: true }, this.opts())).catch((e: DriveError) => {
+        if (e.status !== 404) throw e;
+      });
+    }
+    for (const k of [...this.folderIds.keys()]) if (k === full || k.startsWith(`${full}/`)) this.folderIds.delete(k);
+  }
+
+  async mkdir(p: string): Promise<void> {
+    await this.folderId(this.full(p), true);
+  }
+
+  async freeSpace(): Promise<number | null> {
+    const res = await this.call('about', () => this.api.about.get({ fields: 'storageQuota' }, this.opts()));
+    const q = res.data.storageQuota;
+    if (!q?.limit) return null; // unlimited (or a Shared Drive)
+    return Number(q.limit) - Number(q.usage ?? 0);
+  }
+}
+
+/** Escape a value for a Drive `q` string literal. */
+export function esc(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+}
+
+function byOldest(a: DriveFile, b: DriveFile): number {
+  return a.modified.localeCompare(b.modified);
+}

@@ -1,0 +1,32 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { LocalDirStore } from '../src/storage/local-store.js';
+import { checkQuota } from '../src/storage/mount.js';
+import { storeContract } from './support/store-contract.js';
+
+describe('LocalDirStore', () => {
+  storeContract(async () => new LocalDirStore(mkdtempSync(path.join(tmpdir(), 'dt-local-'))));
+
+  it('leaves no partial file when the source stream fails', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'dt-local-'));
+    const store = new LocalDirStore(root);
+    await store.write('f.bin', Buffer.from('old'));
+    const failing = new Readable({ read() { this.push(Buffer.alloc(1000)); this.destroy(new Error('disk gone')); } });
+    await expect(store.write('f.bin', failing)).rejects.toThrow('disk gone');
+    expect(readdirSync(root)).toEqual(['f.bin']);
+    expect((await store.stat('f.bin'))?.size).toBe(3);
+  });
+
+  it('reports free space and warns when a run will not fit', async () => {
+    const store = new LocalDirStore(mkdtempSync(path.join(tmpdir(), 'dt-local-')));
+    const free = await store.freeSpace();
+    expect(free).toBeGreaterThan(0);
+    const warnings: string[] = [];
+    expect((await checkQuota(store, 1, (m) => warnings.push(m))).ok).toBe(true);
+    expect((await checkQuota(store, free! * 2, (m) => warnings.push(m))).ok).toBe(false);
+    expect(warnings.join()).toMatch(/only .* free/);
+  });
+});
