@@ -1,0 +1,4 @@
+// y = eˣ: dx = dy·y.
+import { registerVjp } from '../registry.js';
+
+registerVjp('Exp', ({ g, node, dOut, scope }) => [g.op('Mul', [dOut[0]!, node.outputs[0]], {}, { scope })]);

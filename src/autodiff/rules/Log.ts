@@ -1,0 +1,4 @@
+// y = ln x: dx = dy/x.
+import { registerVjp } from '../registry.js';
+
+registerVjp('Log', ({ g, node, dOut, scope }) => [g.op('Div', [dOut[0]!, node.inputs[0]], {}, { scope })]);

@@ -1,0 +1,4 @@
+// d(−x) = −dy.
+import { registerVjp } from '../registry.js';
+
+registerVjp('Neg', ({ g, dOut, scope }) => [g.op('Neg', [dOut[0]!], {}, { scope })]);

@@ -1,0 +1,4 @@
+// Reshape only changes the shape: dx = reshape(dy, shape(x)).
+import { registerVjp } from '../registry.js';
+
+registerVjp('Reshape', ({ g, node, dOut, scope }) => [g.op('Reshape', [dOut[0]!, g.ints(g.shape(node.inputs[0]))], {}, { scope })]);

@@ -1,0 +1,10 @@
+// y = softmax(x, axis): dx = y·(dy − Σ_axis(dy·y)).
+import { registerVjp } from '../registry.js';
+
+registerVjp('Softmax', ({ g, node, dOut, scope }) => {
+  const y = node.outputs[0];
+  const axis = typeof node.attrs.axis === 'number' ? node.attrs.axis : -1;
+  const dyy = g.op('Mul', [dOut[0]!, y], {}, { scope });
+  const s = g.op('ReduceSum', [dyy, g.ints([axis])], { keepdims: 1 }, { scope });
+  return [g.op('Sub', [dyy, g.op('Mul', [y, s], {}, { scope })], {}, { scope })];
+});

@@ -1,0 +1,7 @@
+// y = √x: dx = dy·0.5/y.
+import { registerVjp } from '../registry.js';
+
+registerVjp('Sqrt', ({ g, node, dOut, scope }) => {
+  const y = node.outputs[0];
+  return [g.op('Mul', [g.op('Div', [dOut[0]!, y], {}, { scope }), g.constant(0.5, g.dtype(y))], {}, { scope })];
+});

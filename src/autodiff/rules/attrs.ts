@@ -1,0 +1,14 @@
+// Reads rule attributes that may be given as a plain number or as `{ float: x }` (see graph.ts).
+import type { Attrs } from '../../onnx/graph.js';
+
+export function floatAttr(attrs: Attrs, name: string, fallback: number): number {
+  const v = attrs[name];
+  if (typeof v === 'number') return v;
+  if (v && typeof v === 'object' && 'float' in v) return v.float;
+  return fallback;
+}
+
+export function intAttr(attrs: Attrs, name: string, fallback: number): number {
+  const v = attrs[name];
+  return typeof v === 'number' ? v : fallback;
+}
