@@ -3,3 +3,4 @@ export * from './tensor.js';
 export * from './onnx/index.js';
 export * from './autodiff/index.js';
 export * from './random.js';
+export * from './checkpoint/index.js';

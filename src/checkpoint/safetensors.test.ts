@@ -75,7 +75,7 @@ describe('safetensors', () => {
       const got = ind.out.get(t.name)!;
       expect(got.dtype).toBe(codes[t.dtype]);
       expect(got.shape).toEqual(t.shape);
-      const want = t.dtype === 'bool' ? [...t.data].map((v) => v !== 0) : [...(t.data as ArrayLike<number | bigint>)];
+      const want = t.dtype === 'bool' ? [...t.data].map((v) => v !== 0) : Array.from(t.data as ArrayLike<number | bigint>);
       expect(got.values).toEqual(want);
     }
     // our reader
@@ -86,7 +86,7 @@ describe('safetensors', () => {
       expect(g.dtype).toBe(t.dtype);
       expect(g.shape).toEqual(t.shape);
       expect(g.data.constructor).toBe(t.data.constructor);
-      expect([...(g.data as ArrayLike<number | bigint>)]).toEqual([...(t.data as ArrayLike<number | bigint>)]);
+      expect(Array.from(g.data as ArrayLike<number | bigint>)).toEqual(Array.from(t.data as ArrayLike<number | bigint>));
     }
     // header-only parse gives absolute byte ranges matching the written layout and the hashes
     const hdr = await readSafetensorsHeader(file);

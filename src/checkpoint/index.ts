@@ -1,0 +1,27 @@
+// Public API of the checkpoint layer.
+export { CheckpointError, isCheckpointError, type CheckpointErrorCode } from './errors.js';
+export { nodeFs, type CkptFs } from './fsio.js';
+export {
+  SAFETENSORS_DTYPE, dtypeFromSafetensors, encodeHeader, parseHeader, readSafetensors, readSafetensorsHeader,
+  writeSafetensors, writeSafetensorsTo,
+  type ReadResult, type SafetensorsHeader, type TensorLayout, type WriteResult, type WrittenTensor,
+} from './safetensors.js';
+export {
+  TrainStateSchema, MetricsRecordSchema, BestSchema, EarlyStopSchema, SamplerStateSchema, parseTrainState, StateSchemaError,
+  type TrainState, type TrainStateInput, type MetricsRecord, type BestRecord,
+} from './state.js';
+export {
+  ManifestSchema, parseManifest, CHECKPOINT_KINDS, MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, STATE_FILE, TENSORS_FILE,
+  type CheckpointKind, type Manifest,
+} from './manifest.js';
+export { AtomicRenameTarget, type CommitTarget, type StagedCheckpoint } from './commit.js';
+export { writeCheckpointFiles, loadCheckpoint, verifyCheckpoint, readManifest, type LoadedCheckpoint, type CheckpointMeta } from './dir.js';
+export {
+  savePolicies, combineSavePolicies, savePolicyFromOptions, selectDeletions, findBest, isImprovement, CheckpointOptionsSchema,
+  type CheckpointEvent, type SaveDecision, type SavePolicy, type SaveContext, type CheckpointOptions, type CheckpointOptionsInput, type BestOptions, type KeptCheckpoint,
+} from './policy.js';
+export { acquireRunLock, readLock, LOCK_FILE, type LockInfo, type RunLock } from './lock.js';
+export { readRunMetadata, RunMetadataSchema, METADATA_FILE, CHECKPOINTS_DIR, type RunMetadata, type CheckpointRecord } from './metadata.js';
+export { CheckpointManager, type DurableEvent, type DeletedEvent, type SaveHandle, type SaveOptions, type OpenDeps } from './manager.js';
+export { selectResume, resolveResume, describeContents, type ResumeChoice, type ResumeOptions } from './resume.js';
+export { createRun, listRuns, formatTextTable, formatRunsTable, type CreatedRun, type RunRow } from './runs.js';

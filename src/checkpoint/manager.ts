@@ -1,0 +1,373 @@
+// CheckpointManager: one per run directory. save() snapshots and returns; one background write
+// at a time commits checkpoints atomically, then retention deletes what the keep policy allows.
+//
+// Pending-replacement rule: while a write is in flight, at most the newest save waits behind it.
+// A newer save replaces a waiting one unless that one must be kept (kind `permanent`, or its
+// metrics would make it the new best); replaced saves' `durable` promises resolve with the
+// event of the checkpoint that replaced them (same or later state).
+import * as path from 'node:path';
+import type { NamedTensor, TensorMap } from '../tensor.js';
+import { AtomicRenameTarget, isStagingName, type CommitTarget } from './commit.js';
+import { checkSizes, readManifest, writeCheckpointFiles } from './dir.js';
+import { CheckpointError } from './errors.js';
+import { exists, nodeFs, type CkptFs } from './fsio.js';
+import { acquireRunLock, type RunLock } from './lock.js';
+import type { CheckpointKind, Manifest } from './manifest.js';
+import { CHECKPOINTS_DIR, readRunMetadata, writeRunMetadata, type CheckpointRecord, type RunMetadata } from './metadata.js';
+import {
+  CheckpointOptionsSchema, byStep, findBest, isImprovement, newestOf, savePolicyFromOptions, selectDeletions,
+  type CheckpointEvent, type CheckpointOptions, type CheckpointOptionsInput, type SaveDecision, type SavePolicy,
+} from './policy.js';
+import { SnapshotArena, type Snapshot } from './snapshot.js';
+import { parseTrainState, type TrainState, type TrainStateInput } from './state.js';
+
+export interface DurableEvent {
+  runDir: string;
+  /** absolute checkpoint directory */
+  dir: string;
+  name: string;
+  kind: CheckpointKind;
+  epoch: number;
+  stepInEpoch: number;
+  globalStep: number;
+  metrics: Record<string, number>;
+  manifest: Manifest;
+}
+
+export interface DeletedEvent {
+  runDir: string;
+  dir: string;
+  name: string;
+  kind: CheckpointKind;
+  globalStep: number;
+  reason: 'rotation' | 'disk-cap' | 'prune';
+}
+
+export interface SaveHandle {
+  kind: CheckpointKind;
+  globalStep: number;
+  /** resolves once this state (or a newer one that replaced it) is durable; rejects if that write fails */
+  durable: Promise<DurableEvent>;
+}
+
+export interface SaveOptions {
+  /** take ownership of the arrays instead of copying (caller must not modify them afterwards) */
+  transfer?: boolean;
+  /** directory name; default `<kind>-<globalStep 9 digits>` (+ `-2`, `-3` if taken) */
+  name?: string;
+  /** metrics stored with the checkpoint (used for `best`); default: last metrics record with this globalStep */
+  metrics?: Record<string, number>;
+}
+
+export interface OpenDeps {
+  fs?: CkptFs;
+  warn?: (message: string) => void;
+  /** defaults to AtomicRenameTarget(<runDir>/checkpoints) */
+  target?: CommitTarget;
+  /** experiment label stored in metadata.json when the run is created */
+  experiment?: string;
+}
+
+interface Job {
+  kind: CheckpointKind;
+  name?: string;
+  snapshot: Snapshot;
+  state: TrainState;
+  metrics: Record<string, number>;
+  mustKeep: boolean;
+  waiters: { resolve(e: DurableEvent): void; reject(e: unknown): void }[];
+}
+
+type Rec = CheckpointRecord;
+
+export class CheckpointManager {
+  private readonly ledger = new Map<string, Rec>();
+  private readonly queue: Job[] = [];
+  private running: Promise<void> | null = null;
+  private failure: unknown = null;
+  private closed = false;
+  private readonly durableListeners = new Set<(e: DurableEvent) => void>();
+  private readonly deletedListeners = new Set<(e: DeletedEvent) => void>();
+  private readonly arena = new SnapshotArena();
+  private readonly policy: SavePolicy;
+  private lastSaveTime: number | null = null;
+  private lastSaveStep: number | null = null;
+  private signalPending = false;
+  private demandPending = false;
+  private uninstallSignals: (() => void) | null = null;
+
+  private constructor(
+    readonly runDir: string,
+    readonly options: CheckpointOptions,
+    private readonly fs: CkptFs,
+    private readonly warn: (m: string) => void,
+    private readonly target: CommitTarget,
+    private readonly lock: RunLock,
+    private meta: RunMetadata,
+  ) {
+    this.policy = savePolicyFromOptions(options.save);
+  }
+
+  static async open(runDir: string, options: CheckpointOptionsInput = {}, deps: OpenDeps = {}): Promise<CheckpointManager> {
+    const parsed = CheckpointOptionsSchema.safeParse(options);
+    if (!parsed.success) {
+      throw new CheckpointError('BAD_OPTIONS', `checkpoint options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    }
+    const fs = deps.fs ?? nodeFs;
+    const warn = deps.warn ?? ((m: string) => console.warn(m));
+    const abs = path.resolve(runDir);
+    const lock = await acquireRunLock(abs, { fs, warn });
+    try {
+      const target = deps.target ?? new AtomicRenameTarget(path.join(abs, CHECKPOINTS_DIR), fs);
+      const leftovers = await target.cleanupLeftovers();
+      if (leftovers.length) warn(`drivetrain: removed ${leftovers.length} unfinished checkpoint(s) left by a crash: ${leftovers.join(', ')}`);
+      const now = new Date().toISOString();
+      let meta: RunMetadata | null = null;
+      try {
+        meta = await readRunMetadata(abs, fs);
+      } catch (e) {
+        warn(`drivetrain: ignoring unreadable metadata.json (${(e as Error).message}); it will be rewritten`);
+      }
+      meta ??= { run: path.basename(abs), experiment: deps.experiment ?? null, created: now, updated: now, checkpoints: [], best: null };
+      const m = new CheckpointManager(abs, parsed.data, fs, warn, target, lock, meta);
+      await m.scan();
+      await m.writeMetadata();
+      return m;
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
+  }
+
+  /** Durable checkpoints, oldest first. */
+  get checkpoints(): CheckpointRecord[] {
+    return [...this.ledger.values()].sort(byStep);
+  }
+
+  get best(): RunMetadata['best'] {
+    return this.meta.best;
+  }
+
+  /** Ask the save policies whether this event should produce a checkpoint. */
+  shouldSave(ev: CheckpointEvent): SaveDecision | null {
+    return this.policy.decide(ev, { lastSaveTime: this.lastSaveTime, lastSaveStep: this.lastSaveStep, signalPending: this.signalPending, demandPending: this.demandPending });
+  }
+
+  /** On-demand save: the next shouldSave() answers `manual`. */
+  requestSave(): void {
+    this.demandPending = true;
+  }
+
+  /** True once a handled signal arrived; the trainer should save (shouldSave says `signal`), flush and stop. */
+  get signalReceived(): boolean {
+    return this.signalPending;
+  }
+
+  /** Catch signals so the next shouldSave() answers `signal` instead of the process dying. */
+  installSignalHandlers(signals: NodeJS.Signals[] = ['SIGTERM']): () => void {
+    const onSig = () => {
+      this.signalPending = true;
+    };
+    for (const s of signals) process.on(s, onSig);
+    this.uninstallSignals = () => {
+      for (const s of signals) process.off(s, onSig);
+    };
+    return this.uninstallSignals;
+  }
+
+  onDurable(listener: (e: DurableEvent) => void): () => void {
+    this.durableListeners.add(listener);
+    return () => this.durableListeners.delete(listener);
+  }
+
+  onDeleted(listener: (e: DeletedEvent) => void): () => void {
+    this.deletedListeners.add(listener);
+    return () => this.deletedListeners.delete(listener);
+  }
+
+  /**
+   * Snapshot `tensors` + `state` and write them in the background. Throws a failure of an
+   * earlier background write (once), a closed manager, or a bad state schema.
+   */
+  save(kind: CheckpointKind | SaveDecision, tensors: TensorMap | Iterable<NamedTensor>, state: TrainStateInput, opts: SaveOptions = {}): SaveHandle {
+    if (this.closed) throw new CheckpointError('CLOSED', `checkpoint manager for ${this.runDir} is closed`);
+    this.throwFailure();
+    const decision = typeof kind === 'string' ? { kind } : kind;
+    const st = parseTrainState(JSON.parse(JSON.stringify(state)));
+    const metrics = opts.metrics ?? decision.metrics ?? [...st.metrics].reverse().find((r) => r.globalStep === st.globalStep)?.values ?? {};
+    const snapshot = this.arena.take(tensors instanceof Map ? tensors.values() : tensors, opts.transfer ?? this.options.transfer);
+    const b = this.options.keep.best;
+    const v = b ? metrics[b.monitor] : undefined;
+    const mustKeep = decision.kind === 'permanent' || (b !== undefined && typeof v === 'number' && isImprovement(v, this.meta.best?.value ?? null, b));
+    const job: Job = { kind: decision.kind, name: opts.name ?? decision.name, snapshot, state: st, metrics, mustKeep, waiters: [] };
+    const durable = new Promise<DurableEvent>((resolve, reject) => job.waiters.push({ resolve, reject }));
+    durable.catch(() => undefined); // the failure also surfaces on the next save()/flush()
+    while (this.queue.length && !this.queue[this.queue.length - 1].mustKeep) {
+      const old = this.queue.pop()!;
+      old.snapshot.release();
+      job.waiters.push(...old.waiters);
+    }
+    this.queue.push(job);
+    this.lastSaveTime = Date.now();
+    this.lastSaveStep = st.globalStep;
+    if (decision.kind === 'signal') this.signalPending = false;
+    if (decision.kind === 'manual') this.demandPending = false;
+    this.running ??= this.drain().finally(() => {
+      this.running = null;
+    });
+    return { kind: decision.kind, globalStep: st.globalStep, durable };
+  }
+
+  /** Wait for all pending writes; throws (once) if a background write failed. */
+  async flush(): Promise<void> {
+    while (this.running) await this.running;
+    this.throwFailure();
+  }
+
+  /** Flush, then release the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+      this.uninstallSignals?.();
+      await this.lock.release();
+    }
+  }
+
+  /** Apply the keep policy now (optionally with another lastN); returns the deleted names. */
+  async prune(keep: { lastN?: number } = {}): Promise<string[]> {
+    await this.flush();
+    return this.retain({ ...this.options.keep, ...keep }, 'prune');
+  }
+
+  private throwFailure(): void {
+    if (this.failure) {
+      const f = this.failure;
+      this.failure = null;
+      throw f;
+    }
+  }
+
+  private async drain(): Promise<void> {
+    for (let job = this.queue.shift(); job; job = this.queue.shift()) {
+      try {
+        const ev = await this.write(job);
+        for (const w of job.waiters) w.resolve(ev);
+        this.emit(this.durableListeners, ev);
+        await this.retain(this.options.keep, 'rotation');
+      } catch (e) {
+        const err = e instanceof CheckpointError ? e : new CheckpointError('WRITE_FAILED', `checkpoint at step ${job.state.globalStep} was not written: ${(e as Error).message}. Earlier checkpoints are intact.`, { cause: e, file: (e as NodeJS.ErrnoException).path });
+        this.failure = err;
+        for (const w of job.waiters) w.reject(err);
+      } finally {
+        job.snapshot.release();
+      }
+    }
+  }
+
+  private async write(job: Job): Promise<DurableEvent> {
+    let name = job.name ?? `${job.kind}-${String(job.state.globalStep).padStart(9, '0')}`;
+    for (let i = 2; this.ledger.has(name) || (await exists(this.fs, path.join(this.target.root, name))); i++) name = `${job.name ?? `${job.kind}-${String(job.state.globalStep).padStart(9, '0')}`}-${i}`;
+    await this.makeRoom(job);
+    const staged = await this.target.stage(name);
+    let dir: string;
+    let manifest: Manifest;
+    try {
+      manifest = await writeCheckpointFiles(staged.dir, job.snapshot.tensors, job.state, { kind: job.kind, name, metrics: job.metrics }, this.fs);
+      dir = await this.target.commit(staged);
+    } catch (e) {
+      await this.target.abort(staged).catch(() => undefined);
+      throw e;
+    }
+    const bytes = Object.values(manifest.files).reduce((a, f) => a + f.size, 0);
+    this.ledger.set(name, { name, kind: job.kind, epoch: manifest.epoch, stepInEpoch: manifest.stepInEpoch, globalStep: manifest.globalStep, metrics: manifest.metrics, path: path.relative(this.runDir, dir), created: manifest.created, bytes });
+    await this.writeMetadata().catch((e) => this.warn(`drivetrain: metadata.json not updated: ${(e as Error).message}`));
+    return { runDir: this.runDir, dir, name, kind: job.kind, epoch: manifest.epoch, stepInEpoch: manifest.stepInEpoch, globalStep: manifest.globalStep, metrics: manifest.metrics, manifest };
+  }
+
+  /** Disk cap: delete oldest rotating checkpoints until the save fits, or refuse before writing. */
+  private async makeRoom(job: Job): Promise<void> {
+    const cap = this.options.diskCapBytes;
+    if (cap === undefined) return;
+    const need = job.snapshot.bytes + job.snapshot.tensors.length * 160 + JSON.stringify(job.state).length * 2 + 8192;
+    const used = () => [...this.ledger.values()].reduce((a, r) => a + r.bytes, 0);
+    const list = this.checkpoints;
+    const keepNames = new Set([newestOf(list)?.name, findBest(list, this.options.keep.best)?.name]);
+    const deletable = list.filter((r) => r.kind !== 'permanent' && !keepNames.has(r.name));
+    const freeable = deletable.reduce((a, r) => a + r.bytes, 0);
+    if (used() - freeable + need > cap) {
+      throw new CheckpointError('DISK_CAP', `checkpoint at step ${job.state.globalStep} needs ~${need} bytes; the run's disk cap is ${cap} bytes and ${used() - freeable} bytes are held by checkpoints that must be kept (newest, best, permanent). Raise diskCapBytes or save fewer tensors. Nothing was written.`, { detail: `need ${need}, cap ${cap}` });
+    }
+    for (const r of deletable) {
+      if (used() + need <= cap) break;
+      await this.remove(r, 'disk-cap');
+    }
+  }
+
+  private async retain(keep: CheckpointOptions['keep'], reason: DeletedEvent['reason']): Promise<string[]> {
+    const names = selectDeletions(this.checkpoints, keep);
+    for (const n of names) {
+      const r = this.ledger.get(n);
+      if (!r) continue;
+      try {
+        await this.remove(r, reason);
+      } catch (e) {
+        this.warn(`drivetrain: could not delete checkpoint ${n}: ${(e as Error).message}`);
+      }
+    }
+    if (names.length) await this.writeMetadata().catch((e) => this.warn(`drivetrain: metadata.json not updated: ${(e as Error).message}`));
+    return names;
+  }
+
+  private async remove(r: Rec, reason: DeletedEvent['reason']): Promise<void> {
+    await this.target.remove(r.name);
+    this.ledger.delete(r.name);
+    this.emit(this.deletedListeners, { runDir: this.runDir, dir: path.join(this.runDir, r.path), name: r.name, kind: r.kind, globalStep: r.globalStep, reason });
+  }
+
+  private emit<T>(listeners: Set<(e: T) => void>, ev: T): void {
+    for (const l of listeners) {
+      try {
+        l(ev);
+      } catch (e) {
+        this.warn(`drivetrain: checkpoint listener failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Load the ledger from the manifests on disk (cheap check: schema, presence, sizes). */
+  private async scan(): Promise<void> {
+    let names: string[] = [];
+    try {
+      names = await this.fs.readdir(this.target.root);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    for (const name of names.filter((n) => !isStagingName(n))) {
+      const dir = path.join(this.target.root, name);
+      try {
+        const m = await readManifest(dir, this.fs);
+        await checkSizes(dir, m, this.fs);
+        const bytes = Object.values(m.files).reduce((a, f) => a + f.size, 0);
+        this.ledger.set(name, { name, kind: m.kind, epoch: m.epoch, stepInEpoch: m.stepInEpoch, globalStep: m.globalStep, metrics: m.metrics, path: path.relative(this.runDir, dir), created: m.created, bytes });
+      } catch (e) {
+        this.warn(`drivetrain: ignoring invalid checkpoint ${dir}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private async writeMetadata(): Promise<void> {
+    const list = this.checkpoints;
+    const b = this.options.keep.best;
+    const best = findBest(list, b);
+    this.meta = {
+      ...this.meta,
+      updated: new Date().toISOString(),
+      checkpoints: list,
+      best: best && b ? { name: best.name, metric: b.monitor, mode: b.mode, value: best.metrics[b.monitor], epoch: best.epoch, globalStep: best.globalStep } : null,
+    };
+    await writeRunMetadata(this.runDir, this.meta, this.fs);
+  }
+}
