@@ -35,19 +35,22 @@ registerInference('ConvTranspose', (ins, a) => {
   const sp = explicit ?? spatial(x.shape, w.shape.slice(2), a, true);
   return [{ dtype: x.dtype, shape: [x.shape[0], w.shape[1] * g, ...sp] }];
 });
-registerInference(['MaxPool', 'AveragePool'], (ins, a) => {
+registerInference(['MaxPool', 'AveragePool'], (ins, a, _c, op) => {
   const x = req(ins, 0), k = ints(a, 'kernel_shape');
   if (!k) throw new Error('kernel_shape is required');
   const shape = [x.shape[0], x.shape[1], ...spatial(x.shape, k, a)];
-  return [{ dtype: x.dtype, shape }, { dtype: 'int64', shape: [...shape] }];
+  // MaxPool's optional second output holds flat argmax indices; AveragePool has one output.
+  return op === 'AveragePool' ? [{ dtype: x.dtype, shape }] : [{ dtype: x.dtype, shape }, { dtype: 'int64', shape: [...shape] }];
 });
 registerInference(['GlobalAveragePool', 'GlobalMaxPool'], (ins) => {
   const x = req(ins, 0);
   return [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...x.shape.slice(2).map(() => 1)] }];
 });
-registerInference('BatchNormalization', (ins) => {
+registerInference('BatchNormalization', (ins, a) => {
   const x = req(ins, 0), c = [x.shape[1]];
-  return [{ dtype: x.dtype, shape: [...x.shape] }, { dtype: x.dtype, shape: c }, { dtype: x.dtype, shape: c }];
+  const y = { dtype: x.dtype, shape: [...x.shape] };
+  // Inference form (training_mode 0) must have exactly one output.
+  return a.training_mode === 1 ? [y, { dtype: x.dtype, shape: c }, { dtype: x.dtype, shape: [...c] }] : [y];
 });
 registerInference('LayerNormalization', (ins, a) => {
   const x = req(ins, 0);

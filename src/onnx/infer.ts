@@ -4,7 +4,7 @@ import type { DType } from '../tensor.js';
 import type { Attrs, Shape, ValueInfo } from './graph.js';
 
 export type ConstOf = (inputIndex: number) => number[] | undefined;
-export type InferFn = (ins: (ValueInfo | undefined)[], attrs: Attrs, constOf: ConstOf) => ValueInfo[];
+export type InferFn = (ins: (ValueInfo | undefined)[], attrs: Attrs, constOf: ConstOf, op: string) => ValueInfo[];
 
 const rules = new Map<string, InferFn>();
 
@@ -15,7 +15,7 @@ export function registerInference(ops: string | string[], fn: InferFn): void {
 export function inferNode(op: string, ins: (ValueInfo | undefined)[], attrs: Attrs, constOf: ConstOf): ValueInfo[] {
   const fn = rules.get(op);
   if (!fn) throw new Error(`no shape inference for op ${op}; pass the output info explicitly`);
-  return fn(ins, attrs, constOf);
+  return fn(ins, attrs, constOf, op);
 }
 
 export function req(ins: (ValueInfo | undefined)[], i: number): ValueInfo {

@@ -1,0 +1,18 @@
+// Y = MaxPool(X): each output's gradient goes to the input element it took. The forward's Indices
+// output (flat positions into X, batch and channel included) drives a ScatterElements with
+// reduction 'add' (overlapping windows can pick one element twice). A forward node without the
+// Indices output gets a second MaxPool node that produces it.
+import { numel } from '../../tensor.js';
+import { reshape } from '../spatial.js';
+import { registerVjp } from '../registry.js';
+
+registerVjp('MaxPool', ({ g, node, dOut, scope }) => {
+  if (node.attrs.storage_order === 1) throw new Error(`${scope}: MaxPool gradient needs storage_order 0 (row-major indices)`);
+  const x = node.inputs[0], dy = dOut[0];
+  if (!dy) return [undefined];
+  const xs = g.shape(x);
+  const indices = node.outputs[1] && g.has(node.outputs[1]) ? node.outputs[1] : g.node('MaxPool', [x], node.attrs, { scope, outputs: 2 })[1];
+  const zeros = g.op('Expand', [g.constant(0, g.dtype(x)), g.ints([numel(xs)])], {}, { scope });
+  const flat = g.op('ScatterElements', [zeros, reshape(g, indices, [-1], scope), reshape(g, dy, [-1], scope)], { axis: 0, reduction: 'add' }, { scope });
+  return [reshape(g, flat, xs, scope)];
+});
