@@ -166,6 +166,12 @@ registerInference('Slice', (ins, _a, c) => {
   });
   return [{ dtype: x.dtype, shape }];
 });
+registerInference('Pad', (ins, _a, c) => {
+  const x = req(ins, 0), pads = c(1);
+  if (!pads || ins[3]) throw new Error('Pad needs constant pads over all axes (no axes input)');
+  const r = x.shape.length;
+  return [{ dtype: x.dtype, shape: x.shape.map((d, i) => d + pads[i] + pads[i + r]) }];
+});
 registerInference('Gather', (ins, a) => {
   const x = req(ins, 0), idx = req(ins, 1), ax = normAxis(int(a, 'axis', 0), x.shape.length);
   return [{ dtype: x.dtype, shape: [...x.shape.slice(0, ax), ...idx.shape, ...x.shape.slice(ax + 1)] }];
