@@ -1,1 +1,2 @@
 export * from './batchnorm.js';
+export * from './dropout.js';
