@@ -1,0 +1,4 @@
+// y = broadcast(x, shape): dx = dy, summed back to x's shape by the walker's central unbroadcast.
+import { registerVjp } from '../registry.js';
+
+registerVjp('Expand', ({ dOut }) => [dOut[0], undefined]);

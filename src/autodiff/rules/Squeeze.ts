@@ -1,0 +1,4 @@
+// Squeeze only changes the shape: dx = reshape(dy, shape(x)).
+import { registerVjp } from '../registry.js';
+
+registerVjp('Squeeze', ({ g, node, dOut, scope }) => [g.op('Reshape', [dOut[0]!, g.ints(g.shape(node.inputs[0]))], {}, { scope }), undefined]);

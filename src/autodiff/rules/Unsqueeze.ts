@@ -1,0 +1,4 @@
+// Unsqueeze only changes the shape: dx = reshape(dy, shape(x)).
+import { registerVjp } from '../registry.js';
+
+registerVjp('Unsqueeze', ({ g, node, dOut, scope }) => [g.op('Reshape', [dOut[0]!, g.ints(g.shape(node.inputs[0]))], {}, { scope }), undefined]);
