@@ -40,3 +40,5 @@ import './Slice.js';
 import './Max.js';
 import './Min.js';
 import './ReduceMax.js';
+import './AveragePool.js';
+import './BatchNormalization.js';
