@@ -42,3 +42,4 @@ import './Min.js';
 import './ReduceMax.js';
 import './AveragePool.js';
 import './BatchNormalization.js';
+import './LayerNormalization.js';
