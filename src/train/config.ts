@@ -59,6 +59,8 @@ export const TrainConfigSchema = z.object({
   resume: z.string().default('auto'),
   /** Initialise weights (only) from a checkpoint dir or .safetensors file; fresh optimizer. */
   initFrom: z.string().nullable().default(null),
+  /** Load only these parameter groups from `initFrom` (e.g. `["backbone"]`); default all. */
+  initGroups: z.array(z.string()).nullable().default(null),
   /** Validate at each epoch end (needs data.valFraction > 0). */
   validate: z.boolean().default(true),
   /** Stop after this many global steps (for tests and smoke runs). */
@@ -68,36 +70,72 @@ export const TrainConfigSchema = z.object({
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
-/** A runbook stage: a partial train config over the runbook's `defaults`. */
-export const StageSchema = TrainConfigSchema.partial().extend({
+/**
+ * A runbook stage: train-config keys over the runbook's `defaults` (objects such as `data` and
+ * `checkpoint` merge key by key), plus `name`, `out` and `initFrom`. The merged config of each
+ * stage is validated by TrainConfigSchema when the runbook is parsed.
+ */
+export const StageSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . - only'),
   /** `previous` (default: the previous stage's best, weights only), `none`, or a path. */
   initFrom: z.string().nullable().optional(),
   /** Stage output dir; default `<runbook out>/<stage name>`. */
   out: z.string().optional(),
-}).strict();
+}).catchall(z.unknown());
 
 export const RunbookSchema = z.object({
   name: z.string().default('runbook'),
   description: z.string().optional(),
   /** Base output directory; each stage writes `<out>/<stage name>`. */
   out: z.string().default('runs/runbook'),
-  defaults: TrainConfigSchema.partial().default({}),
+  defaults: z.record(z.string(), z.unknown()).default({}),
   stages: z.array(StageSchema).min(1),
 }).strict();
 export type Runbook = z.infer<typeof RunbookSchema>;
 export type Stage = z.infer<typeof StageSchema>;
 
+const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `defaults` then `stage` keys; plain objects (data, checkpoint, …) merge one level deep. */
+export function mergeStage(defaults: Record<string, unknown>, stage: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...defaults };
+  for (const [k, v] of Object.entries(stage)) {
+    const d = out[k];
+    out[k] = isPlain(d) && isPlain(v) && k !== 'schedule' ? { ...d, ...v } : v;
+  }
+  return out;
+}
+
+/** The merged (not yet initFrom-resolved) config input of stage `i`. */
+export function stageInput(rb: Runbook, i: number): Record<string, unknown> {
+  const { name, initFrom, out, ...rest } = rb.stages[i];
+  void name; void initFrom; void out;
+  return mergeStage(rb.defaults, rest);
+}
+
 /** `a.b[2].c: message` lines for every issue. */
-export function formatConfigError(err: z.ZodError, what = 'config'): string {
-  const lines = err.issues.map((i) => {
-    let p = '';
-    for (const k of i.path) p += typeof k === 'number' ? `[${k}]` : p ? `.${String(k)}` : String(k);
+function keyPath(path: readonly PropertyKey[]): string {
+  let p = '';
+  for (const k of path) p += typeof k === 'number' ? `[${k}]` : p ? `.${String(k)}` : String(k);
+  return p;
+}
+
+type Issue = z.ZodError['issues'][number];
+
+/** `a.b[2].c: message` lines for every issue (`prefix(issue)` is put before each path). */
+export function configIssues(err: z.ZodError, prefix: (i: Issue) => string = () => ''): string[] {
+  return err.issues.map((i) => {
+    const p = prefix(i) + keyPath(i.path);
     const keys = (i as { keys?: string[] }).keys;
-    const msg = i.code === 'unrecognized_keys' && keys ? `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}` : i.message;
-    return `  ${p || '(top level)'}: ${msg}`;
+    let msg = i.message;
+    if (i.code === 'unrecognized_keys' && keys) msg = `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`;
+    else if (i.code === 'invalid_type' && /received undefined/.test(i.message)) msg = 'missing (required)';
+    return `  ${p.replace(/\.$/, '') || '(top level)'}: ${msg}`;
   });
-  return `invalid ${what}:\n${lines.join('\n')}`;
+}
+
+export function formatConfigError(err: z.ZodError, what = 'config'): string {
+  return `invalid ${what}:\n${configIssues(err).join('\n')}`;
 }
 
 export class ConfigError extends Error {}
@@ -111,12 +149,26 @@ export function parseTrainConfig(input: unknown, what = 'train config'): TrainCo
 export function parseRunbook(input: unknown, what = 'runbook'): Runbook {
   const r = RunbookSchema.safeParse(input);
   if (!r.success) throw new ConfigError(formatConfigError(r.error, what));
+  const rb = r.data;
+  const problems: string[] = [];
   const names = new Set<string>();
-  for (const s of r.data.stages) {
-    if (names.has(s.name)) throw new ConfigError(`invalid ${what}:\n  stages: duplicate stage name "${s.name}"`);
+  rb.stages.forEach((s, i) => {
+    if (names.has(s.name)) problems.push(`  stages[${i}].name: duplicate stage name "${s.name}"`);
     names.add(s.name);
-  }
-  return r.data;
+    const c = TrainConfigSchema.safeParse({ ...stageInput(rb, i), initFrom: null });
+    if (!c.success) {
+      // name the key where the user wrote it: in the stage, or in defaults
+      const where = (iss: Issue): string => {
+        const keys = (iss as { keys?: string[] }).keys;
+        const top = iss.path.length ? String(iss.path[0]) : keys?.[0];
+        if (iss.code === 'invalid_type' && iss.path.length === 1 && !(top! in s) && !(top! in rb.defaults)) return `stages[${i}].`;
+        return top !== undefined && top in s ? `stages[${i}].` : 'defaults.';
+      };
+      for (const line of configIssues(c.error, where)) if (!problems.includes(line)) problems.push(line);
+    }
+  });
+  if (problems.length) throw new ConfigError(`invalid ${what}:\n${problems.join('\n')}`);
+  return rb;
 }
 
 function canonical(v: unknown): unknown {
@@ -131,7 +183,7 @@ function canonical(v: unknown): unknown {
  * out, resume, device, threads, maxSteps — changing those and resuming is legitimate.
  */
 export function configHash(c: TrainConfig): string {
-  const { model, data, batchSize, optimizer, lr, lrGroups, momentum, weightDecay, freeze, schedule, seed, initFrom } = c;
-  const json = JSON.stringify(canonical({ model, data, batchSize, optimizer, lr, lrGroups, momentum, weightDecay, freeze, schedule, seed, initFrom }));
+  const { model, data, batchSize, optimizer, lr, lrGroups, momentum, weightDecay, freeze, schedule, seed, initFrom, initGroups } = c;
+  const json = JSON.stringify(canonical({ model, data, batchSize, optimizer, lr, lrGroups, momentum, weightDecay, freeze, schedule, seed, initFrom, initGroups }));
   return crypto.createHash('sha256').update(json).digest('hex').slice(0, 16);
 }

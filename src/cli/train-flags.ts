@@ -1,0 +1,70 @@
+// Flags of `drivetrain train` → a train config input (flags override --config values).
+import fs from 'node:fs';
+import { InvalidArgumentError } from 'commander';
+import { ConfigError, type TrainConfigInput } from '../train/config.js';
+
+export const num = (flag: string) => (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} expects a number, got "${v}"`);
+  return n;
+};
+export const int = (flag: string) => (v: string): number => {
+  const n = num(flag)(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} expects a non-negative whole number, got "${v}"`);
+  return n;
+};
+
+export interface TrainFlags {
+  config?: string; epochs?: number; batch?: number; lr?: number; lrHead?: number; lrBackbone?: number;
+  momentum?: number; weightDecay?: number; freezeBackbone?: boolean; earlyStopMonitor?: string;
+  earlyStopMinDelta?: number; earlyStopPatience?: number; out?: string; saveLast?: boolean;
+  saveSteps?: number; saveIntervalS?: number; keepLast?: number; seed?: number; device?: string;
+  resume?: string; gdriveBackup?: string; model?: string; optimizer?: string; maxSteps?: number;
+  threads?: number; dataN?: number; initFrom?: string; quiet?: boolean;
+}
+
+function readJson(file: string, what: string): unknown {
+  let text: string;
+  try { text = fs.readFileSync(file, 'utf8'); } catch { throw new ConfigError(`${what} ${file} does not exist or cannot be read`); }
+  try { return JSON.parse(text); } catch (e) { throw new ConfigError(`${what} ${file} is not valid JSON: ${(e as Error).message}`); }
+}
+
+/** The train config from --config plus flags (flags win). Exported for tests. */
+export function configFromFlags(f: TrainFlags): TrainConfigInput {
+  const base = (f.config ? readJson(f.config, 'config file') : {}) as Record<string, unknown>;
+  if (typeof base !== 'object' || base === null || Array.isArray(base)) throw new ConfigError(`config file ${f.config} must hold a JSON object`);
+  const c: Record<string, unknown> = { ...base };
+  const set = (k: string, v: unknown) => { if (v !== undefined) c[k] = v; };
+  set('epochs', f.epochs); set('batchSize', f.batch); set('lr', f.lr); set('momentum', f.momentum);
+  set('weightDecay', f.weightDecay); set('out', f.out); set('seed', f.seed); set('device', f.device);
+  set('resume', f.resume); set('model', f.model); set('optimizer', f.optimizer); set('maxSteps', f.maxSteps);
+  set('threads', f.threads); set('initFrom', f.initFrom);
+  if (f.dataN !== undefined) c.data = { ...(c.data as object), n: f.dataN };
+  if (f.lrHead !== undefined || f.lrBackbone !== undefined) {
+    const g = { ...(c.lrGroups as Record<string, number> | undefined) };
+    if (f.lrHead !== undefined) g.head = f.lrHead;
+    if (f.lrBackbone !== undefined) g.backbone = f.lrBackbone;
+    c.lrGroups = g;
+  }
+  if (f.freezeBackbone) c.freeze = [...new Set([...((c.freeze as string[] | undefined) ?? []), 'backbone'])];
+  if (f.earlyStopMonitor !== undefined || f.earlyStopMinDelta !== undefined || f.earlyStopPatience !== undefined) {
+    const es = { ...(c.earlyStopping as Record<string, unknown> | undefined) };
+    if (f.earlyStopMonitor !== undefined) es.monitor = f.earlyStopMonitor;
+    if (f.earlyStopMinDelta !== undefined) es.minDelta = f.earlyStopMinDelta;
+    if (f.earlyStopPatience !== undefined) es.patience = f.earlyStopPatience;
+    if (es.patience === undefined) throw new ConfigError('early stopping needs --early-stop-patience N (epochs without improvement before stopping)');
+    c.earlyStopping = es;
+  }
+  if (f.saveLast !== undefined || f.saveSteps !== undefined || f.saveIntervalS !== undefined || f.keepLast !== undefined) {
+    const ck = { ...(c.checkpoint as Record<string, unknown> | undefined) };
+    if (f.saveLast !== undefined) ck.saveLast = f.saveLast;
+    if (f.saveSteps !== undefined) ck.saveSteps = f.saveSteps;
+    if (f.saveIntervalS !== undefined) ck.saveIntervalS = f.saveIntervalS;
+    if (f.keepLast !== undefined) ck.keepLast = f.keepLast;
+    c.checkpoint = ck;
+  }
+  if (c.epochs === undefined) throw new ConfigError('missing --epochs N (or "epochs" in --config)');
+  if (c.lr === undefined) throw new ConfigError('missing --lr X (or "lr" in --config)');
+  return c as TrainConfigInput;
+}
+

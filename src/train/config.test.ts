@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { configHash, parseRunbook, parseTrainConfig, stageInput } from './config.js';
+
+describe('train config', () => {
+  it('fills defaults and hashes only what changes the trajectory', () => {
+    const c = parseTrainConfig({ epochs: 3, lr: 0.01 });
+    expect(c.batchSize).toBe(32);
+    expect(c.checkpoint.saveLast).toBe(true);
+    expect(c.resume).toBe('auto');
+    const h = configHash(c);
+    expect(configHash(parseTrainConfig({ epochs: 9, lr: 0.01, out: 'elsewhere', resume: 'none' }))).toBe(h);
+    expect(configHash(parseTrainConfig({ epochs: 3, lr: 0.02 }))).not.toBe(h);
+    expect(configHash(parseTrainConfig({ lr: 0.01, epochs: 3, lrGroups: { head: 1, backbone: 2 } })))
+      .toBe(configHash(parseTrainConfig({ epochs: 3, lr: 0.01, lrGroups: { backbone: 2, head: 1 } })));
+  });
+
+  it('names the key path of every problem', () => {
+    expect(() => parseTrainConfig({ epochs: 0, lr: 'x', checkpoint: { keepLast: -1, everyStep: 3 }, earlyStopping: { patience: 1.5 } }, 'config c.json'))
+      .toThrow([
+        'invalid config c.json:',
+        '  epochs: Too small: expected number to be >0',
+        '  lr: Invalid input: expected number, received string',
+        '  earlyStopping.patience: Invalid input: expected int, received number',
+        '  checkpoint.keepLast: Too small: expected number to be >0',
+        '  checkpoint: unknown key "everyStep"',
+      ].join('\n'));
+    expect(() => parseTrainConfig({ lr: 1 })).toThrow(/epochs: missing \(required\)/);
+  });
+});
+
+describe('runbooks', () => {
+  it('the example runbook parses and mirrors the users’ stages', () => {
+    const rb = parseRunbook(JSON.parse(fs.readFileSync('runbooks/glyphs.json', 'utf8')));
+    const s = rb.stages.map((_, i) => parseTrainConfig({ ...stageInput(rb, i), initFrom: null }));
+    expect(s.length).toBe(4);
+    expect([s[1].freeze, s[1].lr, s[1].lrGroups.head, s[1].momentum, s[1].weightDecay]).toEqual([['backbone'], 0.002, 0.008, 0.95, 0.001]);
+    expect(s[1].earlyStopping).toEqual({ monitor: 'train_loss', mode: 'min', minDelta: 0.0005, patience: 5 });
+    expect([s[2].freeze, s[2].lrGroups, s[2].earlyStopping?.patience]).toEqual([[], { backbone: 2e-5, head: 5e-5 }, 8]);
+    expect([s[3].lrGroups, s[3].earlyStopping?.patience]).toEqual([{ backbone: 5e-6, head: 1e-5 }, 10]);
+    // defaults merge key by key into nested objects
+    expect(s[2].checkpoint.saveSteps).toBe(50);
+  });
+
+  it('reports errors where the user wrote them (stage or defaults), once', () => {
+    const bad = { defaults: { lr: 'x', data: { n: -1 } }, stages: [{ name: 'a', epochs: 2 }, { name: 'b', lrGroups: { head: 'fast' }, bogus: 1 }, { name: 'a', epochs: 1, lr: 1 }] };
+    let msg = '';
+    try { parseRunbook(bad, 'runbook t.json'); } catch (e) { msg = (e as Error).message; }
+    expect(msg.split('\n')).toEqual([
+      'invalid runbook t.json:',
+      '  defaults.data.n: Too small: expected number to be >0',
+      '  defaults.lr: Invalid input: expected number, received string',
+      '  stages[1].epochs: missing (required)',
+      '  stages[1].lrGroups.head: Invalid input: expected number, received string',
+      '  stages[1]: unknown key "bogus"',
+      '  stages[2].name: duplicate stage name "a"',
+    ]);
+    expect(() => parseRunbook({ stages: [] })).toThrow(/stages: Too small/);
+  });
+});

@@ -1,0 +1,84 @@
+// The model registry used by configs, the CLI and runbooks: modules from src/nn plus their loss.
+// `glyph`: a small CNN backbone (`backbone.*`) with a classification head (`head.cls`) and a box
+// head (`head.box`), cross-entropy + smooth-L1, accuracy as `acc`. `glyph-tiny`: the same task
+// with a tiny MLP (fast enough for the kill/resume tests). Parameter groups: `backbone`, `head`.
+import type { Graph } from '../onnx/graph.js';
+import { Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../nn/layers.js';
+import { combineLosses, crossEntropy, smoothL1, type Loss } from '../nn/loss.js';
+import { Module, type ForwardContext } from '../nn/module.js';
+
+export interface ModelSpec {
+  model: Module<string, Record<string, string>>;
+  loss: Loss;
+  /** The batch column fed to the model. */
+  input: string;
+  /** Parameter groups (dotted-name prefixes), e.g. ['backbone', 'head']. */
+  groups: string[];
+  /** Engine metric name → reported name (e.g. cls_accuracy → acc). */
+  rename: Record<string, string>;
+}
+
+class Heads extends Module<string, Record<string, string>> {
+  readonly cls: Linear;
+  readonly box: Linear;
+  constructor(features: number, classes: number) {
+    super();
+    this.cls = this.add('cls', new Linear(features, classes));
+    this.box = this.add('box', new Linear(features, 4));
+  }
+  forward(g: Graph, x: string, ctx: ForwardContext): Record<string, string> {
+    return { cls: this.cls.forward(g, x, ctx), box: this.box.forward(g, x, ctx) };
+  }
+}
+
+class Detector extends Module<string, Record<string, string>> {
+  readonly backbone: Module;
+  readonly head: Heads;
+  constructor(backbone: Module, features: number, classes: number) {
+    super();
+    this.backbone = this.add('backbone', backbone);
+    this.head = this.add('head', new Heads(features, classes));
+  }
+  forward(g: Graph, x: string, ctx: ForwardContext): Record<string, string> {
+    return this.head.forward(g, this.backbone.forward(g, x, ctx), ctx);
+  }
+}
+
+function detectionLoss(): Loss {
+  return combineLosses({
+    cls: { loss: crossEntropy({ target: 'label', output: 'cls' }) },
+    box: { loss: smoothL1({ target: 'box', output: 'box', beta: 0.05 }), weight: 4 },
+  });
+}
+
+/** Input: [N, 1, S, S] images. */
+export function glyphModel(opts: { size?: number; classes?: number; width?: number } = {}): ModelSpec {
+  const size = opts.size ?? 32, classes = opts.classes ?? 12, w = opts.width ?? 16;
+  const backbone = new Sequential({
+    conv1: new Conv2d(1, w, 3, { padding: 1 }), relu1: new ReLU(), pool1: new MaxPool2d(2),
+    conv2: new Conv2d(w, 2 * w, 3, { padding: 1 }), relu2: new ReLU(), pool2: new MaxPool2d(2),
+    conv3: new Conv2d(2 * w, 2 * w, 3, { padding: 1 }), relu3: new ReLU(), pool3: new MaxPool2d(2),
+    flatten: new Flatten(), fc: new Linear(2 * w * (size / 8) ** 2, 64), relu4: new ReLU(),
+  });
+  return { model: new Detector(backbone, 64, classes), loss: detectionLoss(), input: 'image', groups: ['backbone', 'head'], rename: RENAME };
+}
+
+/** A tiny MLP on the same task (for fast tests). */
+export function glyphTinyModel(opts: { size?: number; classes?: number; hidden?: number } = {}): ModelSpec {
+  const size = opts.size ?? 32, classes = opts.classes ?? 12, h = opts.hidden ?? 16;
+  const backbone = new Sequential({ flatten: new Flatten(), fc: new Linear(size * size, h), relu: new ReLU() });
+  return { model: new Detector(backbone, h, classes), loss: detectionLoss(), input: 'image', groups: ['backbone', 'head'], rename: RENAME };
+}
+
+const RENAME = { cls_accuracy: 'acc' };
+
+export const MODELS: Record<string, (o: { size: number; classes: number }) => ModelSpec> = {
+  glyph: (o) => glyphModel(o),
+  'glyph-tiny': (o) => glyphTinyModel(o),
+};
+
+export function createModel(name: string, o: { size: number; classes: number }): ModelSpec {
+  const f = MODELS[name];
+  if (!f) throw new Error(`model: unknown model "${name}" (known: ${Object.keys(MODELS).join(', ')})`);
+  return f(o);
+}

@@ -1,0 +1,22 @@
+// What the loop needs from the engine and the checkpoint core, as narrow structural types (the
+// real ones are src/engine's Engine and src/checkpoint's CheckpointManager, wired in run.ts).
+import type { TensorMap } from '../tensor.js';
+import type { Batch } from '../data/dataset.js';
+import type { CheckpointManager } from '../checkpoint/manager.js';
+import type { TrainState } from '../checkpoint/state.js';
+import type { Metrics } from './events.js';
+
+export interface LoopEngine {
+  /** One optimiser step; returns the step's metrics (`loss`, extra outputs). */
+  step(batch: Batch, hyper: { lr: Record<string, number> }): Metrics | Promise<Metrics>;
+  /** Metrics of a batch without updating anything (may be a short last batch). */
+  evaluate(batch: Batch): Metrics | Promise<Metrics>;
+  getState(): TensorMap | Promise<TensorMap>;
+  setState(tensors: TensorMap, opts?: { weightsOnly?: boolean }): void | Promise<void>;
+}
+
+/** The parts of CheckpointManager the loop uses. */
+export type LoopCheckpoints = Pick<CheckpointManager, 'save' | 'shouldSave' | 'flush' | 'signalReceived' | 'runDir'>;
+
+/** A checkpoint to continue from (selected by the caller). */
+export interface ResumePoint { dir: string; tensors: TensorMap; state: TrainState }
