@@ -43,3 +43,4 @@ import './ReduceMax.js';
 import './AveragePool.js';
 import './BatchNormalization.js';
 import './LayerNormalization.js';
+import './GatherElements.js';
