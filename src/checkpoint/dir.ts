@@ -144,12 +144,12 @@ export async function loadCheckpoint(dir: string, opts: { fs?: CkptFs } = {}): P
   await checkSizes(dir, manifest, fs);
   const file = path.join(dir, TENSORS_FILE);
   const r = await readSafetensors(file, { fs });
-  if (r.sha256 !== manifest.files[TENSORS_FILE].sha256) throw mismatch(file, 'file', r.sha256, manifest.files[TENSORS_FILE].sha256);
   for (const [name, t] of Object.entries(manifest.tensors)) {
     const got = r.tensorSha256.get(name);
     if (got === undefined) throw new CheckpointError('MISSING_FILE', `${file}: tensor ${name} listed in the manifest is absent`, { file, detail: name });
     if (got !== t.sha256) throw mismatch(file, `tensor ${name}`, got, t.sha256);
   }
+  if (r.sha256 !== manifest.files[TENSORS_FILE].sha256) throw mismatch(file, 'file', r.sha256, manifest.files[TENSORS_FILE].sha256);
   if (r.tensors.size !== Object.keys(manifest.tensors).length) throw new CheckpointError('BAD_FORMAT', `${file}: has ${r.tensors.size} tensors, manifest lists ${Object.keys(manifest.tensors).length}`, { file });
   const state = await readState(dir, manifest, fs);
   return { dir, tensors: r.tensors, state, manifest };
@@ -184,12 +184,12 @@ export async function verifyCheckpoint(dir: string, opts: { fs?: CkptFs; quick?:
   } finally {
     await h.close();
   }
-  const got = fileHash.digest('hex');
-  if (got !== m.files[TENSORS_FILE].sha256) throw mismatch(file, 'file', got, m.files[TENSORS_FILE].sha256);
   for (const r of all) {
     const d = r.hash.digest('hex');
     if (d !== r.want) throw mismatch(file, r.name === '(header)' ? 'header' : `tensor ${r.name}`, d, r.want);
   }
+  const got = fileHash.digest('hex');
+  if (got !== m.files[TENSORS_FILE].sha256) throw mismatch(file, 'file', got, m.files[TENSORS_FILE].sha256);
   await readState(dir, m, fs);
   return m;
 }
