@@ -1,0 +1,64 @@
+// `drivetrain notebook run <nb> [-p key=value …] [--out PATH]` and `drivetrain kernel install|check`.
+import type { Command } from 'commander';
+import {
+  checkTslabCompat,
+  formatCompat,
+  installKernel,
+  NotebookCellError,
+  parseParam,
+  PICK_KERNEL_HELP,
+  projectRoot,
+  runNotebook,
+} from '../runner/index.js';
+
+function collectParam(value: string, previous: Record<string, unknown>): Record<string, unknown> {
+  const [k, v] = parseParam(value);
+  return { ...previous, [k]: v };
+}
+
+export function register(program: Command): void {
+  const nb = program.command('notebook').description('Run notebooks headless on a local Jupyter server');
+  nb.command('run')
+    .description('Execute a notebook cell by cell with the drivetrain kernel, streaming its output')
+    .argument('<notebook>', 'path to the .ipynb file')
+    .option('-p, --param <key=value>', 'override a variable of the cell tagged "parameters" (JSON value, else string); repeatable', collectParam, {})
+    .option('-o, --out <path>', 'where to write the executed notebook (default: <notebook dir>/executed/<name>.ipynb)')
+    .action(async (file: string, opts: { param: Record<string, unknown>; out?: string }) => {
+      try {
+        const r = await runNotebook(file, { params: opts.param, out: opts.out, handleSignals: true });
+        process.stderr.write(`[drivetrain] ${r.executedCells} cells ran in ${r.seconds.toFixed(1)} s; executed notebook: ${r.out}\n`);
+      } catch (err) {
+        if (err instanceof NotebookCellError) {
+          process.stderr.write(`\n[drivetrain] ${err.message}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        throw err;
+      }
+    });
+
+  const kernel = program.command('kernel').description('The "TypeScript (drivetrain)" Jupyter kernel');
+  kernel
+    .command('install')
+    .description('Install the kernel spec for this user (JupyterLab, Notebook and VS Code find it)')
+    .option('--prefix <dir>', 'install under <dir>/share/jupyter/kernels instead of the user dir')
+    .action((opts: { prefix?: string }) => {
+      const r = installKernel(projectRoot(), opts);
+      console.log(`Installed kernel "drivetrain" in ${r.dir} (${r.via}).`);
+      if (r.listed === false) console.log('Warning: `jupyter kernelspec list` does not show it; check JUPYTER_PATH / JUPYTER_DATA_DIR.');
+      else if (r.listed) console.log('`jupyter kernelspec list` shows it.');
+      console.log(PICK_KERNEL_HELP);
+    });
+  kernel
+    .command('check')
+    .description("Type-check src/index.ts the way tslab compiles notebook imports (TypeScript 5.0)")
+    .action(() => {
+      const r = checkTslabCompat(projectRoot());
+      if (r.diagnostics.length === 0) {
+        console.log(`src/index.ts compiles under tslab (TypeScript ${r.typescript}).`);
+        return;
+      }
+      console.error(`src code that notebook cells cannot import (tslab uses TypeScript ${r.typescript}):\n${formatCompat(r.diagnostics)}`);
+      process.exitCode = 1;
+    });
+}

@@ -1,0 +1,202 @@
+// Starts a real Jupyter server (Debian's jupyter-server) for headless notebook runs, with its
+// config/data/runtime dirs inside the project and our kernel spec on JUPYTER_PATH.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+
+export interface JupyterDirs {
+  /** Folder with `kernels/<name>/kernel.json` (put on JUPYTER_PATH). */
+  kernelSpecDir: string;
+  /** Parent of the config/data/runtime dirs (e.g. `<project>/.jupyter-local`). */
+  localDir: string;
+}
+
+export interface ServerHandle {
+  baseUrl: string;
+  wsUrl: string;
+  token: string;
+  pid: number;
+  runtimeDir: string;
+  /** Shuts the server down (API, then SIGTERM/SIGKILL of its process group) and kills any
+   * kernel it started that is still alive. Safe to call more than once. */
+  stop(): Promise<void>;
+  /** Synchronous last-resort kill for `process.on('exit')`. */
+  killNow(): void;
+}
+
+/** Finds the project root (the folder holding package.json and kernel-spec/) from this file. */
+export function projectRoot(): string {
+  let dir = path.dirname(new URL(import.meta.url).pathname);
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(path.join(dir, 'kernel-spec')) && existsSync(path.join(dir, 'package.json'))) return dir;
+    dir = path.dirname(dir);
+  }
+  throw new Error('drivetrain: cannot find the project root (a folder with package.json and kernel-spec/)');
+}
+
+export function defaultDirs(root = projectRoot()): JupyterDirs {
+  return { kernelSpecDir: path.join(root, 'kernel-spec'), localDir: path.join(root, '.jupyter-local') };
+}
+
+/** The command that starts a Jupyter server, or null when none is installed. */
+export function findJupyterServer(): { cmd: string; args: string[] } | null {
+  if (existsSync('/usr/bin/jupyter-server')) return { cmd: '/usr/bin/jupyter-server', args: [] };
+  for (const py of ['/usr/bin/python3', 'python3']) {
+    const r = spawnSync(py, ['-c', 'import jupyter_server'], { stdio: 'ignore' });
+    if (r.status === 0) return { cmd: py, args: ['-m', 'jupyter_server'] };
+  }
+  return null;
+}
+
+export const MISSING_JUPYTER =
+  'no Jupyter server found: install it with `make setup` (Debian: apt-get install jupyter-server jupyter-client)';
+
+export function jupyterEnv(dirs: JupyterDirs): NodeJS.ProcessEnv {
+  const sub = (n: string) => {
+    const d = path.join(dirs.localDir, n);
+    mkdirSync(d, { recursive: true });
+    return d;
+  };
+  return {
+    ...process.env,
+    JUPYTER_PATH: [dirs.kernelSpecDir, process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter),
+    JUPYTER_CONFIG_DIR: sub('config'),
+    JUPYTER_DATA_DIR: sub('data'),
+    // One runtime dir per server: its path in kernels' argv identifies this run's processes.
+    JUPYTER_RUNTIME_DIR: sub(path.join('runtime', `run-${process.pid}-${randomBytes(4).toString('hex')}`)),
+    JUPYTER_PLATFORM_DIRS: '1',
+    PYTHONUNBUFFERED: '1',
+  };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** PIDs of live processes whose command line mentions `needle` (e.g. our runtime dir). */
+export function pidsMentioning(needle: string): number[] {
+  if (!existsSync('/proc')) return [];
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+      if (cmd.includes(needle)) pids.push(Number(name));
+    } catch {
+      /* process ended while we looked */
+    }
+  }
+  return pids;
+}
+
+function killPids(pids: number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startJupyterServer(opts: { rootDir: string; dirs?: JupyterDirs; log?: (s: string) => void }): Promise<ServerHandle> {
+  const found = findJupyterServer();
+  if (!found) throw new Error(MISSING_JUPYTER);
+  const dirs = opts.dirs ?? defaultDirs();
+  const env = jupyterEnv(dirs);
+  const runtimeDir = env.JUPYTER_RUNTIME_DIR!;
+  const port = await freePort();
+  const token = randomBytes(24).toString('hex');
+  const args = [
+    ...found.args,
+    '--no-browser',
+    '--allow-root',
+    '--ip=127.0.0.1',
+    `--port=${port}`,
+    '--port-retries=0',
+    `--ServerApp.token=${token}`,
+    `--ServerApp.root_dir=${opts.rootDir}`,
+    // Our runtime dir in argv lets us find this server's processes by command line later.
+    `--ServerApp.runtime_dir=${runtimeDir}`,
+  ];
+  // detached: own process group, so a terminal Ctrl-C reaches only us and we decide the order.
+  const proc: ChildProcess = spawn(found.cmd, args, { env, cwd: opts.rootDir, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (b: Buffer) => {
+    stderr = (stderr + b.toString()).slice(-8000);
+  });
+  let exited = false;
+  proc.on('exit', () => (exited = true));
+  const baseUrl = `http://127.0.0.1:${port}/`;
+  const pid = proc.pid!;
+
+  const killNow = () => {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    killPids(pidsMentioning(runtimeDir), 'SIGKILL');
+  };
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (!exited) {
+        try {
+          await fetch(`${baseUrl}api/shutdown`, { method: 'POST', headers: { Authorization: `token ${token}` }, signal: AbortSignal.timeout(3000) });
+        } catch {
+          /* fall through to signals */
+        }
+        for (let i = 0; i < 30 && !exited; i++) await sleep(100);
+        if (!exited) {
+          try {
+            process.kill(-pid, 'SIGTERM');
+          } catch {
+            /* gone */
+          }
+          for (let i = 0; i < 20 && !exited; i++) await sleep(100);
+        }
+      }
+      // Kernels live in their own sessions (jupyter_client start_new_session), so they may
+      // survive the server: kill whatever still mentions our runtime dir (connection files).
+      let left = pidsMentioning(runtimeDir);
+      killPids(left, 'SIGTERM');
+      for (let i = 0; i < 20 && left.length; i++) {
+        await sleep(100);
+        left = pidsMentioning(runtimeDir);
+      }
+      killNow();
+      rmSync(runtimeDir, { recursive: true, force: true });
+    })());
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited) throw new Error(`jupyter server exited during start-up:\n${stderr.trim()}`);
+    try {
+      const r = await fetch(`${baseUrl}api/status`, { headers: { Authorization: `token ${token}` }, signal: AbortSignal.timeout(1000) });
+      if (r.ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`jupyter server did not answer within 30 s:\n${stderr.trim()}`);
+    }
+    await sleep(100);
+  }
+  opts.log?.(`jupyter server ready at ${baseUrl} (pid ${pid})`);
+  return { baseUrl, wsUrl: baseUrl.replace(/^http/, 'ws'), token, pid, runtimeDir, stop, killNow };
+}

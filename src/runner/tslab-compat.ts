@@ -1,0 +1,53 @@
+// Type-checks what a notebook imports the way tslab compiles it (its bundled TypeScript 5.0,
+// module ESNext, Node10 resolution, non-strict), so src code that would break notebook cells
+// is found with file:line instead of tslab's bare "30:11 - …" messages.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+export interface CompatDiagnostic {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+// tslab's bundled TypeScript 5.0 (the project's own `typescript` is 7, which has no JS API).
+type TS = typeof import('@tslab/typescript-for-tslab');
+
+/** Diagnostics for `entry` (default `<root>/src/index.ts`) under tslab's compiler options. */
+export function checkTslabCompat(root: string, entry = path.join(root, 'src', 'index.ts')): { typescript: string; diagnostics: CompatDiagnostic[] } {
+  const req = createRequire(path.join(root, 'node_modules', 'tslab', 'package.json'));
+  const ts = req('@tslab/typescript-for-tslab') as TS;
+  const options: import('@tslab/typescript-for-tslab').CompilerOptions = {
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Node10,
+    esModuleInterop: true,
+    target: ts.ScriptTarget.ES2022,
+    lib: ['lib.es2022.d.ts'],
+    resolveJsonModule: true,
+    allowJs: true,
+    skipLibCheck: true,
+    rootDir: root,
+    noEmit: true,
+    types: ['node'],
+    typeRoots: [path.join(root, 'node_modules', '@types')],
+  };
+  const program = ts.createProgram([entry], options);
+  const diagnostics: CompatDiagnostic[] = [];
+  for (const d of [...program.getSyntacticDiagnostics(), ...program.getSemanticDiagnostics(), ...program.getOptionsDiagnostics()]) {
+    const message = ts.flattenDiagnosticMessageText(d.messageText, '\n');
+    if (!d.file) {
+      diagnostics.push({ file: '', line: 0, column: 0, message });
+      continue;
+    }
+    const rel = path.relative(root, d.file.fileName);
+    if (rel.startsWith('..') || rel.includes('node_modules')) continue;
+    const pos = d.file.getLineAndCharacterOfPosition(d.start ?? 0);
+    diagnostics.push({ file: rel, line: pos.line + 1, column: pos.character + 1, message });
+  }
+  return { typescript: ts.version, diagnostics };
+}
+
+export function formatCompat(diags: CompatDiagnostic[]): string {
+  return diags.map((d) => `${d.file}:${d.line}:${d.column} - ${d.message}`).join('\n');
+}
