@@ -212,3 +212,13 @@ registerInference('OneHot', (ins, a, c) => {
   shape.splice(ax, 0, depth[0]);
   return [{ dtype: vals.dtype, shape }];
 });
+registerInference('GatherND', (ins, a) => {
+  const x = req(ins, 0), idx = req(ins, 1), b = int(a, 'batch_dims', 0);
+  const k = idx.shape[idx.shape.length - 1];
+  return [{ dtype: x.dtype, shape: [...idx.shape.slice(0, -1), ...x.shape.slice(b + k)] }];
+});
+registerInference('Range', (ins, _a, c) => {
+  const [s, l, d] = [c(0), c(1), c(2)];
+  if (!s || !l || !d) throw new Error('Range needs constant start, limit and delta');
+  return [{ dtype: req(ins, 0).dtype, shape: [Math.max(Math.ceil((l[0] - s[0]) / d[0]), 0)] }];
+});

@@ -44,3 +44,6 @@ import './AveragePool.js';
 import './BatchNormalization.js';
 import './LayerNormalization.js';
 import './GatherElements.js';
+import './Gather.js';
+import './ScatterElements.js';
+import './ScatterND.js';
