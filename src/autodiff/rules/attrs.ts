@@ -12,3 +12,9 @@ export function intAttr(attrs: Attrs, name: string, fallback: number): number {
   const v = attrs[name];
   return typeof v === 'number' ? v : fallback;
 }
+
+/** Reduced axes of an opset-17 Reduce* node with an `axes` attribute (all axes when absent). */
+export function reduceAxes(attrs: Attrs, rank: number): number[] {
+  const given = Array.isArray(attrs.axes) ? (attrs.axes as number[]) : [];
+  return given.length ? given.map((a) => (a < 0 ? a + rank : a)) : [...Array(rank).keys()];
+}

@@ -47,3 +47,8 @@ import './GatherElements.js';
 import './Gather.js';
 import './ScatterElements.js';
 import './ScatterND.js';
+import './ReduceMin.js';
+import './ReduceSumSquare.js';
+import './ReduceLogSumExp.js';
+import './Sum.js';
+import './Softplus.js';

@@ -1,0 +1,4 @@
+// y = log(1 + eˣ): dx = dy·σ(x).
+import { registerVjp } from '../registry.js';
+
+registerVjp('Softplus', ({ g, node, dOut, scope }) => [g.op('Mul', [dOut[0]!, g.op('Sigmoid', [node.inputs[0]], {}, { scope })], {}, { scope })]);

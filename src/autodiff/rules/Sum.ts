@@ -1,0 +1,4 @@
+// y = x₁ + … + xₙ (broadcasting): dxᵢ = dy, unbroadcast by the walker.
+import { registerVjp } from '../registry.js';
+
+registerVjp('Sum', ({ node, dOut }) => node.inputs.map(() => dOut[0]));
