@@ -1,0 +1,283 @@
+// The training engine: builds the train-step / eval graphs once per batch size, runs them with
+// onnxruntime-node and keeps the named state between steps (in a StateStore on the chosen device).
+import * as ort from 'onnxruntime-node';
+import { writeFile } from 'node:fs/promises';
+import { encodeModel } from '../onnx/model.js';
+import { toOrt } from '../onnx/session.js';
+import type { NamedTensor, Tensor, TensorMap } from '../tensor.js';
+import { rngFor } from '../nn/module.js';
+import { selectBackend } from './backend.js';
+import type { Backend, Device, DeviceRequest, SessionTuning } from './backend.js';
+import { buildEvalGraph, buildTrainGraph, planState } from './graphs.js';
+import type { GraphSpec, StatePlan } from './graphs.js';
+import { StateStore } from './state.js';
+import type { SetStateOptions } from './state.js';
+
+/** Batch tensors by input name, each [b, ...per-sample shape] with b ≤ batchSize. */
+export type Batch = Record<string, Tensor>;
+export type Metrics = Record<string, number>;
+
+export interface EngineOptions extends GraphSpec {
+  /** Batch size of the main sessions; smaller (last) batches get their own cached sessions. */
+  batchSize: number;
+  /** Default 'cpu'. 'auto' picks WebGPU when an adapter exists, else CPU, and prints which. */
+  device?: DeviceRequest;
+  /** Intra-op threads for the CPU EP (default: ORT's choice, one per core). */
+  threads?: number;
+  graphOptimizationLevel?: SessionTuning['graphOptimizationLevel'];
+  /** Seed for parameter initialisation and RNG states (default 0). */
+  seed?: number;
+  /** Where 'auto' reports its choice (default console.log). */
+  log?: (msg: string) => void;
+}
+
+/** Thrown by step() when the loss is NaN or ±Inf; the state is left as it was before the step. */
+export class NonFiniteLossError extends Error {
+  constructor(readonly metrics: Metrics, readonly step: number) {
+    super(`loss is ${metrics.loss} at step ${step} (metrics ${JSON.stringify(metrics)}); the step was not applied — lower the learning rate, clip gradients or check the data`);
+  }
+}
+
+interface Compiled {
+  session: ort.InferenceSession;
+  metrics: string[];
+  updated: string[];
+  state: string[];
+  inputs: string[];
+  outputs: string[];
+}
+
+/** Last-batch sessions kept per size besides the main one. */
+const MAX_EXTRA_SIZES = 4;
+
+export class Engine {
+  private readonly sessions = new Map<string, Compiled>();
+  private lrs: Record<string, number>;
+  private lrTensors = new Map<string, ort.Tensor>();
+  private busy = false;
+  private steps = 0;
+
+  private constructor(
+    readonly options: EngineOptions,
+    readonly plan: StatePlan,
+    private readonly backend: Backend,
+    private readonly store: StateStore,
+  ) {
+    this.lrs = Object.fromEntries(plan.optimizer.groups.map((g) => [g.name, g.hp.lr]));
+  }
+
+  static async create(opts: EngineOptions): Promise<Engine> {
+    if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}`);
+    if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) throw new Error(`threads must be a positive integer, got ${opts.threads}`);
+    const plan = planState(opts);
+    const backend = await selectBackend(opts.device ?? 'cpu', opts.log);
+    const store = new StateStore(backend, plan.decls);
+    const engine = new Engine(opts, plan, backend, store);
+    await store.set(initialState(plan, opts.seed ?? 0));
+    await engine.compile('train', opts.batchSize); // fail early on graph errors
+    return engine;
+  }
+
+  get device(): Device {
+    return this.backend.device;
+  }
+  get batchSize(): number {
+    return this.options.batchSize;
+  }
+  /** Optimizer steps taken (mirrors `opt.step`). */
+  get stepCount(): number {
+    return this.steps;
+  }
+  /** Parameter groups: name → trainable parameter names. */
+  get groups(): Record<string, string[]> {
+    return Object.fromEntries(this.plan.optimizer.groups.map((g) => [g.name, [...g.params]]));
+  }
+
+  private async compile(kind: 'train' | 'eval' | 'predict', b: number): Promise<Compiled> {
+    const key = `${kind}:${b}`;
+    const hit = this.sessions.get(key);
+    if (hit) return hit;
+    if (b !== this.batchSize && [...this.sessions.keys()].filter((k) => k.startsWith(`${kind}:`) && k !== `${kind}:${this.batchSize}`).length >= MAX_EXTRA_SIZES) {
+      for (const [k, s] of this.sessions) if (k.startsWith(`${kind}:`) && k !== `${kind}:${this.batchSize}`) { await s.session.release(); this.sessions.delete(k); break; }
+    }
+    const tuning: SessionTuning = { threads: this.options.threads, graphOptimizationLevel: this.options.graphOptimizationLevel };
+    let c: Omit<Compiled, 'session'>;
+    let bytes: Uint8Array;
+    if (kind === 'train') {
+      const t = buildTrainGraph(this.options, this.plan, b);
+      bytes = encodeModel(t.graph);
+      c = { metrics: t.metrics, updated: t.updated, state: this.plan.decls.map((d) => d.name), inputs: [...this.plan.modelInputs, ...this.plan.targetInputs], outputs: t.graph.outputs };
+    } else {
+      const e = buildEvalGraph(this.options, this.plan, b, { withLoss: kind === 'eval' });
+      bytes = encodeModel(e.graph);
+      c = { metrics: e.metrics, updated: [], state: e.state, inputs: e.inputs, outputs: e.outputs };
+    }
+    const deviceOutputs = new Set(c.updated.map((n) => `${n}_new`));
+    const outs = kind === 'train' ? [...c.metrics, ...deviceOutputs] : kind === 'eval' ? c.metrics : c.outputs;
+    const session = await ort.InferenceSession.create(bytes, this.backend.sessionOptions(outs, deviceOutputs, tuning));
+    const compiled = { ...c, session };
+    this.sessions.set(key, compiled);
+    return compiled;
+  }
+
+  /** Checks a batch against the inputs spec; returns its batch size. */
+  private checkBatch(batch: Batch, names: readonly string[]): number {
+    if (!batch || typeof batch !== 'object') throw new Error('batch must be an object of tensors by input name');
+    let b: number | undefined;
+    for (const n of names) {
+      const t = batch[n];
+      const spec = this.options.inputs[n];
+      const want = `${spec.dtype ?? 'float32'} [b, ${spec.shape.join(', ')}]`;
+      if (!t) throw new Error(`batch is missing input "${n}" (${want}); it has ${Object.keys(batch).join(', ') || 'nothing'}`);
+      if (t.dtype !== (spec.dtype ?? 'float32')) throw new Error(`batch input "${n}" is ${t.dtype}; the engine was declared with ${want}`);
+      const per = t.shape.slice(1);
+      if (t.shape.length !== spec.shape.length + 1 || per.some((d, i) => d !== spec.shape[i])) throw new Error(`batch input "${n}" has shape [${t.shape}]; expected ${want}`);
+      if (b === undefined) b = t.shape[0];
+      else if (t.shape[0] !== b) throw new Error(`batch inputs disagree on the batch size: "${n}" has ${t.shape[0]}, others ${b}`);
+    }
+    if (!b || b < 1) throw new Error('batch is empty');
+    if (b > this.batchSize) throw new Error(`batch of ${b} exceeds the engine's batchSize ${this.batchSize}`);
+    return b;
+  }
+
+  private lrTensor(group: string): ort.Tensor {
+    let t = this.lrTensors.get(group);
+    if (!t) {
+      t = new ort.Tensor('float32', Float32Array.of(this.lrs[group]), []);
+      this.lrTensors.set(group, t);
+    }
+    return t;
+  }
+
+  private enter(what: string): void {
+    if (this.busy) throw new Error(`${what}() called while another engine call is running; await each call before the next`);
+    this.busy = true;
+  }
+
+  private async run(c: Compiled, batch: Batch, withLr: boolean): Promise<Record<string, ort.Tensor>> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const n of c.inputs) feeds[n] = toOrt(batch[n]);
+    this.store.feed(c.state, feeds);
+    if (withLr) for (const g of Object.keys(this.lrs)) feeds[`lr.${g}`] = this.lrTensor(g);
+    return c.session.run(feeds);
+  }
+
+  private static readMetrics(c: Compiled, out: Record<string, ort.Tensor>): Metrics {
+    const m: Metrics = {};
+    for (const n of c.metrics) m[n] = Number((out[n].data as Float32Array)[0]);
+    return m;
+  }
+
+  /** One optimizer step. Throws NonFiniteLossError (state untouched) when the loss is NaN/Inf. */
+  async step(batch: Batch): Promise<Metrics> {
+    this.enter('step');
+    try {
+      const c = await this.compile('train', this.checkBatch(batch, [...this.plan.modelInputs, ...this.plan.targetInputs]));
+      const out = await this.run(c, batch, true);
+      const metrics = Engine.readMetrics(c, out);
+      if (!Number.isFinite(metrics.loss)) {
+        this.store.discard(c.updated, out);
+        throw new NonFiniteLossError(metrics, this.steps + 1);
+      }
+      this.store.commit(c.updated, out);
+      this.steps++;
+      return metrics;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Loss and metrics in eval mode (BatchNorm on running statistics, no dropout); no state changes. */
+  async evaluate(batch: Batch): Promise<Metrics> {
+    this.enter('evaluate');
+    try {
+      const c = await this.compile('eval', this.checkBatch(batch, [...this.plan.modelInputs, ...this.plan.targetInputs]));
+      return Engine.readMetrics(c, await this.run(c, batch, false));
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Model outputs in eval mode: `output` (single-output model) or `output_<key>`. */
+  async predict(batch: Batch): Promise<Record<string, Tensor>> {
+    this.enter('predict');
+    try {
+      const c = await this.compile('predict', this.checkBatch(batch, this.plan.modelInputs));
+      const out = await this.run(c, batch, false);
+      const res: Record<string, Tensor> = {};
+      for (const n of c.outputs) res[n] = { dtype: out[n].type as Tensor['dtype'], shape: [...out[n].dims], data: out[n].data as Float32Array };
+      return res;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Every state tensor as host copies (the only place state leaves the device). */
+  async getState(): Promise<TensorMap> {
+    return this.store.snapshot();
+  }
+
+  /**
+   * Replaces state tensors by name. strict (default true): missing or unexpected names fail;
+   * weightsOnly: only `param.*` / `buffer.*` are taken (fine-tuning from a checkpoint).
+   */
+  async setState(tensors: TensorMap | Iterable<NamedTensor>, opts: SetStateOptions = {}) {
+    const r = await this.store.set(tensors, opts);
+    if (r.loaded.includes('opt.step')) this.steps = Math.round(Number((await this.store.snapshot(['opt.step'])).get('opt.step')!.data[0]));
+    return r;
+  }
+
+  /** Sets learning rates: one number for every group, or by group name. Takes effect next step. */
+  setLr(lr: number | Record<string, number>): void {
+    const next = { ...this.lrs };
+    if (typeof lr === 'number') for (const k of Object.keys(next)) next[k] = lr;
+    else for (const [k, v] of Object.entries(lr)) {
+      if (!(k in next)) throw new Error(`setLr: no parameter group "${k}" (groups: ${Object.keys(next).join(', ')})`);
+      next[k] = v;
+    }
+    for (const [k, v] of Object.entries(next)) if (!(Number.isFinite(v) && v >= 0)) throw new Error(`setLr: lr for "${k}" must be a finite number >= 0, got ${v}`);
+    this.lrs = next;
+    this.lrTensors.clear();
+  }
+
+  getLr(): Record<string, number> {
+    return { ...this.lrs };
+  }
+
+  /**
+   * Inference ONNX model: eval-mode forward with the current weights as initializers, inputs
+   * named as in the inputs spec with a fixed batch size, outputs `output` / `output_<key>`.
+   */
+  async exportInference(opts: { batchSize?: number; path?: string } = {}): Promise<Uint8Array> {
+    const state = await this.store.snapshot(this.plan.decls.filter((d) => d.role === 'param' || d.role === 'buffer').map((d) => d.name));
+    const e = buildEvalGraph(this.options, this.plan, opts.batchSize ?? this.batchSize, { withLoss: false, initializers: state });
+    const bytes = encodeModel(e.graph, { docString: `drivetrain inference export after ${this.steps} steps` });
+    if (opts.path) await writeFile(opts.path, bytes);
+    return bytes;
+  }
+
+  async release(): Promise<void> {
+    for (const c of this.sessions.values()) await c.session.release();
+    this.sessions.clear();
+    this.store.dispose();
+    await this.backend.release();
+  }
+}
+
+/** Seeded initial state: parameters and buffers from their initialisers, optimizer slots zero, step 0. */
+export function initialState(plan: StatePlan, seed: number): NamedTensor[] {
+  const out: NamedTensor[] = [];
+  for (const [role, decls] of [['param', plan.params], ['buffer', plan.buffers], ['rng', plan.rngs]] as const) {
+    for (const d of decls) {
+      const name = `${role}.${d.name}`;
+      const data = d.init(d.shape, rngFor(seed, name));
+      if (data.length !== d.shape.reduce((a, b) => a * b, 1)) throw new Error(`${d.module.label()}: initialiser for ${d.name} returned ${data.length} values for shape [${d.shape}]`);
+      out.push({ name, dtype: d.dtype, shape: [...d.shape], data });
+    }
+  }
+  for (const s of plan.decls) {
+    if (s.role !== 'opt') continue;
+    out.push({ name: s.name, dtype: s.dtype, shape: [...s.shape], data: new Float32Array(s.shape.reduce((a, b) => a * b, 1)) });
+  }
+  return out;
+}

@@ -1,0 +1,203 @@
+// Builds the engine's graphs from model + loss + optimizer for one fixed batch size:
+// - train step: forward + loss + backward + optimizer update in ONE graph. Inputs: batch tensors,
+//   every state tensor (`param.…`, `opt.<slot>.…`, `opt.step`, `buffer.…`, `rng.…`), `lr.<group>`.
+//   Outputs: metrics (`loss`, …) and `<state>_new` for each state it changes.
+// - eval: forward (eval mode) + loss metrics; predict: forward only.
+import { gradients } from '../autodiff/backward.js';
+import type { Loss } from '../nn/loss.js';
+import type { ForwardContext, Module, NamedDecl } from '../nn/module.js';
+import { matchAny, selectNames } from '../nn/select.js';
+import { Graph } from '../onnx/graph.js';
+import { emitOptimizerUpdate, planOptimizer } from '../optim/apply.js';
+import type { OptimizerPlan } from '../optim/apply.js';
+import type { Optimizer, ParamGroup } from '../optim/optimizer.js';
+import { clipGradNorm, gradNorm } from '../optim/optimizer.js';
+import type { DType } from '../tensor.js';
+import type { StateDecl } from './state.js';
+
+export interface InputSpec {
+  /** Per-sample shape (without the batch dimension). */
+  shape: number[];
+  dtype?: DType;
+}
+
+export type ModelOutputs = string | Record<string, string>;
+/** The engine's model: one input (string) or several (record by input name) → one or several outputs. */
+export type AnyModule = Module<any, any>;
+
+export interface GraphSpec {
+  model: AnyModule;
+  loss: Loss;
+  optimizer: Optimizer;
+  inputs: Record<string, InputSpec>;
+  /** Parameters not trained (glob or prefix patterns), e.g. `backbone.*`. */
+  frozen?: string | string[];
+  groups?: ParamGroup[];
+  /** Clip gradients to this global L2 norm. */
+  clipGradNorm?: number;
+  /** Emit `grad_norm` (pre-clip) as a metric (default: when clipping). */
+  gradNormMetric?: boolean;
+}
+
+export interface StatePlan {
+  decls: StateDecl[];
+  params: NamedDecl[];
+  buffers: NamedDecl[];
+  rngs: NamedDecl[];
+  trainable: string[];
+  optimizer: OptimizerPlan;
+  modelInputs: string[];
+  targetInputs: string[];
+}
+
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function planState(spec: GraphSpec): StatePlan {
+  const params = spec.model.parameters();
+  const buffers = spec.model.buffers();
+  const rngs = spec.model.rngStates();
+  const names = params.map((p) => p.name);
+  if (new Set(names).size !== names.length) throw new Error('two parameters share a name; give sibling modules distinct names');
+  const frozen = spec.frozen ? new Set(selectNames(spec.frozen, names, 'frozen pattern')) : new Set<string>();
+  const trainable = names.filter((n) => !frozen.has(n));
+  if (!trainable.length) throw new Error('every parameter is frozen: nothing to train');
+  const optimizer = planOptimizer(spec.optimizer, params.filter((p) => !frozen.has(p.name)), spec.groups);
+  const inputNames = Object.keys(spec.inputs);
+  if (!inputNames.length) throw new Error('inputs: declare at least one batch input, e.g. { x: { shape: [784] }, y: { shape: [], dtype: "int64" } }');
+  for (const n of inputNames) if (!NAME_RE.test(n)) throw new Error(`input name "${n}" must be an identifier (letters, digits, _)`);
+  for (const t of spec.loss.targets) if (!spec.inputs[t]) throw new Error(`the loss reads batch input "${t}" but inputs declares only ${inputNames.join(', ')}`);
+  const targetInputs = inputNames.filter((n) => spec.loss.targets.includes(n));
+  const modelInputs = inputNames.filter((n) => !targetInputs.includes(n));
+  if (!modelInputs.length) throw new Error('every input is a loss target: the model has no input');
+  const decls: StateDecl[] = [
+    ...params.map((p) => ({ name: `param.${p.name}`, role: 'param' as const, dtype: p.dtype, shape: p.shape })),
+    ...optimizer.slots.map((s) => ({ name: s.name, role: 'opt' as const, dtype: s.dtype, shape: s.shape })),
+    { name: 'opt.step', role: 'opt', dtype: 'float32', shape: [] },
+    ...buffers.map((b) => ({ name: `buffer.${b.name}`, role: 'buffer' as const, dtype: b.dtype, shape: b.shape })),
+    ...rngs.map((r) => ({ name: `rng.${r.name}`, role: 'rng' as const, dtype: r.dtype, shape: r.shape })),
+  ];
+  return { decls, params, buffers, rngs, trainable, optimizer, modelInputs, targetInputs };
+}
+
+class Ctx implements ForwardContext {
+  readonly bufferUpdates = new Map<string, string>();
+  readonly rngUpdates = new Map<string, string>();
+  constructor(readonly training: boolean, private readonly paramValue: (n: string) => string, private readonly g: Graph, private readonly hasRng: boolean) {}
+  param(n: string) { return this.paramValue(n); }
+  buffer(n: string) { return `buffer.${n}`; }
+  updateBuffer(n: string, v: string) {
+    if (!this.training) throw new Error(`buffer ${n} updated in eval mode`);
+    this.bufferUpdates.set(n, v);
+  }
+  rng(n: string) {
+    if (!this.hasRng) throw new Error(`RNG state ${n} requested in eval mode`);
+    return `rng.${n}`;
+  }
+  updateRng(n: string, v: string) { this.rngUpdates.set(n, v); }
+}
+
+function addBatchInputs(g: Graph, spec: GraphSpec, names: string[], batchSize: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of names) {
+    const s = spec.inputs[n];
+    out[n] = g.input(n, s.dtype ?? 'float32', [batchSize, ...s.shape]);
+  }
+  return out;
+}
+
+function runModel(g: Graph, spec: GraphSpec, plan: StatePlan, batch: Record<string, string>, ctx: ForwardContext): ModelOutputs {
+  const x = plan.modelInputs.length === 1 ? batch[plan.modelInputs[0]] : Object.fromEntries(plan.modelInputs.map((n) => [n, batch[n]]));
+  const out = spec.model.forward(g, x, ctx) as ModelOutputs;
+  if (typeof out !== 'string' && (typeof out !== 'object' || out === null)) throw new Error(`${spec.model.label()}.forward must return a graph value or a record of them`);
+  return out;
+}
+
+function addMetricOutputs(g: Graph, loss: string, metrics: Record<string, string>): string[] {
+  const names = ['loss', ...Object.keys(metrics)];
+  for (const n of names) if (!NAME_RE.test(n)) throw new Error(`metric name "${n}" must be an identifier`);
+  g.output(loss, 'loss');
+  for (const [k, v] of Object.entries(metrics)) {
+    if (g.shape(v).length !== 0) throw new Error(`metric "${k}" must be a scalar, got [${g.shape(v)}]`);
+    g.output(v, k);
+  }
+  return names;
+}
+
+export interface TrainGraph {
+  graph: Graph;
+  metrics: string[];
+  /** State names this step changes (each has an output `<name>_new`). */
+  updated: string[];
+  lrInputs: string[];
+}
+
+export function buildTrainGraph(spec: GraphSpec, plan: StatePlan, batchSize: number): TrainGraph {
+  const g = new Graph('train_step');
+  const batch = addBatchInputs(g, spec, [...plan.modelInputs, ...plan.targetInputs], batchSize);
+  for (const d of plan.decls) g.input(d.name, d.dtype, d.shape);
+  const lrInputs = plan.optimizer.groups.map((gr) => g.input(`lr.${gr.name}`, 'float32', []));
+  const ctx = new Ctx(true, (n) => `param.${n}`, g, true);
+  const outputs = runModel(g, spec, plan, batch, ctx);
+  const { loss, metrics } = spec.loss.build({ g, outputs, batch });
+  if (g.shape(loss).length !== 0) throw new Error(`the loss must be a scalar, got [${g.shape(loss)}]`);
+  const wrt = plan.trainable.map((n) => `param.${n}`);
+  let grads = gradients(g, loss, wrt);
+  const extra: Record<string, string> = { ...metrics };
+  if (spec.clipGradNorm !== undefined) {
+    const c = clipGradNorm(g, grads, spec.clipGradNorm);
+    grads = c.grads;
+    if (spec.gradNormMetric ?? true) extra.grad_norm = c.norm;
+  } else if (spec.gradNormMetric) extra.grad_norm = gradNorm(g, grads);
+  const metricNames = addMetricOutputs(g, loss, extra);
+  const t = g.op('Add', ['opt.step', g.constant(1)], {}, { scope: 'step' });
+  const upd = emitOptimizerUpdate(g, spec.optimizer, plan.optimizer, {
+    param: (n) => `param.${n}`, grad: (n) => grads.get(`param.${n}`)!, slot: (n) => n, lr: (gr) => `lr.${gr}`, t,
+  });
+  upd.set('opt.step', t);
+  for (const [n, v] of ctx.bufferUpdates) upd.set(`buffer.${n}`, v);
+  for (const [n, v] of ctx.rngUpdates) upd.set(`rng.${n}`, v);
+  for (const [n, v] of upd) g.output(v, `${n}_new`);
+  return { graph: g, metrics: metricNames, updated: [...upd.keys()], lrInputs };
+}
+
+export interface EvalGraph {
+  graph: Graph;
+  metrics: string[];
+  /** Model outputs exposed by the graph (`output` or `output.<key>`). */
+  outputs: string[];
+  /** State names the graph reads. */
+  state: string[];
+  inputs: string[];
+}
+
+/**
+ * Eval-mode forward. `withLoss`: targets are inputs and loss metrics are outputs; else only the
+ * model outputs. `initializers`: parameters/buffers are baked in (inference export).
+ */
+export function buildEvalGraph(spec: GraphSpec, plan: StatePlan, batchSize: number, opts: { withLoss: boolean; initializers?: Map<string, import('../tensor.js').NamedTensor> }): EvalGraph {
+  const g = new Graph(opts.withLoss ? 'eval' : 'inference');
+  const names = opts.withLoss ? [...plan.modelInputs, ...plan.targetInputs] : plan.modelInputs;
+  const batch = addBatchInputs(g, spec, names, batchSize);
+  const state = plan.decls.filter((d) => d.role === 'param' || d.role === 'buffer');
+  for (const d of state) {
+    const t = opts.initializers?.get(d.name);
+    if (opts.initializers && !t) throw new Error(`no value for ${d.name}`);
+    if (t) g.initializer({ ...t, name: d.name });
+    else g.input(d.name, d.dtype, d.shape);
+  }
+  const ctx = new Ctx(false, (n) => `param.${n}`, g, false);
+  const outputs = runModel(g, spec, plan, batch, ctx);
+  let metrics: string[] = [];
+  const outNames: string[] = [];
+  if (opts.withLoss) {
+    const r = spec.loss.build({ g, outputs, batch });
+    metrics = addMetricOutputs(g, r.loss, r.metrics);
+  } else if (typeof outputs === 'string') outNames.push(g.output(outputs, 'output'));
+  else for (const [k, v] of Object.entries(outputs)) outNames.push(g.output(v, `output_${k}`));
+  return { graph: g, metrics, outputs: outNames, state: opts.initializers ? [] : state.map((d) => d.name), inputs: names };
+}
+
+/** Whether a parameter name matches any frozen pattern (for reports). */
+export function isFrozen(spec: GraphSpec, name: string): boolean {
+  return !!spec.frozen && matchAny(spec.frozen, name);
+}

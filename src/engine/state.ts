@@ -1,0 +1,118 @@
+// StateStore: the engine's named state tensors (params, optimizer slots, buffers, RNG, step),
+// kept wherever the backend keeps them. Each step feeds them in and commits the `<name>_new`
+// outputs; replaced tensors are disposed (GPU) and a rejected step (NaN loss) commits nothing.
+import type * as ort from 'onnxruntime-node';
+import type { DType, NamedTensor, TensorMap } from '../tensor.js';
+import { cloneTensor, numel } from '../tensor.js';
+import type { Backend } from './backend.js';
+
+export type StateRole = 'param' | 'opt' | 'buffer' | 'rng';
+
+export interface StateDecl {
+  /** Full state name, e.g. `param.fc1.weight`, `opt.m.fc1.weight`, `opt.step`, `buffer.bn.running_mean`. */
+  name: string;
+  role: StateRole;
+  dtype: DType;
+  shape: number[];
+}
+
+export interface SetStateOptions {
+  /** Only `param.*` and `buffer.*` are taken; optimizer slots, step and RNG keep their values. */
+  weightsOnly?: boolean;
+  /** Fail when a state name is missing or unexpected (default true). Shape/dtype mismatches always fail. */
+  strict?: boolean;
+}
+
+export class StateStore {
+  private readonly tensors = new Map<string, ort.Tensor>();
+  readonly decls: ReadonlyMap<string, StateDecl>;
+
+  constructor(readonly backend: Backend, decls: readonly StateDecl[]) {
+    this.decls = new Map(decls.map((d) => [d.name, d]));
+  }
+
+  names(): string[] {
+    return [...this.decls.keys()];
+  }
+
+  get(name: string): ort.Tensor {
+    const t = this.tensors.get(name);
+    if (!t) throw new Error(`state "${name}" has no value`);
+    return t;
+  }
+
+  /** Adds the named state tensors to `feeds`. */
+  feed(names: readonly string[], feeds: Record<string, ort.Tensor>): void {
+    for (const n of names) feeds[n] = this.get(n);
+  }
+
+  /** Replaces each `names[i]` by `outputs[names[i] + '_new']`, disposing the replaced tensor. */
+  commit(names: readonly string[], outputs: Record<string, ort.Tensor>): void {
+    for (const n of names) {
+      const nt = outputs[`${n}_new`];
+      if (!nt) throw new Error(`step produced no "${n}_new"`);
+      const old = this.tensors.get(n);
+      this.tensors.set(n, nt);
+      if (old && old !== nt) this.backend.dispose(old);
+    }
+  }
+
+  /** Frees the `_new` outputs of a rejected step. */
+  discard(names: readonly string[], outputs: Record<string, ort.Tensor>): void {
+    for (const n of names) {
+      const nt = outputs[`${n}_new`];
+      if (nt) this.backend.dispose(nt);
+    }
+  }
+
+  /** Validates and places tensors (copied, so later edits by the caller do not leak in). */
+  async set(tensors: TensorMap | Iterable<NamedTensor>, opts: SetStateOptions = {}): Promise<{ loaded: string[]; missing: string[]; unexpected: string[] }> {
+    const strict = opts.strict ?? true;
+    const given = tensors instanceof Map ? [...tensors.values()] : [...tensors];
+    const wanted = (d: StateDecl) => !opts.weightsOnly || d.role === 'param' || d.role === 'buffer';
+    const unexpected: string[] = [];
+    const problems: string[] = [];
+    const take: NamedTensor[] = [];
+    for (const t of given) {
+      const d = this.decls.get(t.name);
+      if (!d) { unexpected.push(t.name); continue; }
+      if (!wanted(d)) continue;
+      if (t.dtype !== d.dtype || t.shape.length !== d.shape.length || t.shape.some((x, i) => x !== d.shape[i])) {
+        problems.push(`${t.name}: got ${t.dtype} [${t.shape}], the model needs ${d.dtype} [${d.shape}]`);
+        continue;
+      }
+      if (t.data.length !== numel(t.shape)) problems.push(`${t.name}: data has ${t.data.length} elements for shape [${t.shape}]`);
+      else take.push(cloneTensor(t));
+    }
+    const givenNames = new Set(given.map((t) => t.name));
+    const missing = [...this.decls.values()].filter((d) => wanted(d) && !givenNames.has(d.name)).map((d) => d.name);
+    if (strict && (missing.length || unexpected.length)) {
+      problems.push(...missing.map((m) => `missing ${m}`), ...unexpected.map((u) => `unexpected ${u}`));
+    }
+    if (problems.length) throw new Error(`setState: ${problems.length} problem(s):\n  ${problems.slice(0, 20).join('\n  ')}${problems.length > 20 ? '\n  …' : ''}`);
+    const placed = await this.backend.upload(take);
+    for (const [k, v] of placed) {
+      const old = this.tensors.get(k);
+      this.tensors.set(k, v);
+      if (old && old !== v) this.backend.dispose(old);
+    }
+    return { loaded: take.map((t) => t.name), missing, unexpected };
+  }
+
+  /** Host copies (downloads from the device only here). */
+  async snapshot(names: readonly string[] = this.names()): Promise<TensorMap> {
+    const sel = new Map(names.map((n) => [n, this.get(n)] as [string, ort.Tensor]));
+    const host = await this.backend.download(sel);
+    const out: TensorMap = new Map();
+    for (const n of names) {
+      const t = host.get(n)!;
+      out.set(n, { name: n, dtype: t.dtype, shape: [...t.shape], data: t.data });
+    }
+    return out;
+  }
+
+  dispose(): void {
+    for (const t of this.tensors.values()) this.backend.dispose(t);
+    this.tensors.clear();
+  }
+}
