@@ -31,7 +31,9 @@ function sampleGraph(extraAttrs = true): Graph {
 describe('encodeModel, decoded with onnx-proto', () => {
   const g = sampleGraph();
   const m = onnx.ModelProto.decode(encodeModel(g, { producer: 'test', docString: 'doc' }));
-  const graph = m.graph!;
+  const graph = m.graph as InstanceType<typeof onnx.GraphProto>;
+  type Attr = InstanceType<typeof onnx.AttributeProto>;
+  type VI = InstanceType<typeof onnx.ValueInfoProto>;
 
   it('model header: IR version, opset import, producer, graph name, doc string', () => {
     expect(num(m.irVersion)).toBe(8);
@@ -51,7 +53,7 @@ describe('encodeModel, decoded with onnx-proto', () => {
   });
 
   it('attributes of every kind: INTS, INT, FLOAT (by name and forced), STRING, STRINGS, FLOATS, TENSOR', () => {
-    const attr = (op: string, name: string) => graph.node.find((n) => n.opType === op)!.attribute.find((a) => a.name === name)!;
+    const attr = (op: string, name: string) => graph.node.find((n) => n.opType === op)!.attribute!.find((a) => a.name === name) as Attr;
     expect([attr('Conv', 'kernel_shape').type, nums(attr('Conv', 'kernel_shape').ints as Int[])]).toEqual([A.INTS, [3, 3]]);
     expect([attr('Conv', 'pads').type, nums(attr('Conv', 'pads').ints as Int[])]).toEqual([A.INTS, [1, 1, 1, 1]]);
     expect([attr('Conv', 'group').type, num(attr('Conv', 'group').i as Int)]).toEqual([A.INT, 1]);
@@ -81,9 +83,9 @@ describe('encodeModel, decoded with onnx-proto', () => {
   });
 
   it('graph inputs and outputs carry element type and static dims', () => {
-    const info = (v: InstanceType<typeof onnx.ValueInfoProto>) => [v.name, v.type!.tensorType!.elemType, v.type!.tensorType!.shape!.dim.map((d) => num(d.dimValue as Int))];
-    expect(graph.input.map(info)).toEqual([['x', 1, [2, 3, 5, 5]]]);
-    expect(graph.output.map(info)).toEqual([['y', 1, [200]], ['k_out', 11, [2]]]);
+    const info = (v: VI) => [v.name, v.type!.tensorType!.elemType, v.type!.tensorType!.shape!.dim!.map((d) => num(d.dimValue as Int))];
+    expect((graph.input as VI[]).map(info)).toEqual([['x', 1, [2, 3, 5, 5]]]);
+    expect((graph.output as VI[]).map(info)).toEqual([['y', 1, [200]], ['k_out', 11, [2]]]);
   });
 
   it('onnxruntime runs the same bytes', async () => {
