@@ -24,4 +24,4 @@ export { acquireRunLock, readLock, LOCK_FILE, type LockInfo, type RunLock } from
 export { readRunMetadata, RunMetadataSchema, METADATA_FILE, CHECKPOINTS_DIR, type RunMetadata, type CheckpointRecord } from './metadata.js';
 export { CheckpointManager, type DurableEvent, type DeletedEvent, type SaveHandle, type SaveOptions, type OpenDeps } from './manager.js';
 export { selectResume, resolveResume, describeContents, type ResumeChoice, type ResumeOptions } from './resume.js';
-export { createRun, listRuns, formatTextTable, formatRunsTable, type CreatedRun, type RunRow } from './runs.js';
+export { createRun, defaultRunsBase, listRuns, formatTextTable, formatRunsTable, type CreatedRun, type RunRow } from './runs.js';

@@ -129,7 +129,10 @@ export class CheckpointManager {
         warn(`drivetrain: ignoring unreadable metadata.json (${(e as Error).message}); it will be rewritten`);
       }
       meta ??= { run: path.basename(abs), experiment: deps.experiment ?? null, created: now, updated: now, checkpoints: [], best: null };
-      const m = new CheckpointManager(abs, parsed.data, fs, warn, target, lock, meta);
+      const opts = parsed.data;
+      // a run keeps its best rule: openers that do not name one (e.g. the CLI) protect the recorded best
+      if (!opts.keep.best && meta.best) opts.keep.best = { monitor: meta.best.metric, mode: meta.best.mode, minDelta: meta.best.minDelta };
+      const m = new CheckpointManager(abs, opts, fs, warn, target, lock, meta);
       await m.scan();
       await m.writeMetadata();
       return m;
@@ -366,7 +369,7 @@ export class CheckpointManager {
       ...this.meta,
       updated: new Date().toISOString(),
       checkpoints: list,
-      best: best && b ? { name: best.name, metric: b.monitor, mode: b.mode, value: best.metrics[b.monitor], epoch: best.epoch, globalStep: best.globalStep } : null,
+      best: best && b ? { name: best.name, metric: b.monitor, mode: b.mode, minDelta: b.minDelta, value: best.metrics[b.monitor], epoch: best.epoch, globalStep: best.globalStep } : null,
     };
     await writeRunMetadata(this.runDir, this.meta, this.fs);
   }

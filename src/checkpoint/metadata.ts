@@ -29,7 +29,7 @@ export const RunMetadataSchema = z.object({
   created: z.string(),
   updated: z.string(),
   checkpoints: z.array(CheckpointRecordSchema),
-  best: z.object({ name: z.string(), metric: z.string(), mode: z.enum(['min', 'max']), value: z.number(), epoch: z.number().int(), globalStep: z.number().int() }).nullable(),
+  best: z.object({ name: z.string(), metric: z.string(), mode: z.enum(['min', 'max']), minDelta: z.number().nonnegative().default(0), value: z.number(), epoch: z.number().int(), globalStep: z.number().int() }).nullable(),
 });
 
 export type CheckpointRecord = z.output<typeof CheckpointRecordSchema>;

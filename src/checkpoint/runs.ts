@@ -11,6 +11,11 @@ export interface CreatedRun {
 
 const RUN_RE = /^run_(\d+)$/;
 
+/** Where runs live unless told otherwise: $DRIVETRAIN_RUNS or ./runs */
+export function defaultRunsBase(): string {
+  return process.env.DRIVETRAIN_RUNS || 'runs';
+}
+
 /** Create `<base>/<name>` or the next free `<base>/run_NNN` (mkdir is the atomic claim). */
 export async function createRun(base: string, opts: { name?: string; fs?: CkptFs } = {}): Promise<CreatedRun> {
   const fs = opts.fs ?? nodeFs;

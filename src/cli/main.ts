@@ -10,6 +10,7 @@ program
 const modules = await Promise.all([
   // one line per command file, e.g. import('./runs.js'),
   import('./notebook.js'),
+  import('./runs.js'),
 ]);
 for (const m of modules as { register(p: Command): void }[]) m.register(program);
 
