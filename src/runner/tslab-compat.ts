@@ -14,8 +14,8 @@ export interface CompatDiagnostic {
 // tslab's bundled TypeScript 5.0 (the project's own `typescript` is 7, which has no JS API).
 type TS = typeof import('@tslab/typescript-for-tslab');
 
-/** Diagnostics for `entry` (default `<root>/src/index.ts`) under tslab's compiler options. */
-export function checkTslabCompat(root: string, entry = path.join(root, 'src', 'index.ts')): { typescript: string; diagnostics: CompatDiagnostic[] } {
+/** Diagnostics for `entries` (default `<root>/src/index.ts`) and what they import, under tslab's compiler options. */
+export function checkTslabCompat(root: string, entries: string[] = [path.join(root, 'src', 'index.ts')]): { typescript: string; diagnostics: CompatDiagnostic[] } {
   const req = createRequire(path.join(root, 'node_modules', 'tslab', 'package.json'));
   const ts = req('@tslab/typescript-for-tslab') as TS;
   const options: import('@tslab/typescript-for-tslab').CompilerOptions = {
@@ -32,7 +32,7 @@ export function checkTslabCompat(root: string, entry = path.join(root, 'src', 'i
     types: ['node'],
     typeRoots: [path.join(root, 'node_modules', '@types')],
   };
-  const program = ts.createProgram([entry], options);
+  const program = ts.createProgram(entries, options);
   const diagnostics: CompatDiagnostic[] = [];
   for (const d of [...program.getSyntacticDiagnostics(), ...program.getSemanticDiagnostics(), ...program.getOptionsDiagnostics()]) {
     const message = ts.flattenDiagnosticMessageText(d.messageText, '\n');
@@ -45,7 +45,36 @@ export function checkTslabCompat(root: string, entry = path.join(root, 'src', 'i
     const pos = d.file.getLineAndCharacterOfPosition(d.start ?? 0);
     diagnostics.push({ file: rel, line: pos.line + 1, column: pos.character + 1, message });
   }
+  for (const sf of program.getSourceFiles()) {
+    const rel = path.relative(root, sf.fileName);
+    if (rel.startsWith('..') || rel.includes('node_modules') || sf.isDeclarationFile) continue;
+    diagnostics.push(...runtimeHazards(ts, sf, rel));
+  }
   return { typescript: ts.version, diagnostics };
+}
+
+/**
+ * Syntax that type-checks but fails when tslab runs the file as CommonJS: `import.meta` (Node
+ * then loads the file as ESM and `exports` is undefined) and top-level `await`.
+ */
+function runtimeHazards(ts: TS, sf: import('@tslab/typescript-for-tslab').SourceFile, rel: string): CompatDiagnostic[] {
+  const out: CompatDiagnostic[] = [];
+  const at = (node: import('@tslab/typescript-for-tslab').Node, message: string) => {
+    const pos = sf.getLineAndCharacterOfPosition(node.getStart(sf));
+    out.push({ file: rel, line: pos.line + 1, column: pos.character + 1, message });
+  };
+  const visit = (node: import('@tslab/typescript-for-tslab').Node, topLevel: boolean): void => {
+    if (ts.isMetaProperty(node) && node.keywordToken === ts.SyntaxKind.ImportKeyword) {
+      at(node, 'import.meta breaks notebook imports (tslab runs src as CommonJS); use a static import or process.cwd()-based paths');
+    }
+    if (topLevel && (ts.isAwaitExpression(node) || (ts.isForOfStatement(node) && node.awaitModifier))) {
+      at(node, 'top-level await breaks notebook imports (tslab runs src as CommonJS); move it into a function');
+    }
+    const inner = topLevel && !ts.isFunctionLike(node) && !ts.isClassLike(node);
+    ts.forEachChild(node, (c) => visit(c, inner));
+  };
+  ts.forEachChild(sf, (c) => visit(c, true));
+  return out;
 }
 
 export function formatCompat(diags: CompatDiagnostic[]): string {
