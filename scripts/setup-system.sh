@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# System packages for headless notebooks and validators (Debian/Ubuntu): Jupyter server/client,
+# nbclient/nbformat (notebook validation) and python3-onnx (ONNX checker in tests).
+# Idempotent: installs only what is missing; needs root and apt-get. Otherwise prints the command.
+set -euo pipefail
+
+PKGS=()
+have_py() { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import $1" 2>/dev/null; }
+if [ ! -x /usr/bin/jupyter-server ] && ! command -v jupyter >/dev/null 2>&1; then
+  PKGS+=(jupyter-server jupyter-nbconvert jupyter-client python3-nbclient)
+fi
+have_py jupyter_client || PKGS+=(jupyter-client)
+have_py nbformat || PKGS+=(python3-nbformat)
+have_py onnx || PKGS+=(python3-onnx)
+
+if [ ${#PKGS[@]} -eq 0 ]; then
+  echo "setup-system: Jupyter server, nbformat and onnx are already installed."
+  exit 0
+fi
+# De-duplicate.
+mapfile -t PKGS < <(printf '%s\n' "${PKGS[@]}" | sort -u)
+CMD="apt-get install -y --no-install-recommends ${PKGS[*]}"
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "setup-system: missing ${PKGS[*]} and no apt-get here; install Jupyter Server (pip install jupyter-server) yourself." >&2
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup-system: missing ${PKGS[*]}; run as root: apt-get update && $CMD" >&2
+  exit 0
+fi
+echo "setup-system: installing ${PKGS[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+$CMD
