@@ -16,7 +16,7 @@ registerVjp('Conv', ({ g, node, dOut, needs, scope }) => {
     res[0] = g.op('ConvTranspose', [dy, w], transposeAttrs(win, xs.slice(2), ys.slice(2), group), { scope });
   }
   if (needs[1]) {
-    const [N, C] = xs, M = ws[0], cg = C / group;
+    const [N, C] = xs, cg = C / group;
     // Xr[c', gi·N + n] = X[n, gi·C/g + c']: batch becomes channels, grouped like the weight.
     const x5 = reshape(g, x, [N, group, cg, ...xs.slice(2)], scope);
     const xt = g.op('Transpose', [x5], { perm: [2, 1, 0, ...range(n + 3, 3)] }, { scope });
@@ -28,7 +28,6 @@ registerVjp('Conv', ({ g, node, dOut, needs, scope }) => {
       dw = g.op('Slice', [dw, g.ints(Array(n).fill(0)), g.ints(win.kernel), g.ints(range(n + 2, 2))], {}, { scope });
     }
     res[1] = g.op('Transpose', [dw], { perm: [1, 0, ...range(n + 2, 2)] }, { scope });
-    void M;
   }
   if (needs[2]) res[2] = g.op('ReduceSum', [dy, g.ints([0, ...range(n + 2, 2)])], { keepdims: 0 }, { scope });
   return res;
