@@ -279,6 +279,7 @@ export class CheckpointManager {
     let manifest: Manifest;
     try {
       manifest = await writeCheckpointFiles(staged.dir, job.snapshot.tensors, job.state, { kind: job.kind, name, metrics: job.metrics }, this.fs);
+      job.snapshot.release(); // bytes are in the files; the arena can take the next snapshot
       dir = await this.target.commit(staged);
     } catch (e) {
       await this.target.abort(staged).catch(() => undefined);

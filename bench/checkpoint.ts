@@ -1,0 +1,105 @@
+// Checkpoint benchmark (not a test). Measures, on the disk holding --dir (default: os.tmpdir()):
+//  1. time save() blocks the caller for a 100 MB state (copy mode and transfer mode; target <= 20 ms)
+//  2. background write throughput (save -> durable, incl. sha256 and fsync) next to
+//     `dd if=/dev/zero bs=4M conv=fsync` on the same disk in the same run (target >= 80 %)
+//  3. the largest event-loop stall while a background write runs
+// Usage: node --import tsx bench/checkpoint.ts [--dir DIR] [--mb 100] [--reps 5]
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { CheckpointManager } from '../src/checkpoint/index.js';
+import { tensor, type NamedTensor } from '../src/tensor.js';
+
+const { values: args } = parseArgs({ options: { dir: { type: 'string' }, mb: { type: 'string', default: '100' }, reps: { type: 'string', default: '5' } } });
+const MB = Number(args.mb);
+const REPS = Number(args.reps);
+const work = await mkdtemp(path.join(args.dir ?? tmpdir(), 'ckpt-bench-'));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const f1 = (x: number) => x.toFixed(1);
+
+function state(mb: number): NamedTensor[] {
+  const per = 4 * 1024 * 1024; // 4 MiB tensors, like a mid-size layer
+  const n = Math.max(1, Math.round((mb * 1e6) / per));
+  return Array.from({ length: n }, (_, i) => {
+    const t = tensor(`param.layer${i}.weight`, 'float32', [per / 4]);
+    for (let j = 0; j < t.data.length; j += 1024) (t.data as Float32Array)[j] = i + j;
+    return t;
+  });
+}
+
+function dd(mb: number): number {
+  const file = path.join(work, 'dd.bin');
+  const count = Math.max(1, Math.round(mb / 4));
+  const t0 = performance.now();
+  execFileSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=4M', `count=${count}`, 'conv=fsync'], { stdio: 'ignore' });
+  const s = (performance.now() - t0) / 1000;
+  execFileSync('rm', ['-f', file]);
+  return (count * 4 * 1024 * 1024) / 1e6 / s;
+}
+
+async function run(transfer: boolean) {
+  const runDir = path.join(work, transfer ? 'transfer' : 'copy');
+  const m = await CheckpointManager.open(runDir, { keep: { lastN: 1 }, transfer }, { warn: () => undefined });
+  const ts = state(MB);
+  const bytes = ts.reduce((a, t) => a + t.data.byteLength, 0);
+  const blocked: number[] = [];
+  const mbps: number[] = [];
+  const stalls: number[] = [];
+  for (let r = 0; r < REPS + 1; r++) {
+    const handOver = transfer ? state(MB) : ts; // transfer: fresh arrays each time (ownership passes)
+    await new Promise((res) => setTimeout(res, 50)); // a few training steps between saves
+    let last = performance.now();
+    let stall = 0;
+    const tick = setInterval(() => {
+      const now = performance.now();
+      stall = Math.max(stall, now - last);
+      last = now;
+    }, 1);
+    const t0 = performance.now();
+    const h = m.save('last', handOver, { epoch: r, stepInEpoch: 0, globalStep: r + 1 });
+    const t1 = performance.now();
+    await h.durable;
+    const t2 = performance.now();
+    clearInterval(tick);
+    if (r === 0) {
+      console.log(`  ${transfer ? 'transfer' : 'copy'} mode, first save (cold snapshot buffer): blocked ${f1(t1 - t0)} ms`);
+      continue;
+    }
+    blocked.push(t1 - t0);
+    mbps.push(bytes / 1e6 / ((t2 - t1) / 1000));
+    stalls.push(stall);
+  }
+  await m.close();
+  return { bytes, blocked: median(blocked), maxBlocked: Math.max(...blocked), mbps: median(mbps), stall: median(stalls) };
+}
+
+async function idleStall(ms: number): Promise<number> {
+  let last = performance.now();
+  let stall = 0;
+  const tick = setInterval(() => {
+    const now = performance.now();
+    stall = Math.max(stall, now - last);
+    last = now;
+  }, 1);
+  await new Promise((res) => setTimeout(res, ms));
+  clearInterval(tick);
+  return stall;
+}
+
+console.log(`checkpoint bench: ${MB} MB state, ${REPS} saves per mode, dir ${work}`);
+console.log(`  event-loop stall with nothing running (scheduler noise reference): ${f1(await idleStall(500))} ms`);
+const ddBefore = dd(MB);
+const copy = await run(false);
+const transfer = await run(true);
+const ddAfter = dd(MB);
+const ddMbps = Math.max(ddBefore, ddAfter);
+console.log(`  dd bs=4M conv=fsync: ${f1(ddBefore)} / ${f1(ddAfter)} MB/s (reference: best ${f1(ddMbps)})`);
+for (const [name, r] of [['copy', copy], ['transfer', transfer]] as const) {
+  console.log(
+    `  ${name.padEnd(8)} save() blocked median ${f1(r.blocked)} ms (max ${f1(r.maxBlocked)}; target <= 20 ms: ${r.blocked <= 20 ? 'met' : 'NOT met'}),` +
+      ` background write ${f1(r.mbps)} MB/s = ${f1((100 * r.mbps) / ddMbps)} % of dd (target >= 80 %), event-loop stall during write ${f1(r.stall)} ms`,
+  );
+}
+await rm(work, { recursive: true, force: true });
