@@ -157,7 +157,9 @@ export function probeWebGpu(): Promise<string | undefined> {
       await s.release();
       return undefined;
     } catch (e) {
-      return (e as Error).message.split('\n').pop()?.replace(/^.*?(Failed to get a WebGPU adapter.*)$/, '$1') ?? String(e);
+      const msg = String((e as Error)?.message ?? e);
+      const adapter = /Failed to get a WebGPU adapter[^\n]*/.exec(msg)?.[0];
+      return adapter ?? (msg.split('\n').map((l) => l.trim()).filter(Boolean).pop() || 'creating a WebGPU session failed');
     }
   })();
   return probe;

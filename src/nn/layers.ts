@@ -9,13 +9,17 @@ export interface LinearOptions {
   bias?: boolean;
   weightInit?: Initializer;
   biasInit?: Initializer;
+  /** 2-D inputs: one Gemm with the bias fused (default true); false emits MatMul + Add (for benchmarks). */
+  gemm?: boolean;
 }
 
 export class Linear extends Module {
   readonly bias: boolean;
+  private readonly gemm: boolean;
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LinearOptions = {}) {
     super();
     this.bias = opts.bias ?? true;
+    this.gemm = opts.gemm ?? true;
     this.addParam('weight', [outFeatures, inFeatures], opts.weightInit ?? kaimingUniform());
     if (this.bias) this.addParam('bias', [outFeatures], opts.biasInit ?? biasInit(inFeatures));
   }
@@ -26,7 +30,7 @@ export class Linear extends Module {
     const w = this.paramValue(ctx, 'weight');
     const scope = this.scope();
     // 2-D input: one Gemm with the bias fused (ORT runs it as a single sgemm).
-    if (s.length === 2) return g.op('Gemm', this.bias ? [x, w, this.paramValue(ctx, 'bias')] : [x, w], { transB: 1 }, { scope });
+    if (s.length === 2 && this.gemm) return g.op('Gemm', this.bias ? [x, w, this.paramValue(ctx, 'bias')] : [x, w], { transB: 1 }, { scope });
     const y = g.op('MatMul', [x, g.op('Transpose', [w], { perm: [1, 0] }, { scope })], {}, { scope });
     return this.bias ? g.op('Add', [y, this.paramValue(ctx, 'bias')], {}, { scope }) : y;
   }

@@ -59,6 +59,8 @@ export interface CrossEntropyOptions {
   ignoreIndex?: number;
   /** Emit an `accuracy` metric (default true). */
   accuracy?: boolean;
+  /** How the target's log-probability is picked: GatherElements (default) or a OneHot product (for benchmarks). */
+  pick?: 'gather' | 'onehot';
 }
 
 /**
@@ -88,7 +90,9 @@ export function crossEntropy(opts: CrossEntropyOptions = {}): Loss {
         mask = g.op('Reshape', [g.op('Cast', [g.op('Not', [ignored], {}, { scope: 'loss' })], { to: dt === 'float64' ? 11 : 1 }, { scope: 'loss' }), g.ints([n, 1])], {}, { scope: 'loss' });
       }
       const logp = g.op('LogSoftmax', [logits], { axis: 1 }, { scope: 'loss' });
-      const picked = g.op('GatherElements', [logp, g.op('Reshape', [y, g.ints([n, 1])], {}, { scope: 'loss' })], { axis: 1 }, { scope: 'loss' });
+      const picked = opts.pick === 'onehot'
+        ? g.op('ReduceSum', [g.op('Mul', [logp, g.op('OneHot', [y, g.constant(c, 'int64', []), g.constant([0, 1], dt)], { axis: 1 }, { scope: 'loss' })], {}, { scope: 'loss' }), g.ints([1])], { keepdims: 1 }, { scope: 'loss' })
+        : g.op('GatherElements', [logp, g.op('Reshape', [y, g.ints([n, 1])], {}, { scope: 'loss' })], { axis: 1 }, { scope: 'loss' });
       let nll = g.op('Neg', [weightedMean(g, picked, mask)], {}, { scope: 'loss' });
       if (eps > 0) {
         const rowSum = g.op('ReduceSum', [logp, g.ints([1])], { keepdims: 1 }, { scope: 'loss' });
