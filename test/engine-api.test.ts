@@ -18,7 +18,7 @@ function small(extra: Partial<EngineOptions> = {}) {
   return Engine.create({ model, loss: crossEntropy(), optimizer: new AdamW({ lr: 1e-2 }), batchSize: 32, inputs: io, threads: 1, ...extra });
 }
 
-const bits = (t: { data: ArrayLike<number> }) => Array.from(t.data as Float32Array);
+const bits = (t: { data: unknown }) => Array.from(t.data as Float32Array);
 
 describe('engine: bad input is named', () => {
   it('a layer shape mismatch names the layer and both shapes', async () => {
