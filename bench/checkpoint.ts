@@ -3,16 +3,18 @@
 //  2. background write throughput (save -> durable, incl. sha256 and fsync) next to
 //     `dd if=/dev/zero bs=4M conv=fsync` on the same disk in the same run (target >= 80 %)
 //  3. the largest event-loop stall while a background write runs
-// Usage: node --import tsx bench/checkpoint.ts [--dir DIR] [--mb 100] [--reps 5]
+//  4. with --stream-gb N: saves and loads an N GB state, reporting memory beyond the tensors
+//     themselves (streaming: no file-sized buffer or string is ever built)
+// Usage: node --import tsx bench/checkpoint.ts [--dir DIR] [--mb 100] [--reps 5] [--stream-gb 1]
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CheckpointManager } from '../src/checkpoint/index.js';
+import { CheckpointManager, loadCheckpoint } from '../src/checkpoint/index.js';
 import { tensor, type NamedTensor } from '../src/tensor.js';
 
-const { values: args } = parseArgs({ options: { dir: { type: 'string' }, mb: { type: 'string', default: '100' }, reps: { type: 'string', default: '5' } } });
+const { values: args } = parseArgs({ options: { dir: { type: 'string' }, mb: { type: 'string', default: '100' }, reps: { type: 'string', default: '5' }, 'stream-gb': { type: 'string' } } });
 const MB = Number(args.mb);
 const REPS = Number(args.reps);
 const work = await mkdtemp(path.join(args.dir ?? tmpdir(), 'ckpt-bench-'));
@@ -102,4 +104,32 @@ for (const [name, r] of [['copy', copy], ['transfer', transfer]] as const) {
       ` background write ${f1(r.mbps)} MB/s = ${f1((100 * r.mbps) / ddMbps)} % of dd (target >= 80 %), event-loop stall during write ${f1(r.stall)} ms`,
   );
 }
+if (args['stream-gb']) await streamCheck(Number(args['stream-gb']));
 await rm(work, { recursive: true, force: true });
+
+async function streamCheck(gb: number) {
+  const mem = () => process.memoryUsage();
+  let peak = 0;
+  const sample = setInterval(() => (peak = Math.max(peak, mem().rss)), 5);
+  let ts: NamedTensor[] | null = state(gb * 1000);
+  const bytes = ts.reduce((a, t) => a + t.data.byteLength, 0);
+  const base = mem().rss;
+  peak = base;
+  const m = await CheckpointManager.open(path.join(work, 'stream'), { transfer: true }, { warn: () => undefined });
+  const t0 = performance.now();
+  const ev = await m.save('last', ts, { epoch: 0, stepInEpoch: 0, globalStep: 1 }).durable;
+  const tw = performance.now() - t0;
+  await m.close();
+  const writeExtra = peak - base;
+  ts = null;
+  (globalThis as { gc?: () => void }).gc?.();
+  const before = mem().rss;
+  peak = before;
+  const t1 = performance.now();
+  const l = await loadCheckpoint(ev.dir);
+  const tl = performance.now() - t1;
+  clearInterval(sample);
+  const loadExtra = peak - before - bytes;
+  console.log(`  stream check ${f1(bytes / 1e9)} GB: write ${f1(tw / 1000)} s, RSS above the state while writing ${f1(writeExtra / 1e6)} MB; ` +
+    `load+verify ${f1(tl / 1000)} s, RSS above the loaded tensors ${f1(loadExtra / 1e6)} MB (${l.tensors.size} tensors)`);
+}

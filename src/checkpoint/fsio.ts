@@ -15,6 +15,9 @@ export async function fsyncDir(fs: CkptFs, dir: string): Promise<void> {
   const h = await fs.open(dir, 'r');
   try {
     await h.sync();
+  } catch (e) {
+    // some FUSE mounts (e.g. a mounted Google Drive) cannot fsync directories; the rename itself still happened
+    if (!['EINVAL', 'ENOTSUP', 'EOPNOTSUPP'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
   } finally {
     await h.close();
   }

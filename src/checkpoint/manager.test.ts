@@ -203,6 +203,22 @@ describe('CheckpointManager', () => {
     await m2.close();
   });
 
+  it('a throwing or rejecting listener becomes a warning, not a failed save', async () => {
+    const warnings: string[] = [];
+    const m = await CheckpointManager.open(newRun(), {}, { warn: (x) => warnings.push(x) });
+    m.onDurable(() => {
+      throw new Error('sync boom');
+    });
+    m.onDurable(async () => {
+      throw new Error('async boom');
+    });
+    await m.save('last', w(1), st(1)).durable;
+    await m.flush();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(warnings.join('\n')).toMatch(/sync boom[\s\S]*async boom/);
+    await m.close();
+  });
+
   it('rejects bad options and bad state with messages naming the field', async () => {
     await expect(CheckpointManager.open(newRun(), { keep: { lastN: -1 } } as never, quiet)).rejects.toThrow(/keep.lastN/);
     const m = await CheckpointManager.open(newRun(), {}, quiet);

@@ -79,6 +79,8 @@ interface Job {
 }
 
 type Rec = CheckpointRecord;
+/** Listeners run in order; a throw or a rejected promise becomes a warning, never a failed save. */
+export type Listener<T> = (e: T) => unknown;
 
 export class CheckpointManager {
   private readonly ledger = new Map<string, Rec>();
@@ -86,8 +88,8 @@ export class CheckpointManager {
   private running: Promise<void> | null = null;
   private failure: unknown = null;
   private closed = false;
-  private readonly durableListeners = new Set<(e: DurableEvent) => void>();
-  private readonly deletedListeners = new Set<(e: DeletedEvent) => void>();
+  private readonly durableListeners = new Set<Listener<DurableEvent>>();
+  private readonly deletedListeners = new Set<Listener<DeletedEvent>>();
   private readonly arena = new SnapshotArena();
   private readonly policy: SavePolicy;
   private lastSaveTime: number | null = null;
@@ -178,12 +180,12 @@ export class CheckpointManager {
     return this.uninstallSignals;
   }
 
-  onDurable(listener: (e: DurableEvent) => void): () => void {
+  onDurable(listener: Listener<DurableEvent>): () => void {
     this.durableListeners.add(listener);
     return () => this.durableListeners.delete(listener);
   }
 
-  onDeleted(listener: (e: DeletedEvent) => void): () => void {
+  onDeleted(listener: Listener<DeletedEvent>): () => void {
     this.deletedListeners.add(listener);
     return () => this.deletedListeners.delete(listener);
   }
@@ -331,12 +333,14 @@ export class CheckpointManager {
     this.emit(this.deletedListeners, { runDir: this.runDir, dir: path.join(this.runDir, r.path), name: r.name, kind: r.kind, globalStep: r.globalStep, reason });
   }
 
-  private emit<T>(listeners: Set<(e: T) => void>, ev: T): void {
+  private emit<T>(listeners: Set<Listener<T>>, ev: T): void {
+    const failed = (e: unknown) => this.warn(`drivetrain: checkpoint listener failed: ${(e as Error)?.message ?? String(e)}`);
     for (const l of listeners) {
       try {
-        l(ev);
+        const r = l(ev) as Promise<unknown> | undefined;
+        if (r && typeof r.then === 'function') r.then(undefined, failed);
       } catch (e) {
-        this.warn(`drivetrain: checkpoint listener failed: ${(e as Error).message}`);
+        failed(e);
       }
     }
   }
