@@ -11,6 +11,7 @@ const modules = await Promise.all([
   // one line per command file, e.g. import('./runs.js'),
   import('./notebook.js'),
   import('./runs.js'),
+  import('./train.js'),
 ]);
 for (const m of modules as { register(p: Command): void }[]) m.register(program);
 

@@ -43,6 +43,7 @@ export const TrainConfigSchema = z.object({
   lr: z.number().positive(),
   /** Per parameter group learning rates, e.g. `{ "backbone": 2e-5, "head": 5e-5 }`. */
   lrGroups: z.record(z.string(), z.number().nonnegative()).default({}),
+  /** SGD momentum, or AdamW's β1 (β2 = 0.999), as in Ultralytics-style scripts. */
   momentum: z.number().min(0).lt(1).default(0.9),
   weightDecay: z.number().nonnegative().default(0),
   /** Parameter groups held fixed, e.g. `["backbone"]`. */

@@ -12,7 +12,7 @@ export interface LoopEngine {
   /** Metrics of a batch without updating anything (may be a short last batch). */
   evaluate(batch: Batch): Metrics | Promise<Metrics>;
   getState(): TensorMap | Promise<TensorMap>;
-  setState(tensors: TensorMap, opts?: { weightsOnly?: boolean }): void | Promise<void>;
+  setState(tensors: TensorMap, opts?: { weightsOnly?: boolean; strict?: boolean }): void | Promise<void>;
 }
 
 /** The parts of CheckpointManager the loop uses. */

@@ -56,7 +56,7 @@ export function terminalRenderer(opts: TerminalOptions = {}): (e: TrainEvent) =>
         break;
       case 'log': line(e.message); break;
       case 'done': line(e.message); break;
-      case 'error': line(`Error: ${e.message}`); break;
+      case 'error': break; // thrown errors are printed by the caller; NaN stops arrive as `done`
     }
   };
 }

@@ -63,9 +63,6 @@ export function groupLrs(cfg: TrainConfig, groups: string[], factor: number): Re
 
 export async function runLoop(o: LoopOptions): Promise<LoopSummary> {
   const { config: cfg, engine, checkpoints, events } = o;
-  for (const g of Object.keys(cfg.lrGroups)) {
-    if (!o.groups.includes(g)) throw new Error(`lrGroups.${g}: the model has no parameter group "${g}" (groups: ${o.groups.join(', ')})`);
-  }
   const sampler = new ResumableSampler({ length: o.train.length, batchSize: cfg.batchSize, seed: cfg.seed });
   const stepsPerEpoch = sampler.batchesPerEpoch;
   const totalSteps = stepsPerEpoch * cfg.epochs;

@@ -1,0 +1,67 @@
+// `drivetrain train …` (flags mirroring the users' training script, or --config file.json) and
+// `drivetrain runbook <file> [--stage N]`.
+import { Command, Option } from 'commander';
+import { parseTrainConfig } from '../train/config.js';
+import { configFromFlags, int, num, type TrainFlags } from './train-flags.js';
+import { train, type TrainOptions } from '../train/run.js';
+import { loadRunbook, runRunbook, runStage, formatStageTable } from '../train/runbook.js';
+
+function runOptions(f: { gdriveBackup?: string; quiet?: boolean }): TrainOptions {
+  return { render: !f.quiet, handleSignals: true, backup: f.gdriveBackup ? { to: f.gdriveBackup } : undefined };
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('Train a model with resumable checkpoints (flags mirror the usual training script)')
+    .option('--config <file>', 'JSON train config (flags override its values)')
+    .option('--epochs <n>', 'number of epochs', int('--epochs'))
+    .option('--batch <n>', 'batch size', int('--batch'))
+    .option('--lr <x>', 'learning rate (all groups without their own)', num('--lr'))
+    .option('--lr-head <x>', 'learning rate of the head group', num('--lr-head'))
+    .option('--lr-backbone <x>', 'learning rate of the backbone group', num('--lr-backbone'))
+    .option('--momentum <x>', 'SGD momentum', num('--momentum'))
+    .option('--weight-decay <x>', 'weight decay', num('--weight-decay'))
+    .option('--freeze-backbone', 'keep the backbone group fixed')
+    .option('--early-stop-monitor <metric>', 'metric for early stopping (e.g. train_loss, val_loss)')
+    .option('--early-stop-min-delta <x>', 'minimum improvement', num('--early-stop-min-delta'))
+    .option('--early-stop-patience <n>', 'epochs without improvement before stopping', int('--early-stop-patience'))
+    .option('--out <dir>', 'run directory (checkpoints, metrics.jsonl)')
+    .option('--save-last', 'save `last` every epoch (default)')
+    .option('--no-save-last', 'do not save `last` every epoch')
+    .option('--save-steps <n>', 'recovery checkpoint every N steps', int('--save-steps'))
+    .option('--save-interval-s <t>', 'recovery checkpoint every T seconds', num('--save-interval-s'))
+    .option('--keep-last <n>', 'rotating checkpoints kept', int('--keep-last'))
+    .option('--seed <n>', 'random seed', int('--seed'))
+    .addOption(new Option('--device <d>', 'execution provider').choices(['cpu', 'webgpu']))
+    .option('--resume <mode>', "'auto' (default), 'none', or a checkpoint path")
+    .option('--gdrive-backup <dir>', 'back up checkpoints in the background to this folder (a mounted Drive or ./drive)')
+    .option('--model <name>', 'model from the registry (glyph, glyph-tiny, mlp)')
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adamw']))
+    .option('--init-from <path>', 'initialise weights from a checkpoint (fresh optimizer)')
+    .option('--max-steps <n>', 'stop after N global steps', int('--max-steps'))
+    .option('--threads <n>', 'CPU threads for the engine', int('--threads'))
+    .option('--data-n <n>', 'number of synthetic samples', int('--data-n'))
+    .option('--quiet', 'no progress output')
+    .action(async (f: TrainFlags) => {
+      const config = parseTrainConfig(configFromFlags(f), f.config ? `config (${f.config} + flags)` : 'flags');
+      const s = await train(config, runOptions(f));
+      if (s.reason === 'nonFinite') process.exitCode = 3;
+      if (s.reason === 'interrupted') process.exitCode = 130;
+    });
+
+  program
+    .command('runbook <file>')
+    .description('Run a training runbook (stages in order, or one stage with --stage)')
+    .option('--stage <n>', 'run only this stage (index or name)')
+    .option('--gdrive-backup <dir>', 'back up checkpoints in the background to this folder')
+    .option('--quiet', 'no progress output')
+    .action(async (file: string, f: { stage?: string; gdriveBackup?: string; quiet?: boolean }) => {
+      const rb = loadRunbook(file);
+      const t0 = Date.now();
+      const results = f.stage !== undefined ? [await runStage(rb, f.stage, runOptions(f))] : await runRunbook(rb, runOptions(f));
+      console.log(`\n${formatStageTable(results)}\nTotal wall time ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+      if (results.some((r) => r.reason === 'interrupted')) process.exitCode = 130;
+      if (results.some((r) => r.reason === 'nonFinite')) process.exitCode = 3;
+    });
+}

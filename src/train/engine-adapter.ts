@@ -1,0 +1,63 @@
+// Builds a src/engine Engine from a ModelSpec + train config and adapts it to the loop: per-group
+// learning rates set before each step, metric names mapped (cls_accuracy → acc), and NaN/Inf
+// loss reported as non-finite metrics (the engine leaves its state untouched) so the loop stops.
+import { Engine, NonFiniteLossError } from '../engine/engine.js';
+import { AdamW } from '../optim/adamw.js';
+import { SGD } from '../optim/sgd.js';
+import type { Batch } from '../data/dataset.js';
+import type { TensorMap } from '../tensor.js';
+import type { TrainConfig } from './config.js';
+import type { Metrics } from './events.js';
+import type { ModelSpec } from './models.js';
+import type { LoopEngine } from './ports.js';
+
+export interface TrainEngine extends LoopEngine {
+  engine: Engine;
+  /** Trainable parameter groups (frozen groups excluded). */
+  groups: string[];
+  dispose(): Promise<void>;
+}
+
+/** `sample`: one batch from the dataset, for the input shapes and dtypes. */
+export async function createEngine(spec: ModelSpec, cfg: TrainConfig, sample: Batch): Promise<TrainEngine> {
+  for (const f of cfg.freeze) {
+    if (!spec.groups.includes(f)) throw new Error(`freeze: the model has no parameter group "${f}" (groups: ${spec.groups.join(', ')})`);
+  }
+  const groups = spec.groups.filter((g) => !cfg.freeze.includes(g));
+  for (const g of Object.keys(cfg.lrGroups)) {
+    if (!spec.groups.includes(g)) throw new Error(`lrGroups.${g}: the model has no parameter group "${g}" (groups: ${spec.groups.join(', ')})`);
+  }
+  const inputs: Record<string, { shape: number[]; dtype: Batch[string]['dtype'] }> = {};
+  for (const [k, t] of Object.entries(sample)) inputs[k] = { shape: t.shape.slice(1), dtype: t.dtype };
+  const optimizer = cfg.optimizer === 'adamw'
+    ? new AdamW({ lr: cfg.lr, betas: [cfg.momentum, 0.999], weightDecay: cfg.weightDecay }) // momentum = β1, as Ultralytics does
+    : new SGD({ lr: cfg.lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay });
+  const engine = await Engine.create({
+    model: spec.model, loss: spec.loss, optimizer, inputs, batchSize: cfg.batchSize,
+    device: cfg.device, threads: cfg.threads, seed: cfg.seed,
+    frozen: cfg.freeze.length ? cfg.freeze : undefined,
+    groups: groups.map((name) => ({ name, params: name })),
+  });
+  const rename = (m: Metrics): Metrics => {
+    const out: Metrics = {};
+    for (const [k, v] of Object.entries(m)) out[spec.rename[k] ?? k] = v;
+    return out;
+  };
+  return {
+    engine,
+    groups,
+    async step(batch: Batch, hyper: { lr: Record<string, number> }): Promise<Metrics> {
+      engine.setLr(hyper.lr);
+      try {
+        return rename(await engine.step(batch));
+      } catch (e) {
+        if (e instanceof NonFiniteLossError) return rename(e.metrics);
+        throw e;
+      }
+    },
+    async evaluate(batch: Batch) { return rename(await engine.evaluate(batch)); },
+    getState: () => engine.getState(),
+    async setState(t: TensorMap, opts?: { weightsOnly?: boolean; strict?: boolean }) { await engine.setState(t, opts); },
+    dispose: () => engine.release(),
+  };
+}

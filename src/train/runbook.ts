@@ -1,0 +1,117 @@
+// Runbooks: ordered training stages in one JSON file. Each stage is a train config over the
+// runbook's defaults, written to `<runbook out>/<stage name>`, and by default starts from the
+// previous stage's best checkpoint (weights only, fresh optimizer).
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError, parseRunbook, parseTrainConfig, stageInput, type Runbook, type TrainConfig } from './config.js';
+import type { DoneReason, Metrics } from './events.js';
+import { bestCheckpoint, train, type TrainOptions } from './run.js';
+
+export interface StageSummary {
+  index: number;
+  stage: string;
+  out: string;
+  reason: DoneReason;
+  /** Epochs completed in the stage. */
+  epochs: number;
+  globalStep: number;
+  /** Last epoch's metrics (train + val). */
+  last: Metrics | null;
+  /** First epoch's metrics, for before/after comparisons. */
+  first: Metrics | null;
+  best: { metric: string; value: number; epoch: number } | null;
+  initFrom: string | null;
+  seconds: number;
+  message: string;
+}
+
+export function loadRunbook(file: string): Runbook {
+  let text: string;
+  try { text = fs.readFileSync(file, 'utf8'); } catch { throw new ConfigError(`runbook ${file} does not exist or cannot be read`); }
+  let json: unknown;
+  try { json = JSON.parse(text); } catch (e) { throw new ConfigError(`runbook ${file} is not valid JSON: ${(e as Error).message}`); }
+  return parseRunbook(json, `runbook ${file}`);
+}
+
+/** Index of a stage given as an index ("2") or a name ("stage2"). */
+export function stageIndex(rb: Runbook, which: number | string): number {
+  const s = String(which);
+  const byName = rb.stages.findIndex((st) => st.name === s);
+  if (byName >= 0) return byName;
+  const n = Number(s);
+  if (Number.isInteger(n) && n >= 0 && n < rb.stages.length) return n;
+  throw new ConfigError(`no stage "${s}" in runbook ${rb.name}: stages are ${rb.stages.map((st, i) => `${i} (${st.name})`).join(', ')}`);
+}
+
+function stageOut(rb: Runbook, i: number): string {
+  return rb.stages[i].out ?? path.join(rb.out, rb.stages[i].name);
+}
+
+/** The resolved train config of stage `i` (initFrom resolved against the previous stage). */
+export async function stageConfig(rb: Runbook, i: number): Promise<TrainConfig> {
+  const { name, initFrom } = rb.stages[i];
+  let init: string | null = null;
+  const spec = initFrom === undefined ? (i > 0 ? 'previous' : null) : initFrom;
+  if (spec === 'previous') {
+    if (i === 0) throw new ConfigError(`stages[0].initFrom: "previous" but ${name} is the first stage`);
+    const prev = rb.stages[i - 1];
+    const best = await bestCheckpoint(stageOut(rb, i - 1));
+    if (!best) {
+      throw new ConfigError(`stage ${i} (${name}) starts from the best checkpoint of stage ${i - 1} (${prev.name}), which has none yet in ${stageOut(rb, i - 1)}: run stage ${i - 1} first (drivetrain runbook <file> --stage ${i - 1})`);
+    }
+    init = best;
+  } else if (spec && spec !== 'none') {
+    init = spec;
+  }
+  const merged = { ...stageInput(rb, i), out: stageOut(rb, i), initFrom: init };
+  return parseTrainConfig(merged, `runbook ${rb.name}, stage ${i} (${name}) merged with defaults`);
+}
+
+export async function runStage(rb: Runbook | string, which: number | string, opts: TrainOptions = {}): Promise<StageSummary> {
+  const book = typeof rb === 'string' ? loadRunbook(rb) : rb;
+  const i = stageIndex(book, which);
+  const cfg = await stageConfig(book, i);
+  const t0 = Date.now();
+  const s = await train(cfg, { ...opts, stage: book.stages[i].name });
+  const hist = s.history;
+  return {
+    index: i,
+    stage: book.stages[i].name,
+    out: cfg.out,
+    reason: s.reason,
+    epochs: s.epoch,
+    globalStep: s.globalStep,
+    last: s.last,
+    first: hist.length ? hist[0].values : null,
+    best: s.best ? { metric: s.best.metric, value: s.best.value, epoch: s.best.epoch } : null,
+    initFrom: cfg.initFrom,
+    seconds: (Date.now() - t0) / 1000,
+    message: s.message,
+  };
+}
+
+/** Runs every stage in order; stops at the first stage that does not finish (interrupted, NaN). */
+export async function runRunbook(rb: Runbook | string, opts: TrainOptions = {}): Promise<StageSummary[]> {
+  const book = typeof rb === 'string' ? loadRunbook(rb) : rb;
+  const out: StageSummary[] = [];
+  for (let i = 0; i < book.stages.length; i++) {
+    const s = await runStage(book, i, opts);
+    out.push(s);
+    if (s.reason === 'interrupted' || s.reason === 'nonFinite') break;
+  }
+  return out;
+}
+
+/** A plain-text table of stage results. */
+export function formatStageTable(rows: StageSummary[]): string {
+  const cols = ['val_acc', 'val_box_loss', 'val_loss', 'train_loss'];
+  const head = ['stage', 'status', 'epochs', ...cols, 'time'];
+  const body = rows.map((r) => [
+    `${r.index} ${r.stage}`, r.reason, String(r.epochs),
+    ...cols.map((c) => (r.last && r.last[c] !== undefined ? r.last[c].toFixed(4) : '-')),
+    `${r.seconds.toFixed(1)}s`,
+  ]);
+  const w = head.map((h, j) => Math.max(h.length, ...body.map((b) => b[j].length)));
+  const fmt = (row: string[]) => row.map((c, j) => c.padEnd(w[j])).join('  ');
+  return [fmt(head), ...body.map(fmt)].join('\n');
+}

@@ -1,0 +1,35 @@
+// Child process for the trainer kill/resume tests: trains from a JSON config (argv[2]) and prints
+// `STEP <globalStep>` after every step and `DONE <reason>` at the end.
+// DT_KILL_IN_WRITE=N: SIGKILL itself inside the N-th checkpoint write of this process (after
+// tensors.safetensors, before state.json and manifest.json are written).
+import fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import path from 'node:path';
+import { train } from '../../src/train/run.js';
+import type { CkptFs } from '../../src/checkpoint/fsio.js';
+
+const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const killIn = Number(process.env.DT_KILL_IN_WRITE ?? 0);
+let writes = 0;
+const killingFs: CkptFs = {
+  ...fsp,
+  open: (async (file: string, flags?: string | number, mode?: number) => {
+    if (killIn && path.basename(String(file)) === 'state.json' && flags === 'w' && ++writes === killIn) {
+      process.stdout.write(`KILLING IN WRITE ${file}\n`);
+      process.kill(process.pid, 'SIGKILL');
+      await new Promise(() => undefined);
+    }
+    return fsp.open(file, flags, mode);
+  }) as CkptFs['open'],
+};
+
+const s = await train(cfg, {
+  handleSignals: true,
+  checkpointDeps: killIn ? { fs: killingFs } : undefined,
+  onEvent: (e) => {
+    if (e.type === 'step') process.stdout.write(`STEP ${e.globalStep}\n`);
+    if (e.type === 'resume') process.stdout.write(`RESUME ${e.globalStep}\n`);
+    if (e.type === 'log' || e.type === 'error') process.stdout.write(`${e.message}\n`);
+  },
+});
+process.stdout.write(`${s.message}\nDONE ${s.reason}\n`);
