@@ -223,6 +223,11 @@ describe('CheckpointManager', () => {
     await expect(CheckpointManager.open(newRun(), { keep: { lastN: -1 } } as never, quiet)).rejects.toThrow(/keep.lastN/);
     const m = await CheckpointManager.open(newRun(), {}, quiet);
     expect(() => m.save('last', w(1), { epoch: 0, stepInEpoch: 0 } as never)).toThrow(/globalStep/);
+    expect(() => m.save('last', w(1), { ...st(1), extra: { seed: 1n } })).toThrow(/plain JSON.*BigInt/);
+    // a NaN loss must not make the checkpoint unreadable
+    const ev = await m.save('last', w(1), { ...st(1), metrics: [{ epoch: 0, globalStep: 1, values: { loss: NaN, acc: 0.5 } }] }).durable;
+    expect(ev.metrics).toEqual({ acc: 0.5 });
+    expect((await loadCheckpoint(ev.dir)).state.metrics[0].values).toEqual({ loss: null, acc: 0.5 });
     await m.close();
   });
 });

@@ -122,6 +122,7 @@ export class CheckpointManager {
     try {
       const target = deps.target ?? new AtomicRenameTarget(path.join(abs, CHECKPOINTS_DIR), fs);
       const leftovers = await target.cleanupLeftovers();
+      for (const f of await fs.readdir(abs)) if (f.startsWith('metadata.json.tmp-')) await fs.rm(path.join(abs, f), { force: true });
       if (leftovers.length) warn(`drivetrain: removed ${leftovers.length} unfinished checkpoint(s) left by a crash: ${leftovers.join(', ')}`);
       const now = new Date().toISOString();
       let meta: RunMetadata | null = null;
@@ -198,8 +199,16 @@ export class CheckpointManager {
     if (this.closed) throw new CheckpointError('CLOSED', `checkpoint manager for ${this.runDir} is closed`);
     this.throwFailure();
     const decision = typeof kind === 'string' ? { kind } : kind;
-    const st = parseTrainState(JSON.parse(JSON.stringify(state)));
-    const metrics = opts.metrics ?? decision.metrics ?? [...st.metrics].reverse().find((r) => r.globalStep === st.globalStep)?.values ?? {};
+    let text: string;
+    try {
+      text = JSON.stringify(state);
+    } catch (e) {
+      throw new CheckpointError('BAD_OPTIONS', `state must be plain JSON (${(e as Error).message}); store BigInt values as strings`);
+    }
+    const st = parseTrainState(JSON.parse(text));
+    const raw = opts.metrics ?? decision.metrics ?? [...st.metrics].reverse().find((r) => r.globalStep === st.globalStep)?.values ?? {};
+    // only finite numbers go into the manifest (NaN would become null and fail its schema)
+    const metrics = Object.fromEntries(Object.entries(raw).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])));
     const snapshot = this.arena.take(tensors instanceof Map ? tensors.values() : tensors, opts.transfer ?? this.options.transfer);
     const b = this.options.keep.best;
     const v = b ? metrics[b.monitor] : undefined;

@@ -7,8 +7,8 @@ const json: z.ZodType<unknown> = z.unknown();
 export const MetricsRecordSchema = z.object({
   epoch: z.number().int().nonnegative(),
   globalStep: z.number().int().nonnegative().optional(),
-  /** e.g. { train_loss: 0.31, val_loss: 0.42, val_acc: 0.9 } */
-  values: z.record(z.string(), z.number()),
+  /** e.g. { train_loss: 0.31, val_loss: 0.42, val_acc: 0.9 }; null = not finite (NaN/Inf become null in JSON) */
+  values: z.record(z.string(), z.number().nullable()),
   time: z.string().optional(),
 });
 
