@@ -4,3 +4,6 @@ export * from './onnx/index.js';
 export * from './autodiff/index.js';
 export * from './random.js';
 export * from './checkpoint/index.js';
+export * from './nn/index.js';
+export * from './optim/index.js';
+export * from './engine/index.js';

@@ -10,12 +10,14 @@ import { selectBackend } from './backend.js';
 import type { Backend, Device, DeviceRequest, SessionTuning } from './backend.js';
 import { buildEvalGraph, buildTrainGraph, planState } from './graphs.js';
 import type { GraphSpec, StatePlan } from './graphs.js';
+import { loadEngineWeights } from './interop.js';
+import type { LoadWeightsOptions, LoadWeightsReport } from './interop.js';
 import { StateStore } from './state.js';
 import type { SetStateOptions } from './state.js';
 
 /** Batch tensors by input name, each [b, ...per-sample shape] with b ≤ batchSize. */
-export type Batch = Record<string, Tensor>;
-export type Metrics = Record<string, number>;
+export type EngineBatch = Record<string, Tensor>;
+export type EngineMetrics = Record<string, number>;
 
 export interface EngineOptions extends GraphSpec {
   /** Batch size of the main sessions; smaller (last) batches get their own cached sessions. */
@@ -33,7 +35,7 @@ export interface EngineOptions extends GraphSpec {
 
 /** Thrown by step() when the loss is NaN or ±Inf; the state is left as it was before the step. */
 export class NonFiniteLossError extends Error {
-  constructor(readonly metrics: Metrics, readonly step: number) {
+  constructor(readonly metrics: EngineMetrics, readonly step: number) {
     super(`loss is ${metrics.loss} at step ${step} (metrics ${JSON.stringify(metrics)}); the step was not applied — lower the learning rate, clip gradients or check the data`);
   }
 }
@@ -121,7 +123,7 @@ export class Engine {
   }
 
   /** Checks a batch against the inputs spec; returns its batch size. */
-  private checkBatch(batch: Batch, names: readonly string[]): number {
+  private checkBatch(batch: EngineBatch, names: readonly string[]): number {
     if (!batch || typeof batch !== 'object') throw new Error('batch must be an object of tensors by input name');
     let b: number | undefined;
     for (const n of names) {
@@ -154,7 +156,7 @@ export class Engine {
     this.busy = true;
   }
 
-  private async run(c: Compiled, batch: Batch, withLr: boolean): Promise<Record<string, ort.Tensor>> {
+  private async run(c: Compiled, batch: EngineBatch, withLr: boolean): Promise<Record<string, ort.Tensor>> {
     const feeds: Record<string, ort.Tensor> = {};
     for (const n of c.inputs) feeds[n] = toOrt(batch[n]);
     this.store.feed(c.state, feeds);
@@ -162,14 +164,14 @@ export class Engine {
     return c.session.run(feeds);
   }
 
-  private static readMetrics(c: Compiled, out: Record<string, ort.Tensor>): Metrics {
-    const m: Metrics = {};
+  private static readMetrics(c: Compiled, out: Record<string, ort.Tensor>): EngineMetrics {
+    const m: EngineMetrics = {};
     for (const n of c.metrics) m[n] = Number((out[n].data as Float32Array)[0]);
     return m;
   }
 
   /** One optimizer step. Throws NonFiniteLossError (state untouched) when the loss is NaN/Inf. */
-  async step(batch: Batch): Promise<Metrics> {
+  async step(batch: EngineBatch): Promise<EngineMetrics> {
     this.enter('step');
     try {
       const c = await this.compile('train', this.checkBatch(batch, [...this.plan.modelInputs, ...this.plan.targetInputs]));
@@ -188,7 +190,7 @@ export class Engine {
   }
 
   /** Loss and metrics in eval mode (BatchNorm on running statistics, no dropout); no state changes. */
-  async evaluate(batch: Batch): Promise<Metrics> {
+  async evaluate(batch: EngineBatch): Promise<EngineMetrics> {
     this.enter('evaluate');
     try {
       const c = await this.compile('eval', this.checkBatch(batch, [...this.plan.modelInputs, ...this.plan.targetInputs]));
@@ -199,7 +201,7 @@ export class Engine {
   }
 
   /** Model outputs in eval mode: `output` (single-output model) or `output_<key>`. */
-  async predict(batch: Batch): Promise<Record<string, Tensor>> {
+  async predict(batch: EngineBatch): Promise<Record<string, Tensor>> {
     this.enter('predict');
     try {
       const c = await this.compile('predict', this.checkBatch(batch, this.plan.modelInputs));
@@ -254,6 +256,11 @@ export class Engine {
     const bytes = encodeModel(e.graph, { docString: `drivetrain inference export after ${this.steps} steps` });
     if (opts.path) await writeFile(opts.path, bytes);
     return bytes;
+  }
+
+  /** Initialises parameters/buffers by name from a .onnx / .safetensors file or tensors (see interop.ts). */
+  loadWeights(source: string | TensorMap, opts: LoadWeightsOptions = {}): Promise<LoadWeightsReport> {
+    return loadEngineWeights(this, source, opts);
   }
 
   async release(): Promise<void> {

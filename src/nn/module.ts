@@ -7,14 +7,14 @@ import { Rng } from '../random.js';
 /** Fills a tensor of `shape` from a seeded generator. */
 export type Initializer = (shape: number[], rng: Rng) => TypedArray;
 
-export interface StateDecl {
+export interface TensorDecl {
   dtype: DType;
   shape: number[];
   init: Initializer;
 }
 
 /** Declared tensor with its full dotted name (without the role prefix). */
-export interface NamedDecl extends StateDecl {
+export interface NamedDecl extends TensorDecl {
   name: string;
   module: Module<any, any>;
 }
@@ -43,9 +43,9 @@ export abstract class Module<In = string, Out = string> {
   /** Full dotted path, assigned when the module is attached to a parent ('' for the root). */
   path = '';
   private readonly children = new Map<string, Module<unknown, unknown>>();
-  private readonly paramDecls = new Map<string, StateDecl>();
-  private readonly bufferDecls = new Map<string, StateDecl>();
-  private readonly rngDecls = new Map<string, StateDecl>();
+  private readonly paramDecls = new Map<string, TensorDecl>();
+  private readonly bufferDecls = new Map<string, TensorDecl>();
+  private readonly rngDecls = new Map<string, TensorDecl>();
 
   abstract forward(g: Graph, x: In, ctx: ForwardContext): Out;
 
@@ -111,7 +111,7 @@ export abstract class Module<In = string, Out = string> {
     return [...this.children];
   }
 
-  private collect(pick: (m: Module<unknown, unknown>) => Map<string, StateDecl>): NamedDecl[] {
+  private collect(pick: (m: Module<unknown, unknown>) => Map<string, TensorDecl>): NamedDecl[] {
     const out: NamedDecl[] = [];
     const walk = (m: Module<unknown, unknown>) => {
       for (const [n, d] of pick(m)) out.push({ ...d, name: m.join(n), module: m });

@@ -29,7 +29,7 @@ export class LayerNorm extends Module {
   }
 }
 
-export interface BatchNormOptions {
+export interface BatchNorm2dOptions {
   eps?: number;
   /** PyTorch convention: running = (1 − momentum)·running + momentum·batch. */
   momentum?: number;
@@ -41,7 +41,7 @@ export class BatchNorm2d extends Module {
   readonly eps: number;
   readonly momentum: number;
   readonly affine: boolean;
-  constructor(readonly numFeatures: number, opts: BatchNormOptions = {}) {
+  constructor(readonly numFeatures: number, opts: BatchNorm2dOptions = {}) {
     super();
     this.eps = opts.eps ?? 1e-5;
     this.momentum = opts.momentum ?? 0.1;
