@@ -53,8 +53,8 @@ describe('nn modules', () => {
     expect(Math.max(...w.map(Math.abs))).toBeGreaterThan(0.9 / Math.sqrt(100));
     const x = xavierUniform()([30, 20, 3, 3], new Rng(2)) as Float32Array;
     expect(Math.max(...x.map(Math.abs))).toBeLessThanOrEqual(Math.sqrt(6 / (180 + 270)));
-    expect(Array.from(kaimingUniform()([4], rngFor(7, 'a.weight')))).toEqual(Array.from(kaimingUniform()([4], rngFor(7, 'a.weight'))));
-    expect(Array.from(kaimingUniform()([4], rngFor(7, 'a.weight')))).not.toEqual(Array.from(kaimingUniform()([4], rngFor(7, 'b.weight'))));
+    expect(Array.from(kaimingUniform()([4], rngFor(7, 'a.weight')) as Float32Array)).toEqual(Array.from(kaimingUniform()([4], rngFor(7, 'a.weight')) as Float32Array));
+    expect(Array.from(kaimingUniform()([4], rngFor(7, 'a.weight')) as Float32Array)).not.toEqual(Array.from(kaimingUniform()([4], rngFor(7, 'b.weight')) as Float32Array));
   });
 
   it('selection by glob or prefix', () => {
