@@ -1,5 +1,6 @@
 // Child process for the trainer kill/resume tests: trains from a JSON config (argv[2]) and prints
-// `STEP <globalStep>` after every step and `DONE <reason>` at the end.
+// `STEP <globalStep>` after every step, `DURABLE <kind> <globalStep>` per durable checkpoint and
+// `DONE <reason>` at the end (exit code 130 when interrupted).
 // DT_KILL_IN_WRITE=N: SIGKILL itself inside the N-th checkpoint write of this process (after
 // tensors.safetensors, before state.json and manifest.json are written).
 import fs from 'node:fs';
@@ -29,7 +30,9 @@ const s = await train(cfg, {
   onEvent: (e) => {
     if (e.type === 'step') process.stdout.write(`STEP ${e.globalStep}\n`);
     if (e.type === 'resume') process.stdout.write(`RESUME ${e.globalStep}\n`);
+    if (e.type === 'checkpoint' && e.phase === 'durable') process.stdout.write(`DURABLE ${e.kind} ${e.globalStep}\n`);
     if (e.type === 'log' || e.type === 'error') process.stdout.write(`${e.message}\n`);
   },
 });
 process.stdout.write(`${s.message}\nDONE ${s.reason}\n`);
+if (s.reason === 'interrupted') process.exitCode = 130;

@@ -12,9 +12,10 @@ const CHILD = path.resolve('test/support/trainer-child.ts');
 export interface ChildResult { code: number | null; signal: NodeJS.Signals | null; out: string; steps: number[] }
 
 /**
- * Runs the child trainer on `configFile`. `killAt`: when it prints STEP ≥ killAt, send `sig`.
+ * Runs the child trainer on `configFile`. `killAt`: when it prints STEP ≥ killAt, send `sig`
+ * (default SIGKILL); `killOn`: the same when a line matches.
  */
-export function runChild(configFile: string, opts: { killAt?: number; sig?: NodeJS.Signals; env?: Record<string, string> } = {}): Promise<ChildResult> {
+export function runChild(configFile: string, opts: { killAt?: number; killOn?: RegExp; sig?: NodeJS.Signals; env?: Record<string, string> } = {}): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['--import', 'tsx', CHILD, configFile], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -28,6 +29,10 @@ export function runChild(configFile: string, opts: { killAt?: number; sig?: Node
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
+        if (!sent && opts.killOn?.test(line)) {
+          sent = true;
+          p.kill(opts.sig ?? 'SIGKILL');
+        }
         const m = /^STEP (\d+)$/.exec(line);
         if (m) {
           const g = Number(m[1]);
