@@ -68,6 +68,7 @@ function identityModel(specs: readonly { name: string; dtype: DType; shape: numb
 export class WebGpuBackend implements Backend {
   readonly device = 'webgpu' as const;
   private copySessions = new Map<string, ort.InferenceSession>();
+  private uploadFailed = false;
 
   sessionOptions(outputs: readonly string[], deviceOutputs: ReadonlySet<string>, tuning: SessionTuning): ort.InferenceSession.SessionOptions {
     const loc: Record<string, ort.Tensor.DataLocation> = {};
@@ -90,12 +91,21 @@ export class WebGpuBackend implements Backend {
 
   async upload(tensors: readonly NamedTensor[]) {
     if (!tensors.length) return new Map<string, ort.Tensor>();
-    const specs = tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape }));
-    const s = await this.copySession(`up|${specs.map((x) => `${x.name}:${x.dtype}:${x.shape}`).join('|')}`, specs, 'gpu-buffer');
     const feeds: Record<string, ort.Tensor> = {};
     for (const t of tensors) feeds[t.name] = toOrt(t);
-    const out = await s.run(feeds);
-    return new Map(tensors.map((t) => [t.name, out[`${t.name}__copy`]] as [string, ort.Tensor]));
+    if (!this.uploadFailed) {
+      try {
+        const specs = tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape }));
+        const s = await this.copySession(`up|${specs.map((x) => `${x.name}:${x.dtype}:${x.shape}`).join('|')}`, specs, 'gpu-buffer');
+        const out = await s.run(feeds);
+        return new Map(tensors.map((t) => [t.name, out[`${t.name}__copy`]] as [string, ort.Tensor]));
+      } catch (e) {
+        // Still correct without it: host tensors are uploaded by each run until a step replaces them.
+        this.uploadFailed = true;
+        console.warn(`drivetrain: uploading state to the GPU failed (${(e as Error).message}); state stays on the host until the first step`);
+      }
+    }
+    return new Map(Object.entries(feeds));
   }
 
   async download(tensors: ReadonlyMap<string, ort.Tensor>) {

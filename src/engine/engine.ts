@@ -31,6 +31,8 @@ export interface EngineOptions extends GraphSpec {
   seed?: number;
   /** Where 'auto' reports its choice (default console.log). */
   log?: (msg: string) => void;
+  /** Advanced: a custom state placement (overrides `device`), e.g. to instrument transfers. */
+  backend?: Backend;
 }
 
 /** Thrown by step() when the loss is NaN or ±Inf; the state is left as it was before the step. */
@@ -72,7 +74,7 @@ export class Engine {
     if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}`);
     if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) throw new Error(`threads must be a positive integer, got ${opts.threads}`);
     const plan = planState(opts);
-    const backend = await selectBackend(opts.device ?? 'cpu', opts.log);
+    const backend = opts.backend ?? (await selectBackend(opts.device ?? 'cpu', opts.log));
     const store = new StateStore(backend, plan.decls);
     const engine = new Engine(opts, plan, backend, store);
     await store.set(initialState(plan, opts.seed ?? 0));

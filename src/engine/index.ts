@@ -1,3 +1,11 @@
+// Training engine. Usage:
+//   const engine = await Engine.create({ model, loss: crossEntropy(), optimizer: new AdamW({ lr: 1e-3 }),
+//     batchSize: 128, inputs: { x: { shape: [784] }, y: { shape: [], dtype: 'int64' } }, device: 'cpu', threads: 2, seed: 0 });
+//   const m = await engine.step({ x, y });      // { loss, accuracy, … }; NonFiniteLossError on NaN/Inf (state untouched)
+//   engine.setLr({ default: 5e-4 });            // lr.<group> are graph inputs: no rebuild
+//   const state = await engine.getState();      // param.* opt.* buffer.* rng.* as host tensors
+// Partial last batches (b < batchSize) run in their own cached session built for b, on the same
+// state: the loss is the mean over the b real samples and BatchNorm sees only them (no padding).
 export * from './engine.js';
 export * from './backend.js';
 export * from './state.js';
