@@ -54,7 +54,7 @@ export class CpuBackend implements Backend {
       return [k, { ...t, data: t.data.slice() }] as [string, Tensor];
     }));
   }
-  dispose(): void {}
+  dispose(_t: ort.Tensor): void {}
   async release(): Promise<void> {}
 }
 
