@@ -7,3 +7,5 @@ export * from './checkpoint/index.js';
 export * from './nn/index.js';
 export * from './optim/index.js';
 export * from './engine/index.js';
+export * from './data/index.js';
+export * from './train/index.js';

@@ -5,11 +5,11 @@
 import { z } from 'zod';
 import { permutation } from './rng.js';
 
-export const SamplerStateSchema = z.object({
+export const ResumableSamplerStateSchema = z.object({
   epoch: z.number().int().nonnegative(),
   position: z.number().int().nonnegative(),
 });
-export type SamplerState = z.infer<typeof SamplerStateSchema>;
+export type SamplerState = z.infer<typeof ResumableSamplerStateSchema>;
 
 export interface SamplerOptions {
   /** Number of samples in the dataset. */
@@ -90,7 +90,7 @@ export class ResumableSampler {
   state(): SamplerState { return { epoch: this.epoch, position: this.position }; }
 
   setState(s: SamplerState): void {
-    const st = SamplerStateSchema.parse(s);
+    const st = ResumableSamplerStateSchema.parse(s);
     if (st.position > this.length) throw new Error(`sampler position ${st.position} is beyond the dataset (length ${this.length})`);
     this.epoch = st.epoch;
     this.position = st.position;

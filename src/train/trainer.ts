@@ -69,7 +69,7 @@ export async function runLoop(o: LoopOptions): Promise<LoopSummary> {
   const hash = configHash(cfg);
 
   let epoch = 0, stepInEpoch = 0, globalStep = 0;
-  let history: TrainState['metrics'] = [];
+  let history: { epoch: number; globalStep?: number; values: Metrics; time?: string }[] = [];
   let best: TrainState['best'] = null;
   let early: EarlyStopState | null = cfg.earlyStopping ? initialEarlyStop(cfg.earlyStopping.monitor) : null;
   let sched: ScheduleState = initialScheduleState();
@@ -85,7 +85,8 @@ export async function runLoop(o: LoopOptions): Promise<LoopSummary> {
     }
     await engine.setState(resumed.tensors);
     ({ epoch, stepInEpoch, globalStep } = s);
-    history = s.metrics;
+    // JSON keeps NaN/Inf metrics as null
+    history = s.metrics.map((h) => ({ ...h, values: Object.fromEntries(Object.entries(h.values).map(([k, v]) => [k, v ?? NaN])) }));
     best = s.best;
     const ex = s.extra as { acc?: Acc; finished?: DoneReason | null; earlyStopBestEpoch?: number | null; schedule?: ScheduleState };
     if (early && s.earlyStop && s.earlyStop.monitor === early.monitor) {

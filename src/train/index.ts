@@ -1,0 +1,18 @@
+// Public API of the trainer: train(), runStage(), runRunbook() and their parts.
+export { train, buildDatasets, bestCheckpoint, loadWeights, checkpointOptions, type TrainOptions, type TrainSummary } from './run.js';
+export { runStage, runRunbook, loadRunbook, stageConfig, stageIndex, formatStageTable, type StageSummary } from './runbook.js';
+export {
+  TrainConfigSchema, RunbookSchema, StageSchema, CheckpointPolicySchema, DataSchema, parseTrainConfig, parseRunbook, configHash,
+  ConfigError, formatConfigError, mergeStage, stageInput,
+  type TrainConfig, type TrainConfigInput, type Runbook, type Stage,
+} from './config.js';
+export { runLoop, groupLrs, validate, type LoopOptions, type LoopSummary, type LoopHooks } from './trainer.js';
+export { Emitter, formatEpochLine, type TrainEvent, type EventListener, type DoneReason, type Metrics as TrainMetrics } from './events.js';
+export { terminalRenderer, type TerminalOptions } from './progress.js';
+export { MetricsLog, type MetricsRecord as MetricsLogRecord } from './metrics-log.js';
+export { ScheduleSchema, scheduleFactor, updatePlateau, initialScheduleState, type ScheduleConfig, type ScheduleState } from './schedule.js';
+export { EarlyStopSchema as EarlyStoppingSchema, updateEarlyStop, initialEarlyStop, type EarlyStopConfig, type EarlyStopState } from './early-stop.js';
+export { createModel, glyphModel, glyphTinyModel, MODELS, type ModelSpec } from './models.js';
+export { createEngine, type TrainEngine } from './engine-adapter.js';
+export { startRunBackup, type BackupOption, type RunBackup } from './backup-link.js';
+export type { LoopEngine, LoopCheckpoints, ResumePoint } from './ports.js';
