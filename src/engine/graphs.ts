@@ -123,6 +123,30 @@ function addMetricOutputs(g: Graph, loss: string, metrics: Record<string, string
   return names;
 }
 
+/**
+ * Renames a value to its graph-output name instead of copying it through the Identity that
+ * Graph.output() adds (each Identity copies a whole parameter-sized tensor every step).
+ */
+export function elideOutputIdentities(g: Graph): number {
+  const outputs = new Set(g.outputs);
+  const protectedValues = new Set([...g.inputs, ...g.initializers.keys(), ...g.outputs]);
+  const renamed = new Map<string, string>();
+  const keep = g.nodes.filter((n) => {
+    if (n.op !== 'Identity' || !outputs.has(n.outputs[0])) return true;
+    const v = n.inputs[0];
+    if (protectedValues.has(v) || renamed.has(v)) return true;
+    renamed.set(v, n.outputs[0]);
+    return false;
+  });
+  if (!renamed.size) return 0;
+  for (const n of keep) {
+    n.inputs = n.inputs.map((i) => renamed.get(i) ?? i);
+    n.outputs = n.outputs.map((o) => renamed.get(o) ?? o);
+  }
+  g.nodes.splice(0, g.nodes.length, ...keep);
+  return renamed.size;
+}
+
 export interface TrainGraph {
   graph: Graph;
   metrics: string[];
@@ -157,6 +181,7 @@ export function buildTrainGraph(spec: GraphSpec, plan: StatePlan, batchSize: num
   for (const [n, v] of ctx.bufferUpdates) upd.set(`buffer.${n}`, v);
   for (const [n, v] of ctx.rngUpdates) upd.set(`rng.${n}`, v);
   for (const [n, v] of upd) g.output(v, `${n}_new`);
+  elideOutputIdentities(g);
   return { graph: g, metrics: metricNames, updated: [...upd.keys()], lrInputs };
 }
 
