@@ -20,7 +20,7 @@ export interface TrainFlags {
   earlyStopMinDelta?: number; earlyStopPatience?: number; out?: string; saveLast?: boolean;
   saveSteps?: number; saveIntervalS?: number; keepLast?: number; seed?: number; device?: string;
   resume?: string; gdriveBackup?: string; model?: string; optimizer?: string; maxSteps?: number;
-  threads?: number; dataN?: number; initFrom?: string; quiet?: boolean;
+  threads?: number; dataN?: number; dataset?: string; initFrom?: string; quiet?: boolean;
 }
 
 function readJson(file: string, what: string): unknown {
@@ -40,6 +40,7 @@ export function configFromFlags(f: TrainFlags): TrainConfigInput {
   set('resume', f.resume); set('model', f.model); set('optimizer', f.optimizer); set('maxSteps', f.maxSteps);
   set('threads', f.threads); set('initFrom', f.initFrom);
   if (f.dataN !== undefined) c.data = { ...(c.data as object), n: f.dataN };
+  if (f.dataset !== undefined) c.data = { ...(c.data as object), name: f.dataset };
   if (f.lrHead !== undefined || f.lrBackbone !== undefined) {
     const g = { ...(c.lrGroups as Record<string, number> | undefined) };
     if (f.lrHead !== undefined) g.head = f.lrHead;

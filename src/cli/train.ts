@@ -36,12 +36,13 @@ export function register(program: Command): void {
     .addOption(new Option('--device <d>', 'execution provider').choices(['cpu', 'webgpu']))
     .option('--resume <mode>', "'auto' (default), 'none', or a checkpoint path")
     .option('--gdrive-backup <dir>', 'back up checkpoints in the background to this folder (a mounted Drive or ./drive)')
-    .option('--model <name>', 'model from the registry (glyph, glyph-tiny, mlp)')
+    .option('--model <name>', 'model from the registry (glyph, glyph-tiny, mnist)')
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adamw']))
     .option('--init-from <path>', 'initialise weights from a checkpoint (fresh optimizer)')
     .option('--max-steps <n>', 'stop after N global steps', int('--max-steps'))
     .option('--threads <n>', 'CPU threads for the engine', int('--threads'))
-    .option('--data-n <n>', 'number of synthetic samples', int('--data-n'))
+    .option('--data-n <n>', 'number of samples (before the validation split)', int('--data-n'))
+    .addOption(new Option('--dataset <name>', 'built-in dataset').choices(['glyphs', 'mnist']))
     .option('--quiet', 'no progress output')
     .action(async (f: TrainFlags) => {
       const config = parseTrainConfig(configFromFlags(f), f.config ? `config (${f.config} + flags)` : 'flags');

@@ -33,7 +33,7 @@ export const DataSchema = z.object({
 }).strict();
 
 export const TrainConfigSchema = z.object({
-  /** A model from the registry (src/train/models.ts): `glyph`, `glyph-tiny`, `mlp`. */
+  /** A model from the registry (src/train/models.ts): `glyph`, `glyph-tiny`, `mnist`. */
   model: z.string().default('glyph'),
   data: DataSchema.default(DataSchema.parse({})),
   epochs: z.number().int().positive(),

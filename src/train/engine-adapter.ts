@@ -27,8 +27,13 @@ export async function createEngine(spec: ModelSpec, cfg: TrainConfig, sample: Ba
   for (const g of Object.keys(cfg.lrGroups)) {
     if (!spec.groups.includes(g)) throw new Error(`lrGroups.${g}: the model has no parameter group "${g}" (groups: ${spec.groups.join(', ')})`);
   }
+  // feed the model's input and the loss targets; other dataset columns are left out
+  const used = [spec.input, ...spec.loss.targets];
+  const missing = used.filter((k) => !sample[k]);
+  if (missing.length) throw new Error(`model: the dataset has no column ${missing.map((k) => `"${k}"`).join(', ')} (it has ${Object.keys(sample).join(', ')}); pick a model and data that match (e.g. model "mnist" with data.name "mnist")`);
   const inputs: Record<string, { shape: number[]; dtype: Batch[string]['dtype'] }> = {};
-  for (const [k, t] of Object.entries(sample)) inputs[k] = { shape: t.shape.slice(1), dtype: t.dtype };
+  for (const k of used) inputs[k] = { shape: sample[k].shape.slice(1), dtype: sample[k].dtype };
+  const pick = (b: Batch): Batch => Object.fromEntries(used.map((k) => [k, b[k]]));
   const optimizer = cfg.optimizer === 'adamw'
     ? new AdamW({ lr: cfg.lr, betas: [cfg.momentum, 0.999], weightDecay: cfg.weightDecay }) // momentum = β1, as Ultralytics does
     : new SGD({ lr: cfg.lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay });
@@ -49,13 +54,13 @@ export async function createEngine(spec: ModelSpec, cfg: TrainConfig, sample: Ba
     async step(batch: Batch, hyper: { lr: Record<string, number> }): Promise<Metrics> {
       engine.setLr(hyper.lr);
       try {
-        return rename(await engine.step(batch));
+        return rename(await engine.step(pick(batch)));
       } catch (e) {
         if (e instanceof NonFiniteLossError) return rename(e.metrics);
         throw e;
       }
     },
-    async evaluate(batch: Batch) { return rename(await engine.evaluate(batch)); },
+    async evaluate(batch: Batch) { return rename(await engine.evaluate(pick(batch))); },
     getState: () => engine.getState(),
     async setState(t: TensorMap, opts?: { weightsOnly?: boolean; strict?: boolean }) { await engine.setState(t, opts); },
     dispose: () => engine.release(),

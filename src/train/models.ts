@@ -1,7 +1,8 @@
 // The model registry used by configs, the CLI and runbooks: modules from src/nn plus their loss.
 // `glyph`: a small CNN backbone (`backbone.*`) with a classification head (`head.cls`) and a box
 // head (`head.box`), cross-entropy + smooth-L1, accuracy as `acc`. `glyph-tiny`: the same task
-// with a tiny MLP (fast enough for the kill/resume tests). Parameter groups: `backbone`, `head`.
+// with a tiny MLP (fast enough for the kill/resume tests). `mnist`: a small CNN digit classifier
+// (data.name 'mnist'). Parameter groups: `backbone`, `head`.
 import type { Graph } from '../onnx/graph.js';
 import { Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../nn/layers.js';
 import { combineLosses, crossEntropy, smoothL1, type Loss } from '../nn/loss.js';
@@ -72,9 +73,35 @@ export function glyphTinyModel(opts: { size?: number; classes?: number; hidden?:
 
 const RENAME = { cls_accuracy: 'acc' };
 
+class Classifier extends Module {
+  readonly backbone: Module;
+  readonly head: Linear;
+  constructor(backbone: Module, features: number, classes: number) {
+    super();
+    this.backbone = this.add('backbone', backbone);
+    this.head = this.add('head', new Linear(features, classes));
+  }
+  forward(g: Graph, x: string, ctx: ForwardContext): string {
+    return this.head.forward(g, this.backbone.forward(g, x, ctx), ctx);
+  }
+}
+
+/** MNIST digits ([N, 1, 28, 28] → 10 classes): a small CNN, cross-entropy, accuracy as `acc`. */
+export function mnistModel(opts: { width?: number } = {}): ModelSpec {
+  const w = opts.width ?? 8;
+  const backbone = new Sequential({
+    conv1: new Conv2d(1, w, 3, { padding: 1 }), relu1: new ReLU(), pool1: new MaxPool2d(2),
+    conv2: new Conv2d(w, 2 * w, 3, { padding: 1 }), relu2: new ReLU(), pool2: new MaxPool2d(2),
+    flatten: new Flatten(), fc: new Linear(2 * w * 7 * 7, 64), relu3: new ReLU(),
+  });
+  const model = new Classifier(backbone, 64, 10) as unknown as Module<string, Record<string, string>>;
+  return { model, loss: crossEntropy({ target: 'label' }), input: 'image', groups: ['backbone', 'head'], rename: { accuracy: 'acc' } };
+}
+
 export const MODELS: Record<string, (o: { size: number; classes: number }) => ModelSpec> = {
   glyph: (o) => glyphModel(o),
   'glyph-tiny': (o) => glyphTinyModel(o),
+  mnist: () => mnistModel(),
 };
 
 export function createModel(name: string, o: { size: number; classes: number }): ModelSpec {
