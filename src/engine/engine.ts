@@ -226,8 +226,10 @@ export class Engine {
    * weightsOnly: only `param.*` / `buffer.*` are taken (fine-tuning from a checkpoint).
    */
   async setState(tensors: TensorMap | Iterable<NamedTensor>, opts: SetStateOptions = {}) {
-    const r = await this.store.set(tensors, opts);
-    if (r.loaded.includes('opt.step')) this.steps = Math.round(Number((await this.store.snapshot(['opt.step'])).get('opt.step')!.data[0]));
+    const list = tensors instanceof Map ? [...tensors.values()] : [...tensors];
+    const r = await this.store.set(list, opts);
+    const step = list.find((t) => t.name === 'opt.step');
+    if (step && r.loaded.includes('opt.step')) this.steps = Math.round(Number(step.data[0]));
     return r;
   }
 

@@ -58,6 +58,7 @@ export function planState(spec: GraphSpec): StatePlan {
   const rngs = spec.model.rngStates();
   const names = params.map((p) => p.name);
   if (new Set(names).size !== names.length) throw new Error('two parameters share a name; give sibling modules distinct names');
+  for (const p of params) if (p.dtype !== 'float32') throw new Error(`${p.module.label()}: parameter ${p.name} is ${p.dtype}; the engine trains float32 parameters`);
   const frozen = spec.frozen ? new Set(selectNames(spec.frozen, names, 'frozen pattern')) : new Set<string>();
   const trainable = names.filter((n) => !frozen.has(n));
   if (!trainable.length) throw new Error('every parameter is frozen: nothing to train');

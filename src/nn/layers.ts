@@ -163,9 +163,10 @@ export class MaxPool2d extends Module {
     super();
     this.kernel = pair(kernel);
   }
-  forward(g: Graph, x: string): string {
+  forward(g: Graph, x: string, ctx: ForwardContext): string {
     this.expectShape('input', g.shape(x).map(() => -1), [-1, -1, -1, -1]);
-    return g.op('MaxPool', [x], poolAttrs(this.kernel, this.opts), { scope: this.scope() });
+    // Training also emits Indices (the MaxPool VJP scatters through them); eval/inference does not.
+    return g.node('MaxPool', [x], poolAttrs(this.kernel, this.opts), { scope: this.scope(), outputs: ctx.training ? 2 : 1 })[0];
   }
 }
 
