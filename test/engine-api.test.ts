@@ -175,3 +175,26 @@ describe('engine: multi-head models', () => {
     await e.release();
   });
 });
+
+/** Two model inputs (a record) → one output. */
+class Pair extends Module<Record<string, string>, string> {
+  fa = this.add('fa', new Linear(3, 4));
+  fb = this.add('fb', new Linear(2, 4));
+  forward(g: Graph, x: Record<string, string>, ctx: ForwardContext) {
+    return g.op('Add', [this.fa.forward(g, x.a, ctx), this.fb.forward(g, x.b, ctx)]);
+  }
+}
+
+describe('engine: inputs', () => {
+  it('several model inputs arrive as a record; modelInputs can overlap loss targets (autoencoder)', async () => {
+    const e = await Engine.create({ model: new Pair(), loss: mse({ target: 't' }), optimizer: new SGD({ lr: 0.1 }), batchSize: 4, inputs: { a: { shape: [3] }, b: { shape: [2] }, t: { shape: [4] }, unused: { shape: [1] } }, modelInputs: ['a', 'b'] });
+    const f = (n: number) => ({ dtype: 'float32' as const, shape: [4, n], data: new Float32Array(4 * n).fill(0.5) });
+    const m0 = await e.step({ a: f(3), b: f(2), t: f(4) });
+    const m1 = await e.step({ a: f(3), b: f(2), t: f(4) });
+    expect(m1.loss).toBeLessThan(m0.loss);
+    await e.release();
+    const ae = await Engine.create({ model: new Sequential(new Linear(4, 2), new Linear(2, 4)), loss: mse({ target: 'x' }), optimizer: new SGD({ lr: 0.1 }), batchSize: 4, inputs: { x: { shape: [4] } }, modelInputs: ['x'] });
+    expect(Number.isFinite((await ae.step({ x: f(4) })).loss)).toBe(true);
+    await ae.release();
+  });
+});

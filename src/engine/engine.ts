@@ -110,7 +110,7 @@ export class Engine {
     if (kind === 'train') {
       const t = buildTrainGraph(this.options, this.plan, b);
       bytes = encodeModel(t.graph);
-      c = { metrics: t.metrics, updated: t.updated, state: this.plan.decls.map((d) => d.name), inputs: [...this.plan.modelInputs, ...this.plan.targetInputs], outputs: t.graph.outputs };
+      c = { metrics: t.metrics, updated: t.updated, state: this.plan.decls.map((d) => d.name), inputs: this.plan.batchInputs, outputs: t.graph.outputs };
     } else {
       const e = buildEvalGraph(this.options, this.plan, b, { withLoss: kind === 'eval' });
       bytes = encodeModel(e.graph);
@@ -176,7 +176,7 @@ export class Engine {
   async step(batch: EngineBatch): Promise<EngineMetrics> {
     this.enter('step');
     try {
-      const c = await this.compile('train', this.checkBatch(batch, [...this.plan.modelInputs, ...this.plan.targetInputs]));
+      const c = await this.compile('train', this.checkBatch(batch, this.plan.batchInputs));
       const out = await this.run(c, batch, true);
       const metrics = Engine.readMetrics(c, out);
       if (!Number.isFinite(metrics.loss)) {
@@ -195,7 +195,7 @@ export class Engine {
   async evaluate(batch: EngineBatch): Promise<EngineMetrics> {
     this.enter('evaluate');
     try {
-      const c = await this.compile('eval', this.checkBatch(batch, [...this.plan.modelInputs, ...this.plan.targetInputs]));
+      const c = await this.compile('eval', this.checkBatch(batch, this.plan.batchInputs));
       return Engine.readMetrics(c, await this.run(c, batch, false));
     } finally {
       this.busy = false;

@@ -37,6 +37,11 @@ export interface GraphSpec {
   clipGradNorm?: number;
   /** Emit `grad_norm` (pre-clip) as a metric (default: when clipping). */
   gradNormMetric?: boolean;
+  /**
+   * Batch inputs fed to the model (default: every input the loss does not read). May overlap the
+   * loss targets (an autoencoder reads `x` and reconstructs it); other declared inputs are ignored.
+   */
+  modelInputs?: string[];
 }
 
 export interface StatePlan {
@@ -48,6 +53,8 @@ export interface StatePlan {
   optimizer: OptimizerPlan;
   modelInputs: string[];
   targetInputs: string[];
+  /** Graph inputs of the train/eval graphs: model inputs ∪ targets, in declaration order. */
+  batchInputs: string[];
 }
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -68,8 +75,10 @@ export function planState(spec: GraphSpec): StatePlan {
   for (const n of inputNames) if (!NAME_RE.test(n)) throw new Error(`input name "${n}" must be an identifier (letters, digits, _)`);
   for (const t of spec.loss.targets) if (!spec.inputs[t]) throw new Error(`the loss reads batch input "${t}" but inputs declares only ${inputNames.join(', ')}`);
   const targetInputs = inputNames.filter((n) => spec.loss.targets.includes(n));
-  const modelInputs = inputNames.filter((n) => !targetInputs.includes(n));
-  if (!modelInputs.length) throw new Error('every input is a loss target: the model has no input');
+  for (const n of spec.modelInputs ?? []) if (!spec.inputs[n]) throw new Error(`modelInputs: "${n}" is not declared in inputs (${inputNames.join(', ')})`);
+  const modelInputs = spec.modelInputs ? inputNames.filter((n) => spec.modelInputs!.includes(n)) : inputNames.filter((n) => !targetInputs.includes(n));
+  if (!modelInputs.length) throw new Error('every input is a loss target: the model has no input (name them with modelInputs)');
+  const batchInputs = inputNames.filter((n) => modelInputs.includes(n) || targetInputs.includes(n));
   const decls: StateDecl[] = [
     ...params.map((p) => ({ name: `param.${p.name}`, role: 'param' as const, dtype: p.dtype, shape: p.shape })),
     ...optimizer.slots.map((s) => ({ name: s.name, role: 'opt' as const, dtype: s.dtype, shape: s.shape })),
@@ -77,7 +86,7 @@ export function planState(spec: GraphSpec): StatePlan {
     ...buffers.map((b) => ({ name: `buffer.${b.name}`, role: 'buffer' as const, dtype: b.dtype, shape: b.shape })),
     ...rngs.map((r) => ({ name: `rng.${r.name}`, role: 'rng' as const, dtype: r.dtype, shape: r.shape })),
   ];
-  return { decls, params, buffers, rngs, trainable, optimizer, modelInputs, targetInputs };
+  return { decls, params, buffers, rngs, trainable, optimizer, modelInputs, targetInputs, batchInputs };
 }
 
 class Ctx implements ForwardContext {
@@ -158,7 +167,7 @@ export interface TrainGraph {
 
 export function buildTrainGraph(spec: GraphSpec, plan: StatePlan, batchSize: number): TrainGraph {
   const g = new Graph('train_step');
-  const batch = addBatchInputs(g, spec, [...plan.modelInputs, ...plan.targetInputs], batchSize);
+  const batch = addBatchInputs(g, spec, plan.batchInputs, batchSize);
   for (const d of plan.decls) g.input(d.name, d.dtype, d.shape);
   const lrInputs = plan.optimizer.groups.map((gr) => g.input(`lr.${gr.name}`, 'float32', []));
   const ctx = new Ctx(true, (n) => `param.${n}`, g, true);
@@ -202,7 +211,7 @@ export interface EvalGraph {
  */
 export function buildEvalGraph(spec: GraphSpec, plan: StatePlan, batchSize: number, opts: { withLoss: boolean; initializers?: Map<string, import('../tensor.js').NamedTensor> }): EvalGraph {
   const g = new Graph(opts.withLoss ? 'eval' : 'inference');
-  const names = opts.withLoss ? [...plan.modelInputs, ...plan.targetInputs] : plan.modelInputs;
+  const names = opts.withLoss ? plan.batchInputs : plan.modelInputs;
   const batch = addBatchInputs(g, spec, names, batchSize);
   const state = plan.decls.filter((d) => d.role === 'param' || d.role === 'buffer');
   for (const d of state) {
