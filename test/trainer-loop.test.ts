@@ -56,6 +56,16 @@ describe('training loop', () => {
     expect(fs.readdirSync(path.join(out, 'checkpoints'))).toContain('epoch-002');
   });
 
+  it('a finished run says so; asking for more epochs continues it', async () => {
+    const out = path.join(tmp, 'more');
+    expect((await train({ ...tiny, out, epochs: 1, lr: 0.05 })).globalStep).toBe(35);
+    expect((await train({ ...tiny, out, epochs: 1, lr: 0.05 })).reason).toBe('alreadyDone');
+    const ev: TrainEvent[] = [];
+    const s = await train({ ...tiny, out, epochs: 2, lr: 0.05 }, { onEvent: (e) => ev.push(e) });
+    expect([s.reason, s.globalStep]).toEqual(['completed', 70]);
+    expect(ev.find((e) => e.type === 'resume')).toMatchObject({ epoch: 1, stepInEpoch: 0, globalStep: 35 });
+  });
+
   it('renders a progress bar on a TTY and the epoch line after it', () => {
     let text = '';
     const stream = Object.assign(Object.create(process.stdout), { isTTY: true, columns: 100, write: (s: string) => { text += s; return true; }, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });

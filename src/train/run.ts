@@ -97,6 +97,27 @@ export async function loadWeights(from: string, groups: string[] | null = null):
   return out;
 }
 
+/** First SIGINT/SIGTERM: stop after this step (save, flush); a second one quits at once. */
+function handleSignals(manager: CheckpointManager, events: Emitter): () => void {
+  const off = manager.installSignalHandlers(['SIGINT', 'SIGTERM']);
+  let count = 0;
+  const onSig = (sig: NodeJS.Signals) => {
+    count++;
+    if (count === 1) events.emit({ type: 'log', message: `${sig}: stopping after this step and saving (send it again to quit without saving)` });
+    else {
+      process.stderr.write(`${sig} again: quitting now; resume continues from the last durable checkpoint\n`);
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSig);
+  process.on('SIGTERM', onSig);
+  return () => {
+    off();
+    process.off('SIGINT', onSig);
+    process.off('SIGTERM', onSig);
+  };
+}
+
 export async function train(config: TrainConfigInput | TrainConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
   const cfg = parseTrainConfig(config);
   const events = new Emitter(opts.render ? terminalRenderer() : undefined, opts.onEvent);
@@ -106,7 +127,7 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
   const sample = await data.train.getBatch([0]);
   const engine = await createEngine(spec, cfg, sample);
   const manager = await CheckpointManager.open(cfg.out, checkpointOptions(cfg), { warn, experiment: opts.stage, ...opts.checkpointDeps });
-  const uninstall = opts.handleSignals ? manager.installSignalHandlers(['SIGINT', 'SIGTERM']) : null;
+  const uninstall = opts.handleSignals ? handleSignals(manager, events) : null;
   const backup = opts.backup ? await startRunBackup(opts.backup, manager, events) : null;
   const log = new MetricsLog(manager.runDir);
   try {

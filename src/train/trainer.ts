@@ -95,8 +95,9 @@ export async function runLoop(o: LoopOptions): Promise<LoopSummary> {
     if (s.schedule && typeof s.schedule.factor === 'number') sched = s.schedule as ScheduleState;
     acc = ex.acc ?? { sums: {}, count: 0 };
     finished = ex.finished ?? null;
+    // a completed run continues when the config now asks for more epochs (early stops stay stopped)
+    if (finished === 'completed' && epoch < cfg.epochs) finished = null;
     resumedFrom = resumed.dir;
-    if (!finished) events.emit({ type: 'resume', epoch, stepInEpoch, globalStep, checkpoint: resumed.dir });
   }
 
   const summary = (reason: DoneReason, message: string): LoopSummary => {
@@ -133,6 +134,7 @@ export async function runLoop(o: LoopOptions): Promise<LoopSummary> {
   const stopRequested = (): boolean => Boolean(o.stop?.aborted) || checkpoints.signalReceived;
 
   events.emit({ type: 'start', runDir: cfg.out, epochs: cfg.epochs, stepsPerEpoch, startEpoch: epoch, stage: o.stage });
+  if (resumedFrom) events.emit({ type: 'resume', epoch, stepInEpoch, globalStep, checkpoint: resumedFrom });
   let epochStart = Date.now();
   while (epoch < cfg.epochs) {
     sampler.setState({ epoch, position: stepInEpoch * cfg.batchSize });
