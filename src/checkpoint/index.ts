@@ -7,8 +7,8 @@ export {
   type ReadResult, type SafetensorsHeader, type TensorLayout, type WriteResult, type WrittenTensor,
 } from './safetensors.js';
 export {
-  TrainStateSchema, MetricsRecordSchema, BestSchema, EarlyStopSchema, SamplerStateSchema, parseTrainState, StateSchemaError,
-  type TrainState, type TrainStateInput, type MetricsRecord, type BestRecord,
+  TrainStateSchema, parseTrainState, StateSchemaError,
+  type TrainState, type TrainStateInput, type MetricsRecord as TrainMetricsRecord, type BestRecord as TrainBestRecord,
 } from './state.js';
 export {
   ManifestSchema, parseManifest, CHECKPOINT_KINDS, MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, STATE_FILE, TENSORS_FILE,

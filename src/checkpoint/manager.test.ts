@@ -166,6 +166,7 @@ describe('CheckpointManager', () => {
     expect(names[0]).toBe(1); // best kept
     expect(names.at(-1)).toBe(6);
     expect(names.length).toBeLessThan(6);
+    await m.flush();
     log.length = 0;
     const h = m.save('last', w(7, 40000), st(7));
     await expect(h.durable).rejects.toMatchObject({ code: 'DISK_CAP' });

@@ -253,7 +253,9 @@ export class CheckpointManager {
   /** Apply the keep policy now (optionally with another lastN); returns the deleted names. */
   async prune(keep: { lastN?: number } = {}): Promise<string[]> {
     await this.flush();
-    return this.retain({ ...this.options.keep, ...keep }, 'prune');
+    const gone = await this.retain({ ...this.options.keep, ...keep }, 'prune');
+    await this.updateMetadata();
+    return gone;
   }
 
   private throwFailure(): void {
@@ -271,6 +273,7 @@ export class CheckpointManager {
         for (const w of job.waiters) w.resolve(ev);
         this.emit(this.durableListeners, ev);
         await this.retain(this.options.keep, 'rotation');
+        await this.updateMetadata();
       } catch (e) {
         const err = e instanceof CheckpointError ? e : new CheckpointError('WRITE_FAILED', `checkpoint at step ${job.state.globalStep} was not written: ${(e as Error).message}. Earlier checkpoints are intact.`, { cause: e, file: (e as NodeJS.ErrnoException).path });
         this.failure = err;
@@ -298,7 +301,6 @@ export class CheckpointManager {
     }
     const bytes = Object.values(manifest.files).reduce((a, f) => a + f.size, 0);
     this.ledger.set(name, { name, kind: job.kind, epoch: manifest.epoch, stepInEpoch: manifest.stepInEpoch, globalStep: manifest.globalStep, metrics: manifest.metrics, path: path.relative(this.runDir, dir), created: manifest.created, bytes });
-    await this.writeMetadata().catch((e) => this.warn(`drivetrain: metadata.json not updated: ${(e as Error).message}`));
     return { runDir: this.runDir, dir, name, kind: job.kind, epoch: manifest.epoch, stepInEpoch: manifest.stepInEpoch, globalStep: manifest.globalStep, metrics: manifest.metrics, manifest };
   }
 
@@ -332,7 +334,6 @@ export class CheckpointManager {
         this.warn(`drivetrain: could not delete checkpoint ${n}: ${(e as Error).message}`);
       }
     }
-    if (names.length) await this.writeMetadata().catch((e) => this.warn(`drivetrain: metadata.json not updated: ${(e as Error).message}`));
     return names;
   }
 
@@ -373,6 +374,11 @@ export class CheckpointManager {
         this.warn(`drivetrain: ignoring invalid checkpoint ${dir}: ${(e as Error).message}`);
       }
     }
+  }
+
+  /** metadata.json is an index for people and `drivetrain runs`; failing to update it is a warning. */
+  private async updateMetadata(): Promise<void> {
+    await this.writeMetadata().catch((e) => this.warn(`drivetrain: metadata.json not updated: ${(e as Error).message}`));
   }
 
   private async writeMetadata(): Promise<void> {
