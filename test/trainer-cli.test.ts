@@ -43,7 +43,7 @@ describe('drivetrain train flags', () => {
     expect(cli('train', '--config', path.join(tmp, 'nope.json')).out).toMatch(/config file .*nope\.json does not exist/);
     expect(cli('runbook', path.join(tmp, 'missing.json')).out).toMatch(/runbook .*missing\.json does not exist/);
     expect(cli('runbook', 'runbooks/glyphs.json', '--stage', '9').out).toMatch(/no stage "9" in runbook glyphs: stages are 0 \(stage0-pretrain\)/);
-    expect(cli('train', '--epochs', '1', '--lr', '0.1', '--model', 'resnet', '--out', path.join(tmp, 'x')).out).toMatch(/unknown model "resnet" \(known: glyph, glyph-tiny\)/);
+    expect(cli('train', '--epochs', '1', '--lr', '0.1', '--model', 'resnet', '--out', path.join(tmp, 'x')).out).toMatch(/unknown model "resnet" \(known: glyph, glyph-tiny, mnist\)/);
   });
 
   it('trains from flags with the familiar output and a background backup', () => {
@@ -51,7 +51,7 @@ describe('drivetrain train flags', () => {
     const r = cli('train', '--model', 'glyph-tiny', '--epochs', '2', '--batch', '16', '--lr', '0.05', '--lr-head', '0.1', '--freeze-backbone',
       '--data-n', '256', '--save-steps', '5', '--keep-last', '1', '--early-stop-patience', '3', '--out', out, '--gdrive-backup', drive, '--threads', '1');
     expect(r.code, r.out).toBe(0);
-    expect(r.out).toMatch(/^Epoch 1\/2: train_loss=\d+\.\d{4} cls_loss=\d+\.\d{4} acc=\d+\.\d{4} box_loss=\d+\.\d{4} val_loss=.* time=\d+\.\ds$/m);
+    expect(r.out).toMatch(/^Epoch 1\/2: train_loss=\d+\.\d{4} cls_loss=\d+\.\d{4} box_loss=\d+\.\d{4} acc=\d+\.\d{4} box_iou=\d+\.\d{4} val_loss=.* time=\d+\.\ds$/m);
     expect(r.out).toMatch(/^Saved last \(epoch 2\)$/m);
     expect(r.out).toMatch(/^✓ Backed up step 28 \(.* new, .* reused\)$/m);
     expect(fs.readdirSync(drive)).toEqual(['run']);

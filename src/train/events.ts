@@ -37,6 +37,13 @@ export class Emitter {
 
 /** `Epoch 1/15: train_loss=2.1234 cls_loss=1.2345 box_loss=0.8889 acc=0.4567 time=205.3s`. */
 export function formatEpochLine(e: Extract<TrainEvent, { type: 'epoch' }>): string {
-  const parts = Object.entries(e.metrics).map(([k, v]) => `${k}=${v.toFixed(4)}`);
+  // the users' order first: train_loss cls_loss box_loss acc, then the rest; val_* after train
+  const rank = (k: string) => {
+    const base = k.replace(/^val_/, '');
+    const i = ['train_loss', 'loss', 'cls_loss', 'box_loss', 'acc'].indexOf(base);
+    return (k.startsWith('val_') ? 100 : 0) + (i >= 0 ? i : 10);
+  };
+  const keys = Object.keys(e.metrics).sort((a, b) => rank(a) - rank(b));
+  const parts = keys.map((k) => `${k}=${e.metrics[k].toFixed(4)}`);
   return `Epoch ${e.epoch + 1}/${e.epochs}: ${parts.join(' ')} time=${e.seconds.toFixed(1)}s`;
 }

@@ -1,6 +1,6 @@
 // The model registry used by configs, the CLI and runbooks: modules from src/nn plus their loss.
 // `glyph`: a small CNN backbone (`backbone.*`) with a classification head (`head.cls`) and a box
-// head (`head.box`), cross-entropy + smooth-L1, accuracy as `acc`. `glyph-tiny`: the same task
+// head (`head.box`), cross-entropy + smooth-L1, accuracy as `acc`, mean box IoU as `box_iou`. `glyph-tiny`: the same task
 // with a tiny MLP (fast enough for the kill/resume tests). `mnist`: a small CNN digit classifier
 // (data.name 'mnist'). Parameter groups: `backbone`, `head`.
 import type { Graph } from '../onnx/graph.js';
@@ -45,11 +45,39 @@ class Detector extends Module<string, Record<string, string>> {
   }
 }
 
+/** Mean IoU of predicted vs target boxes, both [N, 4] as (cx, cy, w, h): a metric, no gradient. */
+function meanIoU(g: Graph, p: string, t: string): string {
+  const s = { scope: 'metric' };
+  const op = (type: string, ...xs: string[]) => g.op(type, xs, {}, s);
+  const c = (v: number) => g.constant(v, 'float32');
+  const col = (x: string, i: number) => g.op('Slice', [x, g.ints([i]), g.ints([i + 1]), g.ints([1])], {}, s);
+  const corners = (x: string) => {
+    const hw = op('Mul', col(x, 2), c(0.5)), hh = op('Mul', col(x, 3), c(0.5));
+    return [op('Sub', col(x, 0), hw), op('Sub', col(x, 1), hh), op('Add', col(x, 0), hw), op('Add', col(x, 1), hh)];
+  };
+  const [a0, a1, a2, a3] = corners(p), [b0, b1, b2, b3] = corners(t);
+  const pos = (x: string) => op('Max', x, c(0));
+  const inter = op('Mul', pos(op('Sub', op('Min', a2, b2), op('Max', a0, b0))), pos(op('Sub', op('Min', a3, b3), op('Max', a1, b1))));
+  const area = (x0: string, y0: string, x1: string, y1: string) => op('Mul', pos(op('Sub', x1, x0)), pos(op('Sub', y1, y0)));
+  const union = op('Sub', op('Add', area(a0, a1, a2, a3), area(b0, b1, b2, b3)), inter);
+  const iou = op('Div', inter, op('Max', union, c(1e-6)));
+  const n = g.shape(p)[0];
+  return op('Mul', g.op('ReduceSum', [iou], { keepdims: 0 }, s), c(1 / n));
+}
+
 function detectionLoss(): Loss {
-  return combineLosses({
+  const base = combineLosses({
     cls: { loss: crossEntropy({ target: 'label', output: 'cls' }) },
     box: { loss: smoothL1({ target: 'box', output: 'box', beta: 0.05 }), weight: 4 },
   });
+  return {
+    targets: base.targets,
+    build(inp) {
+      const r = base.build(inp);
+      const out = inp.outputs as Record<string, string>;
+      return { loss: r.loss, metrics: { ...r.metrics, box_iou: meanIoU(inp.g, out.box, inp.batch.box) } };
+    },
+  };
 }
 
 /** Input: [N, 1, S, S] images. */
