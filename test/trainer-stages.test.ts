@@ -70,7 +70,8 @@ describe('runbook stages', () => {
     expect(all[2].initFrom).toBe(await bestCheckpoint(s1.out));
     expect(all[2].last!.val_acc).toBeGreaterThanOrEqual(0);
     const table = formatStageTable(all);
-    expect(table.split('\n')[0]).toMatch(/^stage\s+status\s+epochs\s+val_acc\s+val_box_loss/);
-    expect(table).toMatch(/2 all\s+completed\s+2/);
+    expect(table.split('\n')[0]).toMatch(/^stage\s+status\s+epochs\s+val_acc \(first → last\)\s+val_box_iou/);
+    expect(table).toMatch(/2 all\s+completed\s+2\s+\d\.\d{4} → \d\.\d{4}\s+\d\.\d{4} → \d\.\d{4}/);
+    expect(table).toMatch(/0 pre\s+alreadyDone\s+2\s+\d\.\d{4}\s/);
   });
 });

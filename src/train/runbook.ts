@@ -102,16 +102,17 @@ export async function runRunbook(rb: Runbook | string, opts: TrainOptions = {}):
   return out;
 }
 
-/** A plain-text table of stage results. */
+/** A plain-text table of stage results: key validation metrics at the stage's first → last epoch. */
 export function formatStageTable(rows: StageSummary[]): string {
-  const cols = ['val_acc', 'val_box_loss', 'val_loss', 'train_loss'];
-  const head = ['stage', 'status', 'epochs', ...cols, 'time'];
-  const body = rows.map((r) => [
-    `${r.index} ${r.stage}`, r.reason, String(r.epochs),
-    ...cols.map((c) => (r.last && r.last[c] !== undefined ? r.last[c].toFixed(4) : '-')),
-    `${r.seconds.toFixed(1)}s`,
-  ]);
+  const cols = ['val_acc', 'val_box_iou', 'val_box_loss', 'val_loss'];
+  const head = ['stage', 'status', 'epochs', ...cols.map((c) => `${c} (first → last)`), 'time'];
+  const cell = (r: StageSummary, c: string) => {
+    const a = r.first?.[c], b = r.last?.[c];
+    if (b === undefined) return '-';
+    return a === undefined || r.reason === 'alreadyDone' ? b.toFixed(4) : `${a.toFixed(4)} → ${b.toFixed(4)}`;
+  };
+  const body = rows.map((r) => [`${r.index} ${r.stage}`, r.reason, String(r.epochs), ...cols.map((c) => cell(r, c)), `${r.seconds.toFixed(1)}s`]);
   const w = head.map((h, j) => Math.max(h.length, ...body.map((b) => b[j].length)));
-  const fmt = (row: string[]) => row.map((c, j) => c.padEnd(w[j])).join('  ');
+  const fmt = (row: string[]) => row.map((c, j) => c.padEnd(w[j])).join('  ').trimEnd();
   return [fmt(head), ...body.map(fmt)].join('\n');
 }
