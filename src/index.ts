@@ -9,3 +9,5 @@ export * from './optim/index.js';
 export * from './engine/index.js';
 export * from './data/index.js';
 export * from './train/index.js';
+export * from './storage/index.js';
+export * from './backup/index.js';

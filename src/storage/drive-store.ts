@@ -6,7 +6,7 @@ import { drive, type drive_v3 } from '@googleapis/drive';
 import { type DriveAuth, SERVICE_ACCOUNT_QUOTA_HINT } from './drive-auth.js';
 import { DriveError, type RetryOptions, backoffDelay, sleep, toDriveError, withRetry } from './drive-retry.js';
 import { type RequestClient, type SessionMemory, resumableUpload } from './drive-upload.js';
-import { type ByteRange, type Store, type StoreEntry, type StoreStat, type WriteData, type WriteResult, isByteSource, normalizePath, splitPath } from './store.js';
+import { type ByteRange, type Store, type StoreEntry, type StoreStat, type WriteData, type StoreWriteResult, isByteSource, normalizePath, splitPath } from './store.js';
 
 export const FOLDER_MIME = 'application/vnd.google-apps.folder';
 const FILE_FIELDS = 'id,name,mimeType,size,md5Checksum,modifiedTime';
@@ -89,11 +89,12 @@ export class GoogleDriveStore implements Store {
     const known = this.folderIds.get(full);
     if (known) return known;
     const pending = this.folderPending.get(full);
-    if (pending) return pending;
-    const { parent, name } = splitPath(full);
-    const parentId = await this.folderId(parent, create);
-    if (!parentId) return null;
+    if (pending) return (await pending) || (create ? this.folderId(full, create) : null);
+    // Registered before any await, so concurrent writers share one lookup/creation (no duplicate folders).
     const work = (async () => {
+      const { parent, name } = splitPath(full);
+      const parentId = await this.folderId(parent, create);
+      if (!parentId) return '';
       const found = (await this.query(`'${esc(parentId)}' in parents and name = '${esc(name)}' and mimeType = '${FOLDER_MIME}' and trashed = false`))
         .sort(byOldest)[0];
       if (found) return found.id;
@@ -103,7 +104,7 @@ export class GoogleDriveStore implements Store {
       }, this.opts()));
       return res.data.id!;
     })();
-    if (create) this.folderPending.set(full, work);
+    this.folderPending.set(full, work);
     try {
       const id = await work;
       if (id) this.folderIds.set(full, id);
@@ -122,13 +123,18 @@ export class GoogleDriveStore implements Store {
     return files.sort((a, b) => b.modified.localeCompare(a.modified))[0] ?? null;
   }
 
+  /** Remember upload sessions here (e.g. a SessionFile) so a restarted process resumes them. */
+  useSessions(mem: SessionMemory): void {
+    if (!this.o.sessions) this.o = { ...this.o, sessions: mem };
+  }
+
   async list(prefix: string): Promise<StoreEntry[]> {
     const id = await this.folderId(this.full(prefix), false);
     if (!id) return [];
     const files = await this.query(`'${esc(id)}' in parents and trashed = false`);
     const seen = new Map<string, StoreEntry>();
     for (const f of files.sort((a, b) => a.modified.localeCompare(b.modified))) {
-      seen.set(f.name, { path: normalizePath(`${prefix}/${f.name}`), name: f.name, isFolder: f.mimeType === FOLDER_MIME, size: f.size });
+      seen.set(f.name, { path: normalizePath(`${prefix}/${f.name}`), name: f.name, isFolder: f.mimeType === FOLDER_MIME, size: f.size, ...(f.md5 ? { md5: f.md5 } : {}) });
     }
     return [...seen.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
@@ -184,7 +190,7 @@ export class GoogleDriveStore implements Store {
     return Readable.from(body(), { objectMode: false });
   }
 
-  async write(p: string, data: WriteData): Promise<WriteResult> {
+  async write(p: string, data: WriteData): Promise<StoreWriteResult> {
     const full = this.full(p);
     const { parent, name } = splitPath(full);
     if (!name) throw new Error('cannot write to the store root');

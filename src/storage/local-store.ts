@@ -5,7 +5,7 @@ import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type ByteRange, type Store, type StoreEntry, type StoreStat, type WriteData, type WriteResult, isByteSource, normalizePath } from './store.js';
+import { type ByteRange, type Store, type StoreEntry, type StoreStat, type WriteData, type StoreWriteResult, isByteSource, normalizePath } from './store.js';
 
 const TEMP_PREFIX = '.tmp-';
 
@@ -78,7 +78,7 @@ export class LocalDirStore implements Store {
     return handle.createReadStream({ start: range.start ?? 0, end: range.end, autoClose: true });
   }
 
-  async write(p: string, data: WriteData): Promise<WriteResult> {
+  async write(p: string, data: WriteData): Promise<StoreWriteResult> {
     const file = this.abs(p);
     if (normalizePath(p) === '') throw new Error('cannot write to the store root');
     await fsp.mkdir(path.dirname(file), { recursive: true });

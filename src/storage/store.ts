@@ -10,6 +10,8 @@ export interface StoreEntry {
   name: string;
   isFolder: boolean;
   size: number;
+  /** Hex MD5 when the store's listing includes it for free (Drive does). */
+  md5?: string;
 }
 
 export interface StoreStat {
@@ -32,7 +34,7 @@ export interface ByteSource {
 
 export type WriteData = Uint8Array | ByteSource | Readable;
 
-export interface WriteResult {
+export interface StoreWriteResult {
   size: number;
   md5: string;
 }
@@ -47,7 +49,7 @@ export interface Store {
   /** Stream a file's bytes (optionally a range). Rejects when absent. */
   read(path: string, range?: ByteRange): Promise<Readable>;
   /** Create or replace a file; parent folders are created. Never leaves a partial file visible. */
-  write(path: string, data: WriteData): Promise<WriteResult>;
+  write(path: string, data: WriteData): Promise<StoreWriteResult>;
   /** Delete a file or folder (recursively); absent is not an error. */
   delete(path: string): Promise<void>;
   /** Create a folder and its parents. */

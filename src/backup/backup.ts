@@ -1,0 +1,273 @@
+// Background backup of a run: consumes "checkpoint became durable" events and publishes them to
+// a Store (blobs → manifest → latest.json). One upload at a time, a bounded queue (a newer
+// checkpoint replaces a waiting older one unless that one is permanent or a new best), bounded
+// memory (streams; Drive chunks), loud but non-fatal failures, `flush()` at the end of a run.
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { isImprovement } from '../checkpoint/policy.js';
+import { MANIFEST_FILE } from '../checkpoint/manifest.js';
+import { CHECKPOINTS_DIR } from '../checkpoint/metadata.js';
+import { GoogleDriveStore } from '../storage/drive-store.js';
+import { SessionFile } from '../storage/mount.js';
+import { type Store, formatBytes } from '../storage/store.js';
+import { DEFAULT_KEEP, type KeepPolicy, RunPublisher } from './publish.js';
+import { DEFAULT_CHUNK_BYTES, planCheckpoint } from './segments.js';
+
+/** What the checkpoint manager's onDurable gives (DurableEvent); only `dir` is required. */
+export interface DurableInfo {
+  dir: string;
+  name?: string;
+  kind?: string;
+  globalStep?: number;
+  metrics?: Record<string, number>;
+}
+
+export interface BackupOptions {
+  store: Store;
+  runDir: string;
+  /** Folder name of the run on the store (default: the run folder's name). */
+  runName?: string;
+  /** Store-side retention; default the checkpoint core's default (lastN 3, recoveryN 1). Pass the run's `keep` options. */
+  keep?: KeepPolicy;
+  /** Tensors/files above this are cut into chunks of this size (default 64 MiB). */
+  chunkBytes?: number;
+  /** Parallel blob uploads (default 4). */
+  concurrency?: number;
+  /** Attempts per checkpoint before giving up on it (default 5), and the pause between them (default 5 s). */
+  maxAttempts?: number;
+  retryDelayMs?: number;
+  /** On start, back up the newest local checkpoint if the store lacks it (default true). */
+  catchUp?: boolean;
+}
+
+export type BackupEvent =
+  | { type: 'queued'; name: string; globalStep: number; pending: number }
+  | { type: 'skipped'; name: string; globalStep: number; reason: string }
+  | { type: 'progress'; name: string; globalStep: number; uploadedBytes: number; newBytes: number }
+  | { type: 'done'; name: string; globalStep: number; newBytes: number; reusedBytes: number; seconds: number; deleted: string[] }
+  | { type: 'error'; name: string; globalStep: number; error: string; attempt: number; willRetry: boolean };
+
+export interface BackupStatus {
+  store: string;
+  run: string;
+  /** checkpoints waiting (not counting the one uploading) */
+  pending: number;
+  /** bytes of the waiting checkpoints plus what the current one still has to upload (upper bound) */
+  pendingBytes: number;
+  uploading: { name: string; globalStep: number; uploadedBytes: number; newBytes: number } | null;
+  lastBackedUp: { name: string; globalStep: number; at: string; newBytes: number; reusedBytes: number } | null;
+  lastError: string | null;
+  failures: number;
+}
+
+export interface Backup {
+  enqueue(info: DurableInfo): void;
+  status(): BackupStatus;
+  onEvent(listener: (e: BackupEvent) => void): () => void;
+  /** Resolves when everything queued so far is backed up (or given up); never rejects. */
+  flush(): Promise<BackupStatus>;
+}
+
+interface Job { dir: string; name: string; kind: string; globalStep: number; bytes: number; mustKeep: boolean; attempt: number }
+
+/** `✓ Backed up step 1500 (12.3 MB new, 480 MB reused)` and friends; null for quiet events. */
+export function formatBackupEvent(e: BackupEvent): string | null {
+  switch (e.type) {
+    case 'done': return `✓ Backed up step ${e.globalStep} (${formatBytes(e.newBytes)} new, ${formatBytes(e.reusedBytes)} reused)`;
+    case 'error': return `✗ BACKUP FAILED for step ${e.globalStep} (${e.name}, attempt ${e.attempt}): ${e.error}${e.willRetry ? ' — will retry' : ' — giving up on this checkpoint'}; training continues`;
+    case 'skipped': return `… Backup skipped step ${e.globalStep} (${e.reason})`;
+    default: return null;
+  }
+}
+
+export function startBackup(o: BackupOptions): Backup {
+  return new BackupRunner(o);
+}
+
+class BackupRunner implements Backup {
+  private queue: Job[] = [];
+  private current: Job | null = null;
+  private progress = { uploadedBytes: 0, newBytes: 0 };
+  private listeners = new Set<(e: BackupEvent) => void>();
+  private running: Promise<void> | null = null;
+  private publisher: RunPublisher;
+  private st: BackupStatus;
+  private bestValue: number | null = null;
+  private readonly runDir: string;
+  private readonly pinRoot: string;
+  private starting: Promise<void>;
+  private sessions: SessionFile | null = null;
+
+  constructor(private o: BackupOptions) {
+    this.runDir = path.resolve(o.runDir);
+    const run = o.runName ?? path.basename(this.runDir);
+    this.pinRoot = path.join(this.runDir, '.backup');
+    if (o.store instanceof GoogleDriveStore) {
+      this.sessions = new SessionFile(path.join(this.pinRoot, 'upload-sessions.json'));
+      o.store.useSessions(this.sessions);
+    }
+    this.publisher = new RunPublisher(o.store, run, o.keep ?? DEFAULT_KEEP, o.concurrency ?? 4);
+    this.st = { store: o.store.description, run, pending: 0, pendingBytes: 0, uploading: null, lastBackedUp: null, lastError: null, failures: 0 };
+    this.starting = (o.catchUp ?? true) ? this.catchUp() : Promise.resolve();
+    this.running = this.starting.then(() => this.pump());
+  }
+
+  onEvent(listener: (e: BackupEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: BackupEvent): void {
+    for (const l of this.listeners) {
+      try { l(e); } catch { /* a listener's bug must not stop backups */ }
+    }
+  }
+
+  enqueue(info: DurableInfo): void {
+    const name = info.name ?? path.basename(info.dir);
+    const job: Job = { dir: path.resolve(info.dir), name, kind: info.kind ?? 'last', globalStep: info.globalStep ?? 0, bytes: 0, mustKeep: this.isKeeper(info), attempt: 0 };
+    void dirBytes(job.dir).then((b) => { job.bytes = b; });
+    // A newer checkpoint replaces waiting older ones, unless those must be kept.
+    for (const old of this.queue.filter((j) => !j.mustKeep)) this.emit({ type: 'skipped', name: old.name, globalStep: old.globalStep, reason: `superseded by ${name} before upload` });
+    this.queue = this.queue.filter((j) => j.mustKeep);
+    this.queue.push(job);
+    this.emit({ type: 'queued', name, globalStep: job.globalStep, pending: this.queue.length });
+    if (!this.running) this.running = this.pump();
+  }
+
+  private isKeeper(info: DurableInfo): boolean {
+    if (info.kind === 'permanent') return true;
+    const b = this.o.keep?.best;
+    const v = b ? info.metrics?.[b.monitor] : undefined;
+    if (!b || typeof v !== 'number' || !Number.isFinite(v)) return false;
+    if (!isImprovement(v, this.bestValue, b)) return false;
+    this.bestValue = v;
+    return true;
+  }
+
+  status(): BackupStatus {
+    const left = this.current ? Math.max(0, this.progress.newBytes - this.progress.uploadedBytes) : 0;
+    return {
+      ...this.st,
+      pending: this.queue.length,
+      pendingBytes: left + this.queue.reduce((a, j) => a + j.bytes, 0),
+      uploading: this.current ? { name: this.current.name, globalStep: this.current.globalStep, ...this.progress } : null,
+    };
+  }
+
+  async flush(): Promise<BackupStatus> {
+    await this.starting;
+    while (this.running) await this.running;
+    await this.sessions?.flush();
+    return this.status();
+  }
+
+  private async catchUp(): Promise<void> {
+    try {
+      await this.publisher.init();
+      const root = path.join(this.runDir, CHECKPOINTS_DIR);
+      const names = (await fsp.readdir(root).catch(() => [] as string[])).filter((n) => !n.startsWith('.'));
+      let newest: { name: string; globalStep: number; kind: string } | null = null;
+      for (const name of names) {
+        const m = await fsp.readFile(path.join(root, name, MANIFEST_FILE), 'utf8').then((t) => JSON.parse(t) as { globalStep: number; kind: string }).catch(() => null);
+        if (m && (!newest || m.globalStep > newest.globalStep)) newest = { name, globalStep: m.globalStep, kind: m.kind };
+      }
+      const latest = this.publisher.latest;
+      if (newest && !this.publisher.has(newest.name) && (!latest || latest.globalStep <= newest.globalStep) && !this.queue.some((j) => j.name === newest!.name || j.globalStep >= newest!.globalStep)) {
+        this.queue.unshift({ dir: path.join(root, newest.name), name: newest.name, kind: newest.kind, globalStep: newest.globalStep, bytes: 0, mustKeep: false, attempt: 0 });
+      }
+    } catch (e) {
+      this.fail({ dir: '', name: '(startup)', kind: '', globalStep: 0, bytes: 0, mustKeep: false, attempt: 1 }, e, false);
+    }
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for (let job = this.queue.shift(); job; job = this.queue.shift()) {
+        this.current = job;
+        this.progress = { uploadedBytes: 0, newBytes: 0 };
+        try {
+          await this.backupOne(job);
+        } catch (e) {
+          const newer = this.queue.some((j) => j.globalStep >= job.globalStep);
+          const willRetry = job.attempt < (this.o.maxAttempts ?? 5) && (!newer || job.mustKeep);
+          this.fail(job, e, willRetry);
+          if (willRetry) {
+            this.queue.unshift(job);
+            await new Promise((r) => setTimeout(r, this.o.retryDelayMs ?? 5000));
+          }
+        } finally {
+          this.current = null;
+        }
+      }
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private fail(job: Job, e: unknown, willRetry: boolean): void {
+    const error = e instanceof Error ? e.message : String(e);
+    this.st.lastError = `${job.name}: ${error}`;
+    this.st.failures++;
+    const ev: BackupEvent = { type: 'error', name: job.name, globalStep: job.globalStep, error, attempt: job.attempt, willRetry };
+    if (this.listeners.size === 0) console.error(`drivetrain: ${formatBackupEvent(ev)}`);
+    this.emit(ev);
+  }
+
+  private async backupOne(job: Job): Promise<void> {
+    job.attempt++;
+    const t0 = Date.now();
+    // Pin the files with hard links so local retention can delete the checkpoint meanwhile.
+    const pin = await this.pin(job);
+    if (!pin) {
+      this.emit({ type: 'skipped', name: job.name, globalStep: job.globalStep, reason: 'deleted locally before it could be uploaded' });
+      return;
+    }
+    try {
+      const { manifest, files } = await planCheckpoint(pin, this.o.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+      job.globalStep = manifest.globalStep;
+      const rel = path.relative(this.runDir, job.dir).split(path.sep).join('/');
+      const r = await this.publisher.publish({
+        name: job.name, type: 'checkpoint', relDir: rel.startsWith('..') ? `${CHECKPOINTS_DIR}/${job.name}` : rel, kind: manifest.kind,
+        epoch: manifest.epoch, stepInEpoch: manifest.stepInEpoch, globalStep: manifest.globalStep, metrics: manifest.metrics, created: manifest.created,
+      }, files, (p) => {
+        this.progress = p;
+        this.emit({ type: 'progress', name: job.name, globalStep: job.globalStep, ...p });
+      });
+      const at = new Date().toISOString();
+      this.st.lastBackedUp = { name: job.name, globalStep: manifest.globalStep, at, newBytes: r.newBytes, reusedBytes: r.reusedBytes };
+      this.st.lastError = null;
+      this.emit({ type: 'done', name: job.name, globalStep: manifest.globalStep, newBytes: r.newBytes, reusedBytes: r.reusedBytes, seconds: (Date.now() - t0) / 1000, deleted: r.deleted });
+    } finally {
+      if (pin !== job.dir) await fsp.rm(pin, { recursive: true, force: true });
+    }
+  }
+
+  /** Hard-link the checkpoint's files into .backup/pin-<name>; null when the checkpoint is gone. */
+  private async pin(job: Job): Promise<string | null> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(job.dir);
+    } catch {
+      return null;
+    }
+    if (!names.includes(MANIFEST_FILE)) return null;
+    const dir = path.join(this.pinRoot, `pin-${job.name}`);
+    await fsp.rm(dir, { recursive: true, force: true });
+    await fsp.mkdir(dir, { recursive: true });
+    try {
+      for (const n of names) await fsp.link(path.join(job.dir, n), path.join(dir, n));
+      return dir;
+    } catch (e) {
+      await fsp.rm(dir, { recursive: true, force: true });
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      return job.dir; // no hard links here (other filesystem): read in place
+    }
+  }
+}
+
+async function dirBytes(dir: string): Promise<number> {
+  let n = 0;
+  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) n += (await fsp.stat(path.join(dir, name)).catch(() => ({ size: 0 }))).size;
+  return n;
+}

@@ -1,0 +1,113 @@
+// What backup puts on a Store, per run:
+//   <run>/blobs/<sha256>            content-addressed pieces of files (uploaded once per run)
+//   <run>/manifests/<name>.json     one per checkpoint: its files as ordered lists of blobs
+//   <run>/latest.json               the index: retained checkpoints + the newest; written LAST
+// A manifest is written only after all its blobs; latest.json only after the manifest.
+import * as path from 'node:path';
+import { z } from 'zod';
+import { normalizePath } from '../storage/store.js';
+
+export const STORE_MANIFEST_FORMAT = 'drivetrain-backup-manifest';
+export const STORE_INDEX_FORMAT = 'drivetrain-backup-index';
+export const INDEX_FILE = 'latest.json';
+export const BLOBS_DIR = 'blobs';
+export const MANIFESTS_DIR = 'manifests';
+
+const sha = z.string().regex(/^[0-9a-f]{64}$/);
+const md5 = z.string().regex(/^[0-9a-f]{32}$/);
+
+export const SegmentSchema = z.object({
+  sha256: sha,
+  size: z.number().int().nonnegative(),
+  md5,
+  /** for a chunk of a bigger tensor: that tensor's sha256 and the chunk's offset in it */
+  of: z.object({ sha256: sha, offset: z.number().int().nonnegative() }).optional(),
+});
+
+export const StoreFileSchema = z.object({
+  /** relative to the checkpoint folder, `/`-separated */
+  path: z.string().min(1),
+  size: z.number().int().nonnegative(),
+  sha256: sha,
+  segments: z.array(SegmentSchema),
+});
+
+export const StoreManifestSchema = z.object({
+  format: z.literal(STORE_MANIFEST_FORMAT),
+  version: z.literal(1),
+  run: z.string(),
+  name: z.string().min(1),
+  /** `checkpoint`: a drivetrain checkpoint dir; `folder`: files of a watched folder */
+  type: z.enum(['checkpoint', 'folder']),
+  /** where the files go, relative to the run folder ('' = the folder itself) */
+  relDir: z.string(),
+  kind: z.string(),
+  epoch: z.number().int().nonnegative(),
+  stepInEpoch: z.number().int().nonnegative(),
+  globalStep: z.number().int().nonnegative(),
+  metrics: z.record(z.string(), z.number()).default({}),
+  created: z.string(),
+  files: z.array(StoreFileSchema),
+});
+
+export const IndexEntrySchema = z.object({
+  name: z.string().min(1),
+  kind: z.string(),
+  epoch: z.number().int().nonnegative(),
+  stepInEpoch: z.number().int().nonnegative(),
+  globalStep: z.number().int().nonnegative(),
+  metrics: z.record(z.string(), z.number()).default({}),
+  created: z.string(),
+  bytes: z.number().int().nonnegative(),
+});
+
+export const StoreIndexSchema = z.object({
+  format: z.literal(STORE_INDEX_FORMAT),
+  version: z.literal(1),
+  run: z.string(),
+  updated: z.string(),
+  /** bumped at every write; retired manifests are deleted one generation later */
+  generation: z.number().int().nonnegative(),
+  latest: z.string().nullable(),
+  checkpoints: z.array(IndexEntrySchema),
+  /** dropped from the index but kept one more generation for readers of the previous index */
+  retired: z.array(z.object({ name: z.string(), generation: z.number().int() })).default([]),
+});
+
+export type Segment = z.output<typeof SegmentSchema>;
+export type StoreFile = z.output<typeof StoreFileSchema>;
+export type StoreManifest = z.output<typeof StoreManifestSchema>;
+export type IndexEntry = z.output<typeof IndexEntrySchema>;
+export type StoreIndex = z.output<typeof StoreIndexSchema>;
+
+export const blobPath = (run: string, sha256: string) => `${run}/${BLOBS_DIR}/${sha256}`;
+export const manifestPath = (run: string, name: string) => `${run}/${MANIFESTS_DIR}/${name}.json`;
+export const indexPath = (run: string) => `${run}/${INDEX_FILE}`;
+
+export function parseWith<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new Error(`${what} is not valid: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+/** A single safe path segment (run or checkpoint name). */
+export function checkName(name: string, what: string): string {
+  if (!name || name === '.' || name === '..' || /[/\\\0]/.test(name)) throw new Error(`${what} "${name}" is not a plain name`);
+  return name;
+}
+
+/**
+ * Resolve a relative path from the store inside `root`; refuse `..`, absolute paths and
+ * anything that would land outside `root`.
+ */
+export function safeJoin(root: string, rel: string): string {
+  if (rel === '') return path.resolve(root);
+  if (path.isAbsolute(rel) || /^[a-zA-Z]:/.test(rel) || rel.includes('\\') || rel.split('/').includes('..')) {
+    throw new Error(`refusing the name "${rel}" from the store: it would escape the target folder`);
+  }
+  const n = normalizePath(rel);
+  const abs = path.resolve(root, ...n.split('/'));
+  const base = path.resolve(root);
+  if (abs !== base && !abs.startsWith(base + path.sep)) throw new Error(`refusing the name "${rel}" from the store: it would escape the target folder`);
+  return abs;
+}

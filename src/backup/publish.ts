@@ -1,0 +1,212 @@
+// Publishing snapshots of one run to a Store: missing blobs first, then the manifest, then
+// latest.json LAST; then store-side retention and garbage collection of unreferenced blobs.
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fsp } from 'node:fs';
+import type { CheckpointKind } from '../checkpoint/manifest.js';
+import { selectDeletions, type CheckpointOptions } from '../checkpoint/policy.js';
+import { type ByteSource, type Store, readFileFromStore } from '../storage/store.js';
+import {
+  type IndexEntry, STORE_INDEX_FORMAT, STORE_MANIFEST_FORMAT, type StoreIndex, StoreIndexSchema, type StoreManifest, StoreManifestSchema,
+  BLOBS_DIR, blobPath, checkName, indexPath, manifestPath, parseWith,
+} from './format.js';
+import type { PlannedFile } from './segments.js';
+
+export type KeepPolicy = CheckpointOptions['keep'];
+export const DEFAULT_KEEP: KeepPolicy = { lastN: 3, recoveryN: 1 };
+
+export interface SnapshotInfo {
+  name: string;
+  type: StoreManifest['type'];
+  relDir: string;
+  kind: string;
+  epoch: number;
+  stepInEpoch: number;
+  globalStep: number;
+  metrics: Record<string, number>;
+  created: string;
+}
+
+export interface PublishResult {
+  manifest: StoreManifest;
+  newBytes: number;
+  reusedBytes: number;
+  deleted: string[];
+}
+
+export interface PublishProgress { uploadedBytes: number; newBytes: number }
+
+export async function readIndex(store: Store, run: string): Promise<StoreIndex | null> {
+  const st = await store.stat(indexPath(run));
+  if (!st) return null;
+  const text = (await readFileFromStore(store, indexPath(run))).toString('utf8');
+  return parseWith(StoreIndexSchema, JSON.parse(text), `${store.description}/${indexPath(run)}`);
+}
+
+export async function readStoreManifest(store: Store, run: string, name: string): Promise<StoreManifest> {
+  const p = manifestPath(run, name);
+  const text = (await readFileFromStore(store, p)).toString('utf8');
+  const m = parseWith(StoreManifestSchema, JSON.parse(text), `${store.description}/${p}`);
+  if (m.name !== name || m.run !== run) throw new Error(`${store.description}/${p} names ${m.run}/${m.name}, expected ${run}/${name}`);
+  return m;
+}
+
+/** Byte range of a local file as a re-openable source; verifies sha256 before upload. */
+function rangeSource(abs: string, offset: number, size: number): ByteSource {
+  return { size, open: (start) => createReadStream(abs, { start: offset + start, end: offset + size - 1 }) };
+}
+
+async function hashRange(abs: string, offset: number, size: number): Promise<string> {
+  const h = createHash('sha256');
+  if (size > 0) for await (const c of createReadStream(abs, { start: offset, end: offset + size - 1 })) h.update(c as Buffer);
+  return h.digest('hex');
+}
+
+export class RunPublisher {
+  /** blobs known to be complete on the store: sha256 → md5 ('' when not yet known) */
+  private present = new Map<string, { size: number; md5: string }>();
+  private manifests = new Map<string, StoreManifest>();
+  private index: StoreIndex | null = null;
+  private ready: Promise<void> | null = null;
+
+  constructor(readonly store: Store, readonly run: string, private keep: KeepPolicy = DEFAULT_KEEP, private concurrency = 4) {
+    checkName(run, 'run name');
+  }
+
+  init(): Promise<void> {
+    this.ready ??= this.load().catch((e) => { this.ready = null; throw e; });
+    return this.ready;
+  }
+
+  private async load(): Promise<void> {
+    this.index = await readIndex(this.store, this.run);
+    for (const e of await this.store.list(`${this.run}/${BLOBS_DIR}`)) {
+      if (!e.isFolder && /^[0-9a-f]{64}$/.test(e.name)) this.present.set(e.name, { size: e.size, md5: '' });
+    }
+    for (const name of this.referencedNames()) {
+      const m = await readStoreManifest(this.store, this.run, name).catch(() => null);
+      if (!m) continue;
+      this.manifests.set(name, m);
+      for (const f of m.files) for (const s of f.segments) {
+        const p = this.present.get(s.sha256);
+        if (p && p.size === s.size) p.md5 = s.md5;
+      }
+    }
+  }
+
+  private referencedNames(): string[] {
+    const i = this.index;
+    return i ? [...i.checkpoints.map((c) => c.name), ...i.retired.map((r) => r.name)] : [];
+  }
+
+  get latest(): IndexEntry | null {
+    const i = this.index;
+    return i?.checkpoints.find((c) => c.name === i.latest) ?? null;
+  }
+
+  has(name: string): boolean {
+    return !!this.index?.checkpoints.some((c) => c.name === name);
+  }
+
+  /** Upload what is missing, then the manifest, then latest.json; returns byte counts. */
+  async publish(info: SnapshotInfo, files: PlannedFile[], onProgress?: (p: PublishProgress) => void): Promise<PublishResult> {
+    checkName(info.name, 'checkpoint name');
+    await this.init();
+    // 1. blobs, each only if absent
+    const todo = new Map<string, { abs: string; offset: number; size: number }>();
+    let reusedBytes = 0;
+    for (const f of files) for (const s of f.segments) {
+      if (this.present.has(s.sha256) || todo.has(s.sha256)) { if (!todo.has(s.sha256)) reusedBytes += s.size; continue; }
+      todo.set(s.sha256, { abs: f.abs, offset: s.offset, size: s.size });
+    }
+    const newBytes = [...todo.values()].reduce((a, t) => a + t.size, 0);
+    let uploadedBytes = 0;
+    const queue = [...todo.entries()];
+    const worker = async () => {
+      for (let job = queue.shift(); job; job = queue.shift()) {
+        const [sha, t] = job;
+        const got = await hashRange(t.abs, t.offset, t.size);
+        if (got !== sha) throw new Error(`${t.abs} bytes ${t.offset}+${t.size} changed since they were hashed (sha256 ${got.slice(0, 12)}… ≠ ${sha.slice(0, 12)}…); not uploading them`);
+        const r = await this.store.write(blobPath(this.run, sha), rangeSource(t.abs, t.offset, t.size));
+        if (r.size !== t.size) throw new Error(`store kept ${r.size} bytes of blob ${sha.slice(0, 12)}…, expected ${t.size}`);
+        this.present.set(sha, { size: t.size, md5: r.md5 });
+        uploadedBytes += t.size;
+        onProgress?.({ uploadedBytes, newBytes });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.concurrency) }, worker));
+    // md5 of reused blobs not seen in any manifest yet (left by a killed process): ask the store
+    for (const f of files) for (const s of f.segments) {
+      const p = this.present.get(s.sha256)!;
+      if (!p.md5) {
+        const st = await this.store.stat(blobPath(this.run, s.sha256));
+        if (!st || st.size !== s.size) throw new Error(`blob ${s.sha256.slice(0, 12)}… vanished from ${this.store.description}`);
+        p.md5 = st.md5;
+      }
+    }
+    // 2. the manifest
+    const manifest: StoreManifest = {
+      format: STORE_MANIFEST_FORMAT, version: 1, run: this.run, ...info,
+      files: files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, segments: f.segments.map((s) => ({ sha256: s.sha256, size: s.size, md5: this.present.get(s.sha256)!.md5, ...(s.of ? { of: s.of } : {}) })) })),
+    };
+    await this.store.write(manifestPath(this.run, info.name), Buffer.from(JSON.stringify(manifest)));
+    this.manifests.set(info.name, manifest);
+    // 3. latest.json, with retention applied
+    const deleted = await this.writeIndex(manifest);
+    return { manifest, newBytes, reusedBytes, deleted };
+  }
+
+  private async writeIndex(m: StoreManifest): Promise<string[]> {
+    const prev = this.index;
+    const generation = (prev?.generation ?? 0) + 1;
+    const entry: IndexEntry = {
+      name: m.name, kind: m.kind, epoch: m.epoch, stepInEpoch: m.stepInEpoch, globalStep: m.globalStep, metrics: m.metrics, created: m.created,
+      bytes: m.files.reduce((a, f) => a + f.size, 0),
+    };
+    let list = [...(prev?.checkpoints ?? []).filter((c) => c.name !== m.name), entry];
+    const drop = new Set(selectDeletions(list.map((c) => ({ ...c, kind: c.kind as CheckpointKind })), this.keep));
+    list = list.filter((c) => !drop.has(c.name));
+    const newest = [...list].sort((a, b) => a.globalStep - b.globalStep || a.created.localeCompare(b.created)).pop()!;
+    const retiredBefore = (prev?.retired ?? []).filter((r) => !list.some((c) => c.name === r.name));
+    const gone = retiredBefore.filter((r) => r.generation < generation);
+    const retired = [...retiredBefore.filter((r) => !gone.includes(r)), ...[...drop].map((name) => ({ name, generation }))];
+    const index: StoreIndex = {
+      format: STORE_INDEX_FORMAT, version: 1, run: this.run, updated: new Date().toISOString(), generation,
+      latest: newest.name, checkpoints: list, retired,
+    };
+    await this.store.write(indexPath(this.run), Buffer.from(JSON.stringify(index, null, 1)));
+    this.index = index;
+    // Retired by an earlier index: readers of the current or the previous index cannot reach them.
+    for (const r of gone) {
+      await this.store.delete(manifestPath(this.run, r.name));
+      this.manifests.delete(r.name);
+    }
+    if (gone.length) await this.collectGarbage();
+    return gone.map((r) => r.name);
+  }
+
+  /** Delete blobs that no kept or retired manifest references. */
+  private async collectGarbage(): Promise<void> {
+    const used = new Set<string>();
+    for (const name of this.referencedNames()) {
+      let m = this.manifests.get(name);
+      if (!m) {
+        m = await readStoreManifest(this.store, this.run, name).catch(() => undefined);
+        if (!m) return; // cannot tell what is referenced: delete nothing
+        this.manifests.set(name, m);
+      }
+      for (const f of m.files) for (const s of f.segments) used.add(s.sha256);
+    }
+    for (const sha of [...this.present.keys()]) {
+      if (used.has(sha)) continue;
+      await this.store.delete(blobPath(this.run, sha));
+      this.present.delete(sha);
+    }
+  }
+}
+
+/** Local file size helper for status (pending bytes). */
+export async function filesBytes(files: { abs: string }[]): Promise<number> {
+  let n = 0;
+  for (const f of files) n += (await fsp.stat(f.abs).catch(() => ({ size: 0 }))).size;
+  return n;
+}
