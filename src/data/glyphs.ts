@@ -31,6 +31,8 @@ export interface GlyphOptions {
   size?: number;
   /** Pixel noise standard deviation range, as a fraction of full scale (default [0.03, 0.12]). */
   noise?: [number, number];
+  /** Up to this many short distractor strokes per image, fainter than the glyph (default 0). */
+  clutter?: number;
 }
 
 export interface GlyphSample {
@@ -50,7 +52,7 @@ function segDist(px: number, py: number, ax: number, ay: number, bx: number, by:
 }
 
 /** Draw sample `index` of the stream `seed`. */
-export function drawGlyph(seed: number, index: number, size = 32, noise: [number, number] = [0.03, 0.12]): GlyphSample {
+export function drawGlyph(seed: number, index: number, size = 32, noise: [number, number] = [0.03, 0.12], clutter = 0): GlyphSample {
   const rng = new CounterRng(seed, index + 1);
   const label = rng.int(GLYPH_CLASSES.length);
   const strokes = SHAPES[GLYPH_CLASSES[label]];
@@ -76,6 +78,14 @@ export function drawGlyph(seed: number, index: number, size = 32, noise: [number
   const bg = rng.range(0, 0.25);
   const fg = rng.range(0.7, 1);
   const sigma = rng.range(noise[0], noise[1]);
+  // distractors: short faint strokes anywhere (drawn after the glyph's random draws, so clutter 0
+  // leaves every earlier dataset unchanged)
+  const distract: number[][] = [];
+  const nd = clutter > 0 ? rng.int(clutter + 1) : 0;
+  for (let k = 0; k < nd; k++) {
+    const x = rng.range(0, size), y = rng.range(0, size), a = rng.range(0, Math.PI), l = rng.range(2, size / 5);
+    distract.push([x, y, x + l * Math.cos(a), y + l * Math.sin(a), rng.range(0.3, 0.6)]);
+  }
   const image = new Uint8Array(size * size);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
@@ -86,6 +96,10 @@ export function drawGlyph(seed: number, index: number, size = 32, noise: [number
         for (const s of segs) d = Math.min(d, segDist(px, py, s[0], s[1], s[2], s[3]));
         const cover = Math.min(1, Math.max(0, half + 0.5 - d)); // 1-pixel anti-aliased edge
         v = bg + (fg - bg) * cover;
+      }
+      for (const d of distract) {
+        const cover = Math.min(1, Math.max(0, 1 - segDist(px, py, d[0], d[1], d[2], d[3])));
+        v = Math.max(v, bg + (fg - bg) * d[4] * cover);
       }
       v += sigma * rng.normal();
       image[y * size + x] = Math.round(255 * Math.min(1, Math.max(0, v)));
@@ -100,14 +114,14 @@ export function drawGlyph(seed: number, index: number, size = 32, noise: [number
  * `label` (int64 class id, see GLYPH_CLASSES) and `box` (float32 [cx, cy, w, h], normalised).
  */
 export function glyphDataset(opts: GlyphOptions): TensorDataset {
-  const { n, seed = 0, size = 32, noise } = opts;
+  const { n, seed = 0, size = 32, noise, clutter = 0 } = opts;
   if (!Number.isInteger(n) || n < 1) throw new Error(`glyph dataset: n must be a positive integer, got ${n}`);
   if (!Number.isInteger(size) || size < 32 || size > 64) throw new Error(`glyph dataset: size must be an integer in 32..64, got ${size}`);
   const images = new Uint8Array(n * size * size);
   const labels = new BigInt64Array(n);
   const boxes = new Float32Array(n * 4);
   for (let i = 0; i < n; i++) {
-    const g = drawGlyph(seed, i, size, noise);
+    const g = drawGlyph(seed, i, size, noise, clutter);
     images.set(g.image, i * size * size);
     labels[i] = BigInt(g.label);
     boxes.set(g.box, i * 4);

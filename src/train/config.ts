@@ -30,6 +30,10 @@ export const DataSchema = z.object({
   seed: z.number().int().nonnegative().default(0),
   /** Glyph image side (32–64). */
   size: z.number().int().min(32).max(64).default(32),
+  /** Glyph pixel noise: standard deviation range as a fraction of full scale. */
+  noise: z.tuple([z.number().min(0), z.number().min(0)]).default([0.03, 0.12]),
+  /** Glyphs: up to this many faint distractor strokes per image. */
+  clutter: z.number().int().min(0).default(0),
 }).strict();
 
 export const TrainConfigSchema = z.object({
