@@ -1,0 +1,79 @@
+// `drivetrain backup --watch DIR --to <drive>` and `drivetrain restore --from <drive> --into DIR`.
+// <drive>: a local folder (e.g. /content/drive/MyDrive/backups) or `drive:folder/sub` (Google
+// Drive API; credentials from DRIVETRAIN_DRIVE_TOKEN_FILE / _SERVICE_ACCOUNT / _ACCESS_TOKEN).
+import { InvalidArgumentError, type Command } from 'commander';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { formatBackupEvent } from '../backup/backup.js';
+import { listRemoteRuns, restore } from '../backup/restore.js';
+import { describeSnapshot, watchFolder } from '../backup/watch.js';
+import { storeFromTarget } from '../storage/mount.js';
+
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a number of seconds >= 0, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number >= 1, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+interface BackupFlags { watch: string; to: string; run?: string; interval: number; stable: number; keep: number; once?: boolean }
+interface RestoreFlags { from: string; run?: string; into?: string; checkpoint?: string; list?: boolean }
+
+export function register(program: Command): void {
+  program
+    .command('backup')
+    .description('Mirror a folder written by any trainer (e.g. PyTorch last.pth/best.pth) to Drive; files are uploaded once stable')
+    .requiredOption('--watch <dir>', 'folder to mirror')
+    .requiredOption('--to <drive>', 'a local folder, or drive:folder/sub for Google Drive')
+    .option('--run <name>', 'name on the store (default: the folder name)')
+    .option('--interval <s>', 'seconds between scans', seconds, 2)
+    .option('--stable <s>', 'seconds a file must stay unchanged before upload', seconds, 5)
+    .option('--keep <n>', 'snapshots kept on the store', positiveInt, 3)
+    .option('--once', 'upload what is stable now, then exit')
+    .action(async (f: BackupFlags) => {
+      const dir = path.resolve(f.watch);
+      if (!(await fsp.stat(dir).catch(() => null))?.isDirectory()) throw new Error(`--watch ${f.watch}: no such folder`);
+      const store = await storeFromTarget(f.to);
+      const w = watchFolder({ dir, store, run: f.run, intervalMs: f.interval * 1000, stableMs: f.stable * 1000, keepLast: f.keep, poll: !f.once });
+      w.onEvent((e) => {
+        const line = e.type === 'done' ? `${describeSnapshot(e)} → ${store.description}` : formatBackupEvent(e);
+        if (line) (e.type === 'error' ? console.error : console.log)(line);
+      });
+      if (f.once) {
+        await w.scanOnce(); // first look: records sizes and times
+        await new Promise((r) => setTimeout(r, f.stable * 1000));
+        const ev = await w.scanOnce();
+        if (!ev) console.log(`nothing new to back up in ${dir}`);
+        await w.stop();
+        return;
+      }
+      console.log(`Watching ${dir} → ${store.description} (Ctrl-C to stop)`);
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      await w.stop();
+    });
+
+  program
+    .command('restore')
+    .description('Bring a backed-up run (or watched folder) back from Drive; the newest checkpoint that verifies wins')
+    .requiredOption('--from <drive>', 'a local folder, or drive:folder/sub for Google Drive')
+    .option('--run <name>', 'run name on the store (default: the most recently updated)')
+    .option('--into <dir>', 'local folder to restore into (default ./<run>)')
+    .option('--checkpoint <name>', 'restore this checkpoint instead of the newest')
+    .option('--list', 'list the runs on the store and exit')
+    .action(async (f: RestoreFlags) => {
+      const store = await storeFromTarget(f.from);
+      if (f.list) {
+        const runs = await listRemoteRuns(store);
+        if (runs.length === 0) console.log(`no backed-up runs at ${store.description}`);
+        for (const r of runs) console.log(`${r.run}\tlatest ${r.latest ?? '-'} (step ${r.globalStep ?? '-'})\t${r.checkpoints} kept\tupdated ${r.updated}`);
+        return;
+      }
+      const r = await restore({ from: store, run: f.run, into: f.into, name: f.checkpoint, log: (m) => console.log(m) });
+      if (r.source === 'none') process.exitCode = 1;
+    });
+}
