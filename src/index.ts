@@ -11,3 +11,4 @@ export * from './data/index.js';
 export * from './train/index.js';
 export * from './storage/index.js';
 export * from './backup/index.js';
+export * as notebook from './notebook/index.js';

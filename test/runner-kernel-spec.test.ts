@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkTslabCompat, findJupyter, formatCompat, installableKernelSpec, installKernel, KERNEL_DISPLAY_NAME, readProjectKernelSpec } from '../src/runner/index.js';
+import { checkTslabCompat, findJupyter, formatCompat, tslabConvert, installableKernelSpec, installKernel, KERNEL_DISPLAY_NAME, readProjectKernelSpec } from '../src/runner/index.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const jupyter = findJupyter();
@@ -50,11 +50,14 @@ describe('kernel spec', () => {
   });
 });
 
-describe('tslab compatibility of src/index.ts', () => {
-  it('compiles under tslab (TypeScript 5.0, non-strict, Node10 resolution)', () => {
-    const r = checkTslabCompat(root);
+describe('tslab compatibility of what notebooks import', () => {
+  it('src/index.ts and src/notebook/index.ts type-check under TypeScript 5.0 without CommonJS hazards', () => {
+    const r = checkTslabCompat(root, [path.join(root, 'src', 'index.ts'), path.join(root, 'src', 'notebook', 'index.ts')]);
     expect(r.typescript).toMatch(/^5\.0\./);
     // Each line: file:line:col - message. Fix the src code (notebooks import it through tslab).
     expect(formatCompat(r.diagnostics)).toBe('');
+  });
+  it("tslab's own compiler accepts `import * as m from './src/notebook/index'`", () => {
+    expect(formatCompat(tslabConvert(root, 'src/notebook/index'))).toBe('');
   });
 });

@@ -68,6 +68,8 @@ export function jupyterEnv(dirs: JupyterDirs): NodeJS.ProcessEnv {
     JUPYTER_RUNTIME_DIR: sub(path.join('runtime', `run-${process.pid}-${randomBytes(4).toString('hex')}`)),
     JUPYTER_PLATFORM_DIRS: '1',
     PYTHONUNBUFFERED: '1',
+    // Kernels inherit this: notebook progress then updates less often (each update is a terminal line).
+    DRIVETRAIN_HEADLESS: '1',
   };
 }
 

@@ -28,7 +28,9 @@ export function checkTslabCompat(root: string, entries: string[] = [path.join(ro
     allowJs: true,
     skipLibCheck: true,
     rootDir: root,
-    noEmit: true,
+    // tslab emits declarations for every imported file: TypeScript 5.0 can crash there.
+    declaration: true,
+    outDir: path.join(root, '.tslab-compat-out'),
     types: ['node'],
     typeRoots: [path.join(root, 'node_modules', '@types')],
   };
@@ -49,6 +51,13 @@ export function checkTslabCompat(root: string, entries: string[] = [path.join(ro
     const rel = path.relative(root, sf.fileName);
     if (rel.startsWith('..') || rel.includes('node_modules') || sf.isDeclarationFile) continue;
     diagnostics.push(...runtimeHazards(ts, sf, rel));
+    try {
+      // Emit into memory only (the callback drops the files).
+      const r = program.emit(sf, () => {});
+      for (const d of r.diagnostics) diagnostics.push({ file: rel, line: 0, column: 0, message: ts.flattenDiagnosticMessageText(d.messageText, '\n') });
+    } catch (e) {
+      diagnostics.push({ file: rel, line: 0, column: 0, message: `TypeScript 5.0 crashes emitting this file (tslab cannot import it): ${(e as Error).message}` });
+    }
   }
   return { typescript: ts.version, diagnostics };
 }
@@ -75,6 +84,36 @@ function runtimeHazards(ts: TS, sf: import('@tslab/typescript-for-tslab').Source
   };
   ts.forEachChild(sf, (c) => visit(c, true));
   return out;
+}
+
+interface TslabConverter {
+  convert(prevDecl: string, src: string): { diagnostics: { fileName?: string; start: { line: number; character: number }; messageText: string }[] };
+  close(): void;
+}
+
+/**
+ * Compiles `import * as m from './<module>'` with tslab's own converter, as a notebook cell in
+ * `root` would (its transforms differ from plain TypeScript: e.g. a module ending in an
+ * expression statement such as `registerVjp(…);` can crash its declaration emit).
+ * Changes the process's cwd while it runs (tslab takes its root from there).
+ */
+export function tslabConvert(root: string, module = 'src/index'): CompatDiagnostic[] {
+  const req = createRequire(path.join(root, 'node_modules', 'tslab', 'package.json'));
+  const { createConverter } = req('tslab/dist/converter') as { createConverter(): TslabConverter };
+  const cwd = process.cwd();
+  process.chdir(root);
+  let conv: TslabConverter | null = null;
+  try {
+    conv = createConverter();
+    const r = conv.convert('', `import * as m from './${module}';\nm;\n`);
+    return r.diagnostics.map((d) => ({ file: d.fileName ?? '(cell)', line: d.start.line + 1, column: d.start.character + 1, message: d.messageText }));
+  } catch (e) {
+    const msg = (e as Error).message;
+    return [{ file: module, line: 0, column: 0, message: `tslab's compiler crashed importing it: ${msg}. Known cause: an imported file whose last top-level statement is an expression (e.g. \`registerVjp(…);\`); end such files with a declaration or move the call into a function.` }];
+  } finally {
+    conv?.close();
+    process.chdir(cwd);
+  }
 }
 
 export function formatCompat(diags: CompatDiagnostic[]): string {

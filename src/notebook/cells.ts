@@ -1,0 +1,254 @@
+// One-line helpers for notebook cells: mount(), restore(), runStage() / train(), results(),
+// runs(), status(). Each shows its outcome (HTML in notebooks, text elsewhere) and returns data.
+import fs from 'node:fs';
+import path from 'node:path';
+import { listRuns, type RunRow } from '../checkpoint/runs.js';
+import { readRunMetadata } from '../checkpoint/metadata.js';
+import { listRemoteRuns, restore as restoreRun, type RemoteRun, type RestoreResult } from '../backup/restore.js';
+import { probeWebGpu } from '../engine/backend.js';
+import { mountDrive, storeFromTarget, type MountOptions } from '../storage/mount.js';
+import type { Store } from '../storage/store.js';
+import { ConfigError, type Runbook, type TrainConfigInput } from '../train/config.js';
+import { MetricsLog } from '../train/metrics-log.js';
+import { train as trainRun, type TrainOptions, type TrainSummary } from '../train/run.js';
+import { loadRunbook, runStage as runbookStage, stageIndex, type StageSummary } from '../train/runbook.js';
+import { inNotebook, show, showHtml } from './display.js';
+import { escapeHtml, fmtCell, htmlTable, textTable, type Cell } from './html.js';
+import { notebookProgress } from './progress.js';
+import { metricsCharts, type EpochRecord } from './svg.js';
+
+export const DEFAULT_RUNBOOK = 'runbooks/glyphs.json';
+
+/** What earlier cells set up (the mounted store); survives between cells of one kernel. */
+const session: { store: Store | null } = { store: null };
+
+/** Errors a user can act on: tslab prints only stderr text, so drop the stack trace noise. */
+export function userError(message: string): Error {
+  const e = new Error(message);
+  e.stack = `drivetrain: ${message}`;
+  return e;
+}
+
+function rethrow(e: unknown, what: string): never {
+  const msg = (e as Error)?.message ?? String(e);
+  if (e instanceof ConfigError || /^(no |runbook |stage |"|device |WebGPU )/.test(msg)) throw userError(msg);
+  const err = e instanceof Error ? e : new Error(msg);
+  err.message = `${what} failed: ${msg}`;
+  throw err;
+}
+
+function table(headers: string[], rows: Cell[][], caption?: string): void {
+  showHtml(htmlTable(headers, rows, caption), textTable(headers, rows, caption));
+}
+
+/**
+ * Chooses where backups go and remembers it for later cells. `target`: a folder, or
+ * `drive:folder` for Google Drive through the API; empty/`auto`: a mounted Colab Drive, Drive
+ * credentials from the environment, else ./drive (see mountDrive).
+ */
+export async function mount(target?: string | null, opts: MountOptions = {}): Promise<Store> {
+  const lines: string[] = [];
+  const log = (m: string) => lines.push(m);
+  try {
+    session.store = !target || target === 'auto' ? await mountDrive({ log, ...opts }) : await storeFromTarget(target, opts);
+  } catch (e) {
+    rethrow(e, 'mount');
+  }
+  const store = session.store!;
+  const remote = await listRemoteRuns(store).catch(() => [] as RemoteRun[]);
+  const text = [...lines, `Backups go to ${store.description} (${remote.length} backed-up run${remote.length === 1 ? '' : 's'} there).`].join('\n');
+  showHtml(`<div>${lines.map((l) => `${escapeHtml(l)}<br>`).join('')}Backups go to <code>${escapeHtml(store.description)}</code> (${remote.length} backed-up run${remote.length === 1 ? '' : 's'} there).</div>`, text);
+  return store;
+}
+
+function currentStore(): Store {
+  if (!session.store) throw userError('no backup location yet: run the mount cell first (`await mount(DRIVE)` in 00-setup-and-restore)');
+  return session.store;
+}
+
+function stageOut(rb: Runbook, i: number): string {
+  return rb.stages[i]!.out ?? path.join(rb.out, rb.stages[i]!.name);
+}
+
+/**
+ * Restores the newest verified checkpoint of every runbook stage backed up on the mounted
+ * store into the stage's run folder (a newer valid local checkpoint is kept). Re-run this after
+ * a disconnect, then re-run the stage notebook: training continues from that step.
+ */
+export async function restore(opts: { runbook?: string; store?: Store } = {}): Promise<RestoreResult[]> {
+  const store = opts.store ?? currentStore();
+  let rb: Runbook;
+  try {
+    rb = loadRunbook(opts.runbook ?? DEFAULT_RUNBOOK);
+  } catch (e) {
+    rethrow(e, 'restore');
+  }
+  const remote = new Map((await listRemoteRuns(store)).map((r) => [r.run, r]));
+  const results: RestoreResult[] = [];
+  const rows: Cell[][] = [];
+  for (let i = 0; i < rb.stages.length; i++) {
+    const name = rb.stages[i]!.name;
+    if (!remote.has(name)) {
+      rows.push([name, 'no backup', '-', null, '-']);
+      continue;
+    }
+    const r = await restoreRun({ from: store, run: name, into: stageOut(rb, i), log: () => {} }).catch((e: Error) => {
+      rows.push([name, `failed: ${e.message}`, '-', null, '-']);
+      return null;
+    });
+    if (!r) continue;
+    results.push(r);
+    const how = r.source === 'store' ? `restored (${(r.downloadedBytes / 1e6).toFixed(1)} MB downloaded)` : r.source === 'local' ? 'local copy is newest' : 'nothing verified';
+    rows.push([name, how, r.name, r.globalStep, r.dir]);
+  }
+  table(['stage', 'result', 'checkpoint', 'step', 'folder'], rows, `Restore from ${store.description}`);
+  const any = results.some((r) => r.dir);
+  console.log(any ? 'Now re-run the notebook of the stage you were on: it resumes from the restored step.' : 'Nothing to restore: start with 01-stage1.');
+  return results;
+}
+
+export interface StageOptions {
+  runbook?: string;
+  /** Train-config keys replacing the stage's (e.g. { epochs: 2, device: 'auto' }). */
+  overrides?: Record<string, unknown>;
+  /** Back up to the mounted store (default: when mount() ran). */
+  backup?: boolean;
+  /** Extra TrainOptions (signal, onEvent, …). */
+  train?: TrainOptions;
+}
+
+async function resolveDevice(overrides: Record<string, unknown>): Promise<Record<string, unknown>> {
+  if (overrides.device !== 'auto') return overrides;
+  const reason = await probeWebGpu();
+  console.log(reason ? `device auto → cpu (${reason})` : 'device auto → webgpu');
+  return { ...overrides, device: reason ? 'cpu' : 'webgpu' };
+}
+
+/** Runs one runbook stage with live progress; resumes automatically from the newest checkpoint. */
+export async function runStage(stage: string | number, opts: StageOptions = {}): Promise<StageSummary> {
+  try {
+    const rb = loadRunbook(opts.runbook ?? DEFAULT_RUNBOOK);
+    const i = stageIndex(rb, stage);
+    const overrides = await resolveDevice(Object.fromEntries(Object.entries(opts.overrides ?? {}).filter(([, v]) => v !== undefined && v !== null && v !== '')));
+    const book: Runbook = { ...rb, stages: rb.stages.map((s, j) => (j === i ? { ...s, ...overrides, name: s.name } : s)) };
+    const view = notebookProgress();
+    const useBackup = opts.backup ?? session.store !== null;
+    const o: TrainOptions = { ...opts.train, onEvent: chain(view.listener, opts.train?.onEvent) };
+    if (useBackup) o.backup = { store: currentStore() };
+    return await runbookStage(book, i, o);
+  } catch (e) {
+    rethrow(e, 'training');
+  }
+}
+
+/** Trains one config (no runbook) with live progress. */
+export async function train(config: TrainConfigInput, opts: { backup?: boolean; train?: TrainOptions } = {}): Promise<TrainSummary> {
+  try {
+    const cfg = (await resolveDevice(config as Record<string, unknown>)) as TrainConfigInput;
+    const view = notebookProgress();
+    const o: TrainOptions = { ...opts.train, onEvent: chain(view.listener, opts.train?.onEvent) };
+    if (opts.backup ?? session.store !== null) o.backup = { store: currentStore() };
+    return await trainRun(cfg, o);
+  } catch (e) {
+    rethrow(e, 'training');
+  }
+}
+
+function chain<E>(...fns: (((e: E) => void) | undefined)[]): (e: E) => void {
+  return (e) => {
+    for (const f of fns) f?.(e);
+  };
+}
+
+/** Per-epoch metrics of a run folder, from its metrics.jsonl. */
+export function epochHistory(runDir: string): EpochRecord[] {
+  const byEpoch = new Map<number, EpochRecord>();
+  for (const r of new MetricsLog(runDir).read()) {
+    if (r.type !== 'epoch') continue;
+    const values: Record<string, number> = {};
+    for (const [k, v] of Object.entries(r)) if (typeof v === 'number' && !['epoch', 'globalStep'].includes(k)) values[k] = v;
+    byEpoch.set(r.epoch, { epoch: r.epoch, values });
+  }
+  return [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
+}
+
+/**
+ * The results cell: loss/metrics plots, the best checkpoint and the backup status of a stage
+ * (by name/index, or the summary runStage returned).
+ */
+export async function results(stage: string | number | StageSummary, opts: { runbook?: string } = {}): Promise<{ runDir: string; history: EpochRecord[] }> {
+  let runDir: string;
+  let name: string;
+  if (typeof stage === 'object') {
+    runDir = stage.out;
+    name = stage.stage;
+  } else {
+    const rb = loadRunbook(opts.runbook ?? DEFAULT_RUNBOOK);
+    const i = stageIndex(rb, stage);
+    runDir = stageOut(rb, i);
+    name = rb.stages[i]!.name;
+  }
+  if (!fs.existsSync(runDir)) throw userError(`stage ${name} has no run folder ${runDir} yet: run its train cell first`);
+  const history = epochHistory(runDir);
+  const charts = metricsCharts(history, name);
+  show({ 'image/svg+xml': charts.losses, 'text/plain': `(loss plot of ${name}: ${history.length} epochs)` });
+  if (charts.others) show({ 'image/svg+xml': charts.others, 'text/plain': `(metrics plot of ${name})` });
+  const keys = charts.keys;
+  table(['epoch', ...keys], history.map((h) => [h.epoch + 1, ...keys.map((k) => h.values[k])]), `${name}: metrics per epoch`);
+  const meta = await readRunMetadata(runDir).catch(() => null);
+  const best = meta?.best;
+  const lines: [string, Cell][] = [
+    ['run folder', runDir],
+    ['best checkpoint', best ? `${best.name}: ${best.metric}=${fmtCell(best.value)} at step ${best.globalStep}` : 'none yet'],
+    ['checkpoints', meta ? meta.checkpoints.map((c) => c.name).join(', ') : '-'],
+  ];
+  if (session.store) {
+    const remote = (await listRemoteRuns(session.store).catch(() => [] as RemoteRun[])).find((r) => r.run === path.basename(runDir));
+    lines.push(['backup', remote ? `${remote.checkpoints} checkpoint(s) on ${session.store.description}, newest ${remote.latest} (step ${remote.globalStep})` : `nothing backed up yet to ${session.store.description}`]);
+  } else {
+    lines.push(['backup', 'off (run the mount cell in 00-setup-and-restore to back up)']);
+  }
+  table([], lines, `${name}: summary`);
+  return { runDir, history };
+}
+
+/** The runbook's local runs as a table. */
+export async function runs(opts: { runbook?: string; base?: string } = {}): Promise<RunRow[]> {
+  const base = opts.base ?? loadRunbook(opts.runbook ?? DEFAULT_RUNBOOK).out;
+  const rows = fs.existsSync(base) ? await listRuns(base) : [];
+  table(
+    ['run', 'experiment', 'created', 'checkpoints', 'best', 'last step'],
+    rows.map((r) => [r.run, r.experiment, r.created?.replace('T', ' ').slice(0, 19), r.error ? `error: ${r.error}` : r.checkpoints, r.best, r.lastStep]),
+    `Runs in ${base}`,
+  );
+  return rows;
+}
+
+/** Versions, device, backup location and the runs there: the "is everything ready" cell. */
+export async function status(opts: { runbook?: string } = {}): Promise<{ node: string; onnxruntime: string; webgpu: string; store: string | null; remote: RemoteRun[] }> {
+  const ortPkg = (() => {
+    try {
+      return (JSON.parse(fs.readFileSync(path.join('node_modules', 'onnxruntime-node', 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      return 'not found (run npm ci)';
+    }
+  })();
+  const webgpu = (await probeWebGpu()) ?? 'available';
+  const remote = session.store ? await listRemoteRuns(session.store).catch(() => [] as RemoteRun[]) : [];
+  const info = { node: process.version, onnxruntime: ortPkg, webgpu, store: session.store?.description ?? null, remote };
+  table(
+    ['', ''],
+    [
+      ['node', info.node],
+      ['onnxruntime-node', info.onnxruntime],
+      ['WebGPU', webgpu === 'available' ? 'available (device: webgpu or auto)' : `not available, CPU will be used (${webgpu})`],
+      ['notebook kernel', inNotebook() ? 'tslab (TypeScript)' : 'not in a notebook'],
+      ['working folder', process.cwd()],
+      ['runbook', opts.runbook ?? DEFAULT_RUNBOOK],
+      ['backups', info.store ?? 'not mounted (run mount())'],
+    ],
+    'drivetrain status',
+  );
+  if (remote.length) table(['backed-up run', 'newest', 'step', 'checkpoints', 'updated'], remote.map((r) => [r.run, r.latest, r.globalStep, r.checkpoints, r.updated]));
+  return info;
+}

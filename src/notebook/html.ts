@@ -1,0 +1,53 @@
+// Small HTML builders for cell output (tables, progress bars) with matching plain-text forms.
+import { escapeXml } from './svg.js';
+
+export const escapeHtml = escapeXml;
+
+export type Cell = string | number | boolean | null | undefined;
+
+export function fmtCell(v: Cell): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return String(v);
+    if (Number.isInteger(v)) return String(v);
+    const a = Math.abs(v);
+    return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : v.toFixed(4);
+  }
+  return String(v);
+}
+
+/** A table; with no headers (`[]`) it is a key/value list without a header row. */
+export function htmlTable(headers: string[], rows: Cell[][], caption?: string): string {
+  const th = headers.map((h) => `<th style="text-align:left;padding:2px 8px">${escapeHtml(h)}</th>`).join('');
+  const body = rows
+    .map((r) => `<tr>${r.map((c) => `<td style="padding:2px 8px;${typeof c === 'number' ? 'text-align:right;' : ''}">${escapeHtml(fmtCell(c))}</td>`).join('')}</tr>`)
+    .join('');
+  const cap = caption ? `<caption style="text-align:left;font-weight:bold">${escapeHtml(caption)}</caption>` : '';
+  const head = headers.length ? `<thead><tr>${th}</tr></thead>` : '';
+  return `<table style="border-collapse:collapse">${cap}${head}<tbody>${body}</tbody></table>`;
+}
+
+export function textTable(headers: string[], rows: Cell[][], caption?: string): string {
+  const body = rows.map((r) => r.map(fmtCell));
+  const cells = headers.length ? [headers, ...body] : body;
+  const n = Math.max(headers.length, ...rows.map((r) => r.length));
+  const w = Array.from({ length: n }, (_, i) => Math.max(0, ...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
+  const head = headers.length ? [line(headers), w.map((k) => '-'.repeat(k)).join('  ')] : [];
+  return [...(caption ? [caption] : []), ...head, ...body.map(line)].join('\n');
+}
+
+/** `[#######.............]` with the given width. */
+export function textBar(fraction: number, width = 20): string {
+  const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
+  const n = Math.round(f * width);
+  return `[${'#'.repeat(n)}${'.'.repeat(width - n)}]`;
+}
+
+export function htmlBar(fraction: number, width = 240): string {
+  const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
+  return (
+    `<span style="display:inline-block;width:${width}px;height:10px;background:#e6e6e6;border-radius:3px;vertical-align:middle">` +
+    `<span style="display:block;width:${(f * 100).toFixed(1)}%;height:100%;background:#4c9be8;border-radius:3px"></span></span>`
+  );
+}
