@@ -1,12 +1,13 @@
 // A Store on Google Drive (v3 API via @googleapis/drive). Paths map to nested folders under a
 // base folder; folder ids are cached; writing an existing name updates that file (Drive allows
 // duplicate names, so the newest one wins on read). Uploads: resumable chunks (drive-upload.ts).
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { drive, type drive_v3 } from '@googleapis/drive';
 import { type DriveAuth, SERVICE_ACCOUNT_QUOTA_HINT } from './drive-auth.js';
 import { DriveError, type RetryOptions, backoffDelay, sleep, toDriveError, withRetry } from './drive-retry.js';
 import { type RequestClient, type SessionMemory, resumableUpload } from './drive-upload.js';
-import { type ByteRange, type Store, type StoreEntry, type StoreStat, type WriteData, type StoreWriteResult, isByteSource, normalizePath, splitPath } from './store.js';
+import { type ByteRange, type ByteSource, readAll, type Store, type StoreEntry, type StoreStat, type WriteData, type StoreWriteResult, isByteSource, normalizePath, splitPath } from './store.js';
 
 export const FOLDER_MIME = 'application/vnd.google-apps.folder';
 const FILE_FIELDS = 'id,name,mimeType,size,md5Checksum,modifiedTime';
@@ -23,6 +24,8 @@ export interface GoogleDriveStoreOptions extends RetryOptions {
   chunkSize?: number;
   /** Per-request timeout in ms; for downloads, the longest wait for the next bytes (default 120 s). */
   timeoutMs?: number;
+  /** Files up to this size go in one multipart request (default 5 MiB); bigger ones resumable. */
+  multipartMaxBytes?: number;
   /** Upload session URIs kept here survive a restart (resume instead of re-sending). */
   sessions?: SessionMemory;
 }
@@ -198,6 +201,10 @@ export class GoogleDriveStore implements Store {
     const existing = await this.findFile(p);
     const size = data instanceof Uint8Array ? data.byteLength : isByteSource(data) ? data.size : undefined;
     const replayable = size !== undefined;
+    if (size !== undefined && size <= (this.o.multipartMaxBytes ?? 5 * 1024 * 1024)) {
+      const bytes = data instanceof Uint8Array ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : await readAll((data as ByteSource).open(0));
+      return this.writeMultipart(full, name, pid, existing?.id, bytes);
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         const up = await resumableUpload(this.o.auth.client as unknown as RequestClient, {
@@ -211,6 +218,23 @@ export class GoogleDriveStore implements Store {
         // An md5 mismatch means the whole upload is suspect: send it again from the start.
         if (err.reason !== 'md5Mismatch' || !replayable || attempt >= 3) throw err;
       }
+    }
+  }
+
+  /** Small files: one multipart request through the googleapis client (metadata + bytes). */
+  private async writeMultipart(full: string, name: string, parentId: string, fileId: string | undefined, bytes: Buffer): Promise<StoreWriteResult> {
+    const want = createHash('md5').update(bytes).digest('hex');
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.call(`write ${full}`, () => {
+        const media = { mimeType: 'application/octet-stream', body: Readable.from([bytes]) }; // a stream: the client's multipart needs one
+        return fileId
+          ? this.api.files.update({ fileId, media, fields: 'id,size,md5Checksum', supportsAllDrives: true }, this.opts())
+          : this.api.files.create({ requestBody: { name, parents: [parentId] }, media, fields: 'id,size,md5Checksum', supportsAllDrives: true }, this.opts());
+      });
+      const got = res.data.md5Checksum ?? '';
+      if (got === want) return { size: Number(res.data.size ?? bytes.length), md5: got };
+      fileId = res.data.id ?? fileId; // the file exists now: replace its content
+      if (attempt >= 3) throw new DriveError(`Drive write ${full}: md5 mismatch after upload (Drive has ${got || 'none'}, sent ${want})`, undefined, 'md5Mismatch', false);
     }
   }
 

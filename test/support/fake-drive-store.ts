@@ -17,6 +17,7 @@ export async function fakeDriveStore(fake: FakeDrive, o: Partial<Omit<GoogleDriv
     rootUrl: fake.url,
     basePath: 'drivetrain',
     chunkSize: 256 * 1024,
+    multipartMaxBytes: 256 * 1024,
     timeoutMs: 2000,
     baseDelayMs: 5,
     maxDelayMs: 50,
