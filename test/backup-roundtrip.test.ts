@@ -158,6 +158,27 @@ describe('dedupe, retention and safety', () => {
     }
   });
 
+  it('downloads only what local checkpoints do not already hold', async () => {
+    const store = await fakeDriveStore(fake, { basePath: 'partial' });
+    const runDir = path.join(tmp('dt-run-'), 'p');
+    const mgr = await CheckpointManager.open(runDir, {}, { warn: quiet });
+    const backup = startBackup({ store, runDir });
+    const e1 = await saveStep(mgr, 1, { backbone: 300_000, head: 3000 });
+    backup.enqueue(e1); await backup.flush();
+    const e2 = await saveStep(mgr, 2, { backbone: 300_000, head: 3000 });
+    backup.enqueue(e2); await backup.flush();
+    await mgr.close();
+    const original = await filesOf(e2.dir);
+    await fsp.rm(e2.dir, { recursive: true }); // only the newest is lost
+    fake.resetStats();
+    const r = await restore({ from: store, run: 'p', into: runDir, log: quiet });
+    expect(r.name).toBe('last-000000002');
+    expect(r.reusedBytes).toBeGreaterThanOrEqual(300_000 * 4);
+    expect(r.downloadedBytes).toBeLessThan(3 * 3000 * 4 + 10_000);
+    expect(fake.stats.downloadBytes).toBeLessThan(3 * 3000 * 4 + 20_000);
+    expect(await filesOf(r.dir!)).toEqual(original);
+  });
+
   it('falls back to an older checkpoint when the newest has a missing or corrupt blob', async () => {
     const store = new LocalDirStore(tmp('dt-store-'));
     const runDir = path.join(tmp('dt-run-'), 'fb');

@@ -27,6 +27,25 @@ describe('GoogleDriveStore against the fake Drive server', () => {
     expect(fake.childrenOf(folder!.id).map((f) => f.name)).toEqual(['z.bin']);
   });
 
+  it('fake server: resumable chunks may be sent with POST; 308 + Range; status query; expired session → 404', async () => {
+    const h = { Authorization: `Bearer ${fake.token}` };
+    const start = await fetch(`${fake.url}upload/drive/v3/files?uploadType=resumable`, {
+      method: 'POST', headers: { ...h, 'Content-Type': 'application/json', 'X-Upload-Content-Length': String(300 * 1024) }, body: JSON.stringify({ name: 'raw.bin' }),
+    });
+    const uri = start.headers.get('location')!;
+    expect(uri).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/upload\/drive\/v3\/files\?.*upload_id=/);
+    const data = randomBytes(300 * 1024);
+    const c1 = await fetch(uri, { method: 'POST', headers: { ...h, 'Content-Range': `bytes 0-${256 * 1024 - 1}/${data.length}` }, body: data.subarray(0, 256 * 1024) });
+    expect([c1.status, c1.headers.get('range')]).toEqual([308, `bytes=0-${256 * 1024 - 1}`]);
+    const q = await fetch(uri, { method: 'PUT', headers: { ...h, 'Content-Range': `bytes */${data.length}` } });
+    expect(q.status).toBe(308);
+    const c2 = await fetch(uri, { method: 'PUT', headers: { ...h, 'Content-Range': `bytes ${256 * 1024}-${data.length - 1}/${data.length}` }, body: data.subarray(256 * 1024) });
+    const meta = await c2.json() as { size: string; md5Checksum: string };
+    expect([c2.status, meta.size]).toEqual([200, String(data.length)]);
+    fake.expireSessions();
+    expect((await fetch(uri, { method: 'PUT', headers: { ...h, 'Content-Range': `bytes */${data.length}` } })).status).toBe(404);
+  });
+
   it('updates an existing file instead of creating a duplicate name', async () => {
     const store = await fakeDriveStore(fake, { basePath: 'dups' });
     await store.write('f.txt', Buffer.from('a'));

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import type { CheckpointKind } from '../checkpoint/manifest.js';
 import { selectDeletions, type CheckpointOptions } from '../checkpoint/policy.js';
+import { LocalDirStore } from '../storage/local-store.js';
 import { type ByteSource, type Store, readFileFromStore } from '../storage/store.js';
 import {
   type IndexEntry, STORE_INDEX_FORMAT, STORE_MANIFEST_FORMAT, type StoreIndex, StoreIndexSchema, type StoreManifest, StoreManifestSchema,
@@ -78,6 +79,7 @@ export class RunPublisher {
   }
 
   private async load(): Promise<void> {
+    if (this.store instanceof LocalDirStore) await this.store.cleanTemp(this.run); // left by a killed writer
     this.index = await readIndex(this.store, this.run);
     for (const e of await this.store.list(`${this.run}/${BLOBS_DIR}`)) {
       if (!e.isFolder && /^[0-9a-f]{64}$/.test(e.name)) this.present.set(e.name, { size: e.size, md5: '' });
