@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { listRuns, type RunRow } from '../checkpoint/runs.js';
 import { readRunMetadata } from '../checkpoint/metadata.js';
+import { STATE_FILE } from '../checkpoint/manifest.js';
+import { selectResume } from '../checkpoint/resume.js';
 import { listRemoteRuns, restore as restoreRun, type RemoteRun, type RestoreResult } from '../backup/restore.js';
 import { probeWebGpu } from '../engine/backend.js';
 import { mountDrive, storeFromTarget, type MountOptions } from '../storage/mount.js';
@@ -66,8 +68,50 @@ function currentStore(): Store {
   return session.store;
 }
 
+/** The runbook, with its output folder moved to `runs/<run>` when a run name is given. */
+export function loadBook(runbook = DEFAULT_RUNBOOK, run?: string): Runbook {
+  const rb = loadRunbook(runbook);
+  if (!run) return rb;
+  if (!/^[A-Za-z0-9_.-]+$/.test(run)) throw userError(`run name "${run}" may use letters, digits, _ . - only`);
+  return { ...rb, out: path.join(path.dirname(rb.out), run) };
+}
+
 function stageOut(rb: Runbook, i: number): string {
   return rb.stages[i]!.out ?? path.join(rb.out, rb.stages[i]!.name);
+}
+
+/** Name of a stage's run on the backup store (`<run>-<stage>` when a run name is given). */
+export function remoteRunName(stage: string, run?: string): string {
+  return run ? `${run}-${stage}` : stage;
+}
+
+/** Whether a stage's newest checkpoint says it completed or stopped early. */
+export async function stageFinished(runDir: string): Promise<boolean> {
+  const choice = await selectResume(runDir, { warn: () => {} }).catch(() => null);
+  if (!choice) return false;
+  try {
+    const state = JSON.parse(fs.readFileSync(path.join(choice.dir, STATE_FILE), 'utf8')) as { extra?: { finished?: string | null } };
+    return state.extra?.finished === 'completed' || state.extra?.finished === 'earlyStop';
+  } catch {
+    return false;
+  }
+}
+
+/** The notebook that runs stage `index` of the default runbook (stage 0 runs inside 01-stage1). */
+export function stageNotebook(index: number): string {
+  const n = Math.max(1, index);
+  return `notebooks/0${n}-stage${n}.ipynb`;
+}
+
+/** Index and name of the first stage that has not finished (the last stage when all have). */
+export async function currentStage(opts: { runbook?: string; run?: string } = {}): Promise<{ index: number; name: string; started: boolean; allDone: boolean }> {
+  const rb = loadBook(opts.runbook, opts.run);
+  for (let i = 0; i < rb.stages.length; i++) {
+    const dir = stageOut(rb, i);
+    if (!(await stageFinished(dir))) return { index: i, name: rb.stages[i]!.name, started: fs.existsSync(dir), allDone: false };
+  }
+  const last = rb.stages.length - 1;
+  return { index: last, name: rb.stages[last]!.name, started: true, allDone: true };
 }
 
 /**
@@ -75,11 +119,11 @@ function stageOut(rb: Runbook, i: number): string {
  * store into the stage's run folder (a newer valid local checkpoint is kept). Re-run this after
  * a disconnect, then re-run the stage notebook: training continues from that step.
  */
-export async function restore(opts: { runbook?: string; store?: Store } = {}): Promise<RestoreResult[]> {
+export async function restore(opts: { runbook?: string; run?: string; store?: Store } = {}): Promise<RestoreResult[]> {
   const store = opts.store ?? currentStore();
   let rb: Runbook;
   try {
-    rb = loadRunbook(opts.runbook ?? DEFAULT_RUNBOOK);
+    rb = loadBook(opts.runbook, opts.run);
   } catch (e) {
     rethrow(e, 'restore');
   }
@@ -87,7 +131,7 @@ export async function restore(opts: { runbook?: string; store?: Store } = {}): P
   const results: RestoreResult[] = [];
   const rows: Cell[][] = [];
   for (let i = 0; i < rb.stages.length; i++) {
-    const name = rb.stages[i]!.name;
+    const name = remoteRunName(rb.stages[i]!.name, opts.run);
     if (!remote.has(name)) {
       rows.push([name, 'no backup', '-', null, '-']);
       continue;
@@ -109,7 +153,15 @@ export async function restore(opts: { runbook?: string; store?: Store } = {}): P
 
 export interface StageOptions {
   runbook?: string;
-  /** Train-config keys replacing the stage's (e.g. { epochs: 2, device: 'auto' }). */
+  /** Run name: outputs go to `runs/<run>/<stage>`, backups to `<run>-<stage>` (default: the runbook's). */
+  run?: string;
+  /** Epochs of the stage (0 or unset: the runbook's). */
+  epochs?: number;
+  /** cpu | webgpu | auto (WebGPU when an adapter works, else CPU); '' or unset: the runbook's. */
+  device?: string;
+  /** Number of generated samples (0 or unset: the runbook's); small values make quick test runs. */
+  dataN?: number;
+  /** Further train-config keys replacing the stage's (e.g. { lr: 0.01 }). */
   overrides?: Record<string, unknown>;
   /** Back up to the mounted store (default: when mount() ran). */
   backup?: boolean;
@@ -127,14 +179,18 @@ async function resolveDevice(overrides: Record<string, unknown>): Promise<Record
 /** Runs one runbook stage with live progress; resumes automatically from the newest checkpoint. */
 export async function runStage(stage: string | number, opts: StageOptions = {}): Promise<StageSummary> {
   try {
-    const rb = loadRunbook(opts.runbook ?? DEFAULT_RUNBOOK);
+    const rb = loadBook(opts.runbook, opts.run);
     const i = stageIndex(rb, stage);
-    const overrides = await resolveDevice(Object.fromEntries(Object.entries(opts.overrides ?? {}).filter(([, v]) => v !== undefined && v !== null && v !== '')));
+    const given: Record<string, unknown> = { ...opts.overrides };
+    if (opts.epochs) given.epochs = opts.epochs;
+    if (opts.device) given.device = opts.device;
+    if (opts.dataN) given.data = { ...(given.data as object), n: opts.dataN };
+    const overrides = await resolveDevice(Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined && v !== null && v !== '')));
     const book: Runbook = { ...rb, stages: rb.stages.map((s, j) => (j === i ? { ...s, ...overrides, name: s.name } : s)) };
     const view = notebookProgress();
     const useBackup = opts.backup ?? session.store !== null;
     const o: TrainOptions = { ...opts.train, onEvent: chain(view.listener, opts.train?.onEvent) };
-    if (useBackup) o.backup = { store: currentStore() };
+    if (useBackup) o.backup = { store: currentStore(), runName: remoteRunName(rb.stages[i]!.name, opts.run) };
     return await runbookStage(book, i, o);
   } catch (e) {
     rethrow(e, 'training');
@@ -176,14 +232,14 @@ export function epochHistory(runDir: string): EpochRecord[] {
  * The results cell: loss/metrics plots, the best checkpoint and the backup status of a stage
  * (by name/index, or the summary runStage returned).
  */
-export async function results(stage: string | number | StageSummary, opts: { runbook?: string } = {}): Promise<{ runDir: string; history: EpochRecord[] }> {
+export async function results(stage: string | number | StageSummary, opts: { runbook?: string; run?: string } = {}): Promise<{ runDir: string; history: EpochRecord[] }> {
   let runDir: string;
   let name: string;
   if (typeof stage === 'object') {
     runDir = stage.out;
     name = stage.stage;
   } else {
-    const rb = loadRunbook(opts.runbook ?? DEFAULT_RUNBOOK);
+    const rb = loadBook(opts.runbook, opts.run);
     const i = stageIndex(rb, stage);
     runDir = stageOut(rb, i);
     name = rb.stages[i]!.name;
@@ -203,7 +259,7 @@ export async function results(stage: string | number | StageSummary, opts: { run
     ['checkpoints', meta ? meta.checkpoints.map((c) => c.name).join(', ') : '-'],
   ];
   if (session.store) {
-    const remote = (await listRemoteRuns(session.store).catch(() => [] as RemoteRun[])).find((r) => r.run === path.basename(runDir));
+    const remote = (await listRemoteRuns(session.store).catch(() => [] as RemoteRun[])).find((r) => r.run === remoteRunName(name, opts.run));
     lines.push(['backup', remote ? `${remote.checkpoints} checkpoint(s) on ${session.store.description}, newest ${remote.latest} (step ${remote.globalStep})` : `nothing backed up yet to ${session.store.description}`]);
   } else {
     lines.push(['backup', 'off (run the mount cell in 00-setup-and-restore to back up)']);
@@ -213,8 +269,8 @@ export async function results(stage: string | number | StageSummary, opts: { run
 }
 
 /** The runbook's local runs as a table. */
-export async function runs(opts: { runbook?: string; base?: string } = {}): Promise<RunRow[]> {
-  const base = opts.base ?? loadRunbook(opts.runbook ?? DEFAULT_RUNBOOK).out;
+export async function runs(opts: { runbook?: string; run?: string; base?: string } = {}): Promise<RunRow[]> {
+  const base = opts.base ?? loadBook(opts.runbook, opts.run).out;
   const rows = fs.existsSync(base) ? await listRuns(base) : [];
   table(
     ['run', 'experiment', 'created', 'checkpoints', 'best', 'last step'],

@@ -38,16 +38,10 @@ interface State {
   note: string;
 }
 
-function statusText(s: State, backup: ProgressView['lastBackup']): string {
-  const m = Object.entries(s.metrics).slice(0, 4).map(([k, v]) => `${k}=${fmtCell(v)}`).join(' ');
-  const parts = [
-    `${s.stage ? `[${s.stage}] ` : ''}epoch ${s.epoch + 1}/${s.epochs} ${textBar(s.steps ? s.step / s.steps : 0)} step ${s.step}/${s.steps} (global ${s.globalStep})`,
-    m,
-    s.checkpoint && `checkpoint: ${s.checkpoint}`,
-    backup && `backup: ${backup.ok ? '' : 'FAILED '}${backup.message}`,
-    s.note,
-  ];
-  return parts.filter(Boolean).join(' | ');
+/** One compact line (terminals and text-only front-ends); backups, epochs and the end are printed as their own lines. */
+function statusText(s: State): string {
+  const m = Object.entries(s.metrics).slice(0, 3).map(([k, v]) => `${k}=${fmtCell(v)}`).join(' ');
+  return `${s.stage ? `[${s.stage}] ` : ''}epoch ${s.epoch + 1}/${s.epochs} ${textBar(s.steps ? s.step / s.steps : 0)} step ${s.step}/${s.steps}${m ? ` ${m}` : ''}`;
 }
 
 function statusHtml(s: State, backup: ProgressView['lastBackup']): string {
@@ -101,7 +95,7 @@ export function notebookProgress(opts: ProgressOptions = {}): ProgressView {
     const now = Date.now();
     if (!force && now - last < everyMs) return;
     last = now;
-    status.update({ 'text/html': statusHtml(s, lastBackup), 'text/plain': statusText(s, lastBackup) });
+    status.update({ 'text/html': statusHtml(s, lastBackup), 'text/plain': statusText(s) });
   };
   view.listener = (e) => {
     record(e);

@@ -112,8 +112,9 @@ describe('notebookProgress', () => {
     const statusMsgs = sent.filter((s) => s.id === ids[0]);
     // start, step 4 (end of epoch forces), epoch, backup, done — steps 1-3 throttled away
     expect(statusMsgs).toHaveLength(5);
-    expect(statusMsgs.at(-1)!.data['text/plain']).toContain('backup: Backed up step 4');
+    expect(statusMsgs.at(-1)!.data['text/plain']).toBe('[s1] epoch 1/2 [####################] step 4/4 train_loss=0.5000 val_loss=0.6000 val_acc=0.8000');
     expect(statusMsgs.at(-1)!.data['text/html']).toContain('<b>s1</b>');
+    expect(statusMsgs.at(-1)!.data['text/html']).toContain('Backed up step 4');
     const plot = sent.find((s) => s.id === ids[1])!;
     expect(plot.data['image/svg+xml']).toContain('<polyline');
   });
