@@ -7,6 +7,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { MANIFEST_FILE, TENSORS_FILE, parseManifest } from '../checkpoint/manifest.js';
 import { CHECKPOINTS_DIR } from '../checkpoint/metadata.js';
+import { defaultRunsBase } from '../checkpoint/runs.js';
 import { selectResume } from '../checkpoint/resume.js';
 import { type Store, formatBytes } from '../storage/store.js';
 import { BLOBS_DIR, INDEX_FILE, type StoreManifest, blobPath, checkName, safeJoin } from './format.js';
@@ -16,7 +17,7 @@ export interface RestoreOptions {
   from: Store;
   /** Run folder name on the store; default: the only run there, else the most recently updated. */
   run?: string;
-  /** Local run folder (default ./<run>). For watched folders: the folder to fill. */
+  /** Local run folder (default <$DRIVETRAIN_RUNS or ./runs>/<run>; watched folders: ./<run>). */
   into?: string;
   /** Restore this checkpoint instead of the newest verified one. */
   name?: string;
@@ -151,9 +152,9 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   const log = o.log ?? ((m: string) => console.log(m));
   const store = o.from;
   const run = await chooseRun(store, o.run);
-  const into = path.resolve(o.into ?? run);
   const idx = await readIndex(store, run);
   if (!idx) throw new Error(`no backup of run "${run}" at ${store.description} (${run}/${INDEX_FILE} is missing)`);
+  const into = path.resolve(o.into ?? await defaultInto(store, run, idx.latest));
   const candidates = [...idx.checkpoints]
     .filter((c) => !o.name || c.name === o.name)
     .sort((a, b) => b.globalStep - a.globalStep || b.created.localeCompare(a.created));
@@ -188,6 +189,12 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   const message = `No verified checkpoint of ${run} at ${store.description}${base.rejected.length ? ` (${base.rejected.length} failed verification)` : ''}`;
   log(message);
   return { ...base, source: 'none', dir: null, name: null, globalStep: null, message };
+}
+
+/** Drivetrain runs go to <runs base>/<run> (where the trainer looks); watched folders to ./<run>. */
+async function defaultInto(store: Store, run: string, latest: string | null): Promise<string> {
+  const m = latest ? await readStoreManifest(store, run, latest).catch(() => null) : null;
+  return m?.type === 'folder' ? run : path.join(defaultRunsBase(), run);
 }
 
 async function restoreCheckpoint(store: Store, m: StoreManifest, into: string): Promise<{ dir: string; down: number; reused: number }> {

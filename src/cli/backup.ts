@@ -62,7 +62,7 @@ export function register(program: Command): void {
     .description('Bring a backed-up run (or watched folder) back from Drive; the newest checkpoint that verifies wins')
     .requiredOption('--from <drive>', 'a local folder, or drive:folder/sub for Google Drive')
     .option('--run <name>', 'run name on the store (default: the most recently updated)')
-    .option('--into <dir>', 'local folder to restore into (default ./<run>)')
+    .option('--into <dir>', 'local folder to restore into (default runs/<run>; watched folders ./<run>)')
     .option('--checkpoint <name>', 'restore this checkpoint instead of the newest')
     .option('--list', 'list the runs on the store and exit')
     .action(async (f: RestoreFlags) => {
