@@ -2,6 +2,9 @@
 import type { Command } from 'commander';
 import {
   checkTslabCompat,
+  clearOutputs,
+  readNotebook,
+  writeNotebook,
   formatCompat,
   installKernel,
   NotebookCellError,
@@ -35,6 +38,24 @@ export function register(program: Command): void {
         }
         throw err;
       }
+    });
+
+  nb.command('current')
+    .description('Print the notebook of the first unfinished stage (what `make resume` re-runs)')
+    .option('--runbook <file>', 'runbook JSON', 'runbooks/glyphs.json')
+    .option('--run <name>', 'run name (default: the runbook\'s output folder)')
+    .action(async (opts: { runbook: string; run?: string }) => {
+      // Loaded here: the helpers pull in the trainer (onnxruntime), which `notebook run` does not need.
+      const { currentStage, stageNotebook } = await import('../notebook/index.js');
+      const c = await currentStage({ runbook: opts.runbook, run: opts.run || undefined });
+      process.stderr.write(`[drivetrain] current stage: ${c.name}${c.allDone ? ' (all stages finished)' : c.started ? ' (in progress)' : ''}\n`);
+      console.log(stageNotebook(c.index));
+    });
+  nb.command('clear')
+    .description('Clear outputs and execution counts in place (before committing a notebook)')
+    .argument('<notebooks...>', '.ipynb files')
+    .action((files: string[]) => {
+      for (const f of files) writeNotebook(f, clearOutputs(readNotebook(f)));
     });
 
   const kernel = program.command('kernel').description('The "TypeScript (drivetrain)" Jupyter kernel');
