@@ -137,6 +137,28 @@ describe('dedupe, retention and safety', () => {
     expect(idx.checkpoints.map((c) => c.globalStep)).toEqual([1, 3, 5]);
   });
 
+  it('a failing store is loud (error events, status.lastError) but never throws into training', async () => {
+    const good = new LocalDirStore(tmp('dt-store-'));
+    let failing = true;
+    const store: Store = Object.assign(Object.create(good) as LocalDirStore, {
+      write: (p: string, d: Parameters<Store['write']>[1]) => (failing ? Promise.reject(new Error('Drive is unreachable')) : good.write(p, d)),
+    });
+    const runDir = path.join(tmp('dt-run-'), 'loud');
+    const mgr = await CheckpointManager.open(runDir, {}, { warn: quiet });
+    const backup = startBackup({ store, runDir, retryDelayMs: 5, maxAttempts: 2 });
+    const lines: string[] = [];
+    backup.onEvent((e) => { const l = formatBackupEvent(e); if (l) lines.push(l); });
+    backup.enqueue(await saveStep(mgr, 1, { backbone: 100, head: 10 }));
+    const st = await backup.flush();
+    expect(st.lastError).toMatch(/Drive is unreachable/);
+    expect(st.failures).toBe(2);
+    expect(lines).toEqual([expect.stringMatching(/^✗ BACKUP FAILED for step 1 .*will retry/), expect.stringMatching(/giving up on this checkpoint; training continues$/)]);
+    failing = false; // Drive is back: the next checkpoint goes through
+    backup.enqueue(await saveStep(mgr, 2, { backbone: 100, head: 10 }));
+    expect((await backup.flush()).lastBackedUp?.globalStep).toBe(2);
+    await mgr.close();
+  });
+
   it('refuses store names that would escape the target folder', async () => {
     const store = new LocalDirStore(tmp('dt-store-'));
     const runDir = path.join(tmp('dt-run-'), 'esc');
