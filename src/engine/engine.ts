@@ -14,6 +14,8 @@ import { loadEngineWeights } from './interop.js';
 import type { LoadWeightsOptions, LoadWeightsReport } from './interop.js';
 import { StateStore } from './state.js';
 import type { SetStateOptions } from './state.js';
+import { DeviceData, toIndexArray } from './device-data.js';
+import type { DataPlacement, DeviceDataOptions } from './device-data.js';
 
 /** Batch tensors by input name, each [b, ...per-sample shape] with b ≤ batchSize. */
 export type EngineBatch = Record<string, Tensor>;
@@ -33,6 +35,11 @@ export interface EngineOptions extends GraphSpec {
   log?: (msg: string) => void;
   /** Advanced: a custom state placement (overrides `device`), e.g. to instrument transfers. */
   backend?: Backend;
+  /**
+   * The whole dataset, kept on the device when it fits `budgetBytes` (one upload, each step
+   * uploads only its index vector: {@link Engine.stepIndices}); see device-data.ts.
+   */
+  data?: DeviceDataOptions;
 }
 
 /** Thrown by step() when the loss is NaN or ±Inf; the state is left as it was before the step. */
@@ -60,6 +67,7 @@ export class Engine {
   private lrTensors = new Map<string, ort.Tensor>();
   private busy = false;
   private steps = 0;
+  private data?: DeviceData;
 
   private constructor(
     readonly options: EngineOptions,
@@ -78,7 +86,9 @@ export class Engine {
     const store = new StateStore(backend, plan.decls);
     const engine = new Engine(opts, plan, backend, store);
     await store.set(initialState(plan, opts.seed ?? 0));
+    if (opts.data) engine.data = await DeviceData.create(opts.data, opts.inputs, plan.batchInputs, backend, opts.log);
     await engine.compile('train', opts.batchSize); // fail early on graph errors
+    if (engine.data) await engine.compile('train', opts.batchSize, true);
     return engine;
   }
 
@@ -97,22 +107,34 @@ export class Engine {
     return Object.fromEntries(this.plan.optimizer.groups.map((g) => [g.name, [...g.params]]));
   }
 
-  private async compile(kind: 'train' | 'eval' | 'predict', b: number): Promise<Compiled> {
-    const key = `${kind}:${b}`;
+  /** Where the dataset given as `data` lives ('resident' or 'streamed'); undefined without `data`. */
+  get dataPlacement(): DataPlacement | undefined {
+    return this.data?.placement;
+  }
+
+  /** Device tensors the engine holds (state + resident dataset); constant across steps. */
+  liveTensors(): { state: number; data: number } {
+    return { state: this.store.size, data: this.data?.liveTensors ?? 0 };
+  }
+
+  private async compile(kind: 'train' | 'eval' | 'predict', b: number, indexed = false): Promise<Compiled> {
+    const kk = indexed ? `${kind}@idx` : kind;
+    const key = `${kk}:${b}`;
     const hit = this.sessions.get(key);
     if (hit) return hit;
-    if (b !== this.batchSize && [...this.sessions.keys()].filter((k) => k.startsWith(`${kind}:`) && k !== `${kind}:${this.batchSize}`).length >= MAX_EXTRA_SIZES) {
-      for (const [k, s] of this.sessions) if (k.startsWith(`${kind}:`) && k !== `${kind}:${this.batchSize}`) { await s.session.release(); this.sessions.delete(k); break; }
+    if (b !== this.batchSize && [...this.sessions.keys()].filter((k) => k.startsWith(`${kk}:`) && k !== `${kk}:${this.batchSize}`).length >= MAX_EXTRA_SIZES) {
+      for (const [k, s] of this.sessions) if (k.startsWith(`${kk}:`) && k !== `${kk}:${this.batchSize}`) { await s.session.release(); this.sessions.delete(k); break; }
     }
+    const source = indexed ? this.data!.source.bind(this.data!) : undefined;
     const tuning: SessionTuning = { threads: this.options.threads, graphOptimizationLevel: this.options.graphOptimizationLevel };
     let c: Omit<Compiled, 'session'>;
     let bytes: Uint8Array;
     if (kind === 'train') {
-      const t = buildTrainGraph(this.options, this.plan, b);
+      const t = buildTrainGraph(this.options, this.plan, b, source);
       bytes = encodeModel(t.graph);
       c = { metrics: t.metrics, updated: t.updated, state: this.plan.decls.map((d) => d.name), inputs: this.plan.batchInputs, outputs: t.graph.outputs };
     } else {
-      const e = buildEvalGraph(this.options, this.plan, b, { withLoss: kind === 'eval' });
+      const e = buildEvalGraph(this.options, this.plan, b, { withLoss: kind === 'eval', source });
       bytes = encodeModel(e.graph);
       c = { metrics: e.metrics, updated: [], state: e.state, inputs: e.inputs, outputs: e.outputs };
     }
@@ -158,9 +180,9 @@ export class Engine {
     this.busy = true;
   }
 
-  private async run(c: Compiled, batch: EngineBatch, withLr: boolean): Promise<Record<string, ort.Tensor>> {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const n of c.inputs) feeds[n] = toOrt(batch[n]);
+  private async run(c: Compiled, batch: EngineBatch | Int32Array, withLr: boolean): Promise<Record<string, ort.Tensor>> {
+    const feeds: Record<string, ort.Tensor> = batch instanceof Int32Array ? this.data!.feeds(batch) : {};
+    if (!(batch instanceof Int32Array)) for (const n of c.inputs) feeds[n] = toOrt(batch[n]);
     this.store.feed(c.state, feeds);
     if (withLr) for (const g of Object.keys(this.lrs)) feeds[`lr.${g}`] = this.lrTensor(g);
     return c.session.run(feeds);
@@ -174,9 +196,41 @@ export class Engine {
 
   /** One optimizer step. Throws NonFiniteLossError (state untouched) when the loss is NaN/Inf. */
   async step(batch: EngineBatch): Promise<EngineMetrics> {
+    return this.trainStep(batch);
+  }
+
+  /**
+   * One optimizer step on rows `indices` of the dataset given as `data` (gathered on the device
+   * when resident). Same result as step() on those rows (see hostBatch in device-data.ts).
+   */
+  async stepIndices(indices: Int32Array | BigInt64Array | ArrayLike<number>): Promise<EngineMetrics> {
+    return this.trainStep(this.indexBatch(indices, 'stepIndices'));
+  }
+
+  /** evaluate() on rows `indices` of the dataset given as `data`. */
+  async evaluateIndices(indices: Int32Array | BigInt64Array | ArrayLike<number>): Promise<EngineMetrics> {
+    const idx = this.indexBatch(indices, 'evaluateIndices');
+    this.enter('evaluate');
+    try {
+      const c = await this.compile('eval', idx.length, true);
+      return Engine.readMetrics(c, await this.run(c, idx, false));
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private indexBatch(indices: Int32Array | BigInt64Array | ArrayLike<number>, what: string): Int32Array {
+    if (!this.data) throw new Error(`${what}() needs the dataset: create the engine with data: { tensors: { … } }`);
+    const idx = toIndexArray(indices, this.data.rows);
+    if (idx.length < 1) throw new Error(`${what}: no indices`);
+    if (idx.length > this.batchSize) throw new Error(`${what}: ${idx.length} indices exceed the engine's batchSize ${this.batchSize}`);
+    return idx;
+  }
+
+  private async trainStep(batch: EngineBatch | Int32Array): Promise<EngineMetrics> {
     this.enter('step');
     try {
-      const c = await this.compile('train', this.checkBatch(batch, this.plan.batchInputs));
+      const c = batch instanceof Int32Array ? await this.compile('train', batch.length, true) : await this.compile('train', this.checkBatch(batch, this.plan.batchInputs));
       const out = await this.run(c, batch, true);
       const metrics = Engine.readMetrics(c, out);
       if (!Number.isFinite(metrics.loss)) {
@@ -271,6 +325,7 @@ export class Engine {
     for (const c of this.sessions.values()) await c.session.release();
     this.sessions.clear();
     this.store.dispose();
+    this.data?.dispose();
     await this.backend.release();
   }
 }

@@ -106,11 +106,14 @@ class Ctx implements ForwardContext {
   updateRng(n: string, v: string) { this.rngUpdates.set(n, v); }
 }
 
-function addBatchInputs(g: Graph, spec: GraphSpec, names: string[], batchSize: number): Record<string, string> {
+/** Makes the graph value of batch input `name` (default: a graph input [b, ...shape]); see device-data.ts. */
+export type BatchSource = (g: Graph, name: string, batchSize: number) => string;
+
+function addBatchInputs(g: Graph, spec: GraphSpec, names: string[], batchSize: number, source?: BatchSource): Record<string, string> {
   const out: Record<string, string> = {};
   for (const n of names) {
     const s = spec.inputs[n];
-    out[n] = g.input(n, s.dtype ?? 'float32', [batchSize, ...s.shape]);
+    out[n] = source ? source(g, n, batchSize) : g.input(n, s.dtype ?? 'float32', [batchSize, ...s.shape]);
   }
   return out;
 }
@@ -165,9 +168,9 @@ export interface TrainGraph {
   lrInputs: string[];
 }
 
-export function buildTrainGraph(spec: GraphSpec, plan: StatePlan, batchSize: number): TrainGraph {
+export function buildTrainGraph(spec: GraphSpec, plan: StatePlan, batchSize: number, source?: BatchSource): TrainGraph {
   const g = new Graph('train_step');
-  const batch = addBatchInputs(g, spec, plan.batchInputs, batchSize);
+  const batch = addBatchInputs(g, spec, plan.batchInputs, batchSize, source);
   for (const d of plan.decls) g.input(d.name, d.dtype, d.shape);
   const lrInputs = plan.optimizer.groups.map((gr) => g.input(`lr.${gr.name}`, 'float32', []));
   const ctx = new Ctx(true, (n) => `param.${n}`, g, true);
@@ -209,10 +212,10 @@ export interface EvalGraph {
  * Eval-mode forward. `withLoss`: targets are inputs and loss metrics are outputs; else only the
  * model outputs. `initializers`: parameters/buffers are baked in (inference export).
  */
-export function buildEvalGraph(spec: GraphSpec, plan: StatePlan, batchSize: number, opts: { withLoss: boolean; initializers?: Map<string, import('../tensor.js').NamedTensor> }): EvalGraph {
+export function buildEvalGraph(spec: GraphSpec, plan: StatePlan, batchSize: number, opts: { withLoss: boolean; initializers?: Map<string, import('../tensor.js').NamedTensor>; source?: BatchSource }): EvalGraph {
   const g = new Graph(opts.withLoss ? 'eval' : 'inference');
   const names = opts.withLoss ? plan.batchInputs : plan.modelInputs;
-  const batch = addBatchInputs(g, spec, names, batchSize);
+  const batch = addBatchInputs(g, spec, names, batchSize, opts.source);
   const state = plan.decls.filter((d) => d.role === 'param' || d.role === 'buffer');
   for (const d of state) {
     const t = opts.initializers?.get(d.name);

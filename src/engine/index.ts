@@ -12,3 +12,4 @@ export * from './state.js';
 export * from './graphs.js';
 export * from './interop.js';
 export * from './onnx-weights.js';
+export * from './device-data.js';

@@ -31,6 +31,22 @@ export class StateStore {
     this.decls = new Map(decls.map((d) => [d.name, d]));
   }
 
+  private entered = 0;
+  private freed = 0;
+
+  /**
+   * Tensors received from the backend (uploads and step outputs) minus those disposed: stays
+   * equal to the number of state names across steps unless a replaced tensor leaks.
+   */
+  get size(): number {
+    return this.entered - this.freed;
+  }
+
+  private free(t: ort.Tensor): void {
+    this.freed++;
+    this.backend.dispose(t);
+  }
+
   names(): string[] {
     return [...this.decls.keys()];
   }
@@ -53,7 +69,8 @@ export class StateStore {
       if (!nt) throw new Error(`step produced no "${n}_new"`);
       const old = this.tensors.get(n);
       this.tensors.set(n, nt);
-      if (old && old !== nt) this.backend.dispose(old);
+      if (old !== nt) this.entered++;
+      if (old && old !== nt) this.free(old);
     }
   }
 
@@ -61,7 +78,10 @@ export class StateStore {
   discard(names: readonly string[], outputs: Record<string, ort.Tensor>): void {
     for (const n of names) {
       const nt = outputs[`${n}_new`];
-      if (nt) this.backend.dispose(nt);
+      if (nt) {
+        this.entered++;
+        this.free(nt);
+      }
     }
   }
 
@@ -94,7 +114,8 @@ export class StateStore {
     for (const [k, v] of placed) {
       const old = this.tensors.get(k);
       this.tensors.set(k, v);
-      if (old && old !== v) this.backend.dispose(old);
+      if (old !== v) this.entered++;
+      if (old && old !== v) this.free(old);
     }
     return { loaded: take.map((t) => t.name), missing, unexpected };
   }
@@ -112,7 +133,7 @@ export class StateStore {
   }
 
   dispose(): void {
-    for (const t of this.tensors.values()) this.backend.dispose(t);
+    for (const t of this.tensors.values()) this.free(t);
     this.tensors.clear();
   }
 }
