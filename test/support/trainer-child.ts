@@ -9,6 +9,10 @@ import path from 'node:path';
 import { train } from '../../src/train/run.js';
 import type { CkptFs } from '../../src/checkpoint/fsio.js';
 
+// DT_STEP_SLEEP_MS: stretch each step (a synchronous sleep), so background checkpoint writes
+// finish within a few steps and kills land at many different distances from a checkpoint.
+const sleepMs = Number(process.env.DT_STEP_SLEEP_MS ?? 0);
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const killIn = Number(process.env.DT_KILL_IN_WRITE ?? 0);
 let writes = 0;
@@ -28,7 +32,10 @@ const s = await train(cfg, {
   handleSignals: true,
   checkpointDeps: killIn ? { fs: killingFs } : undefined,
   onEvent: (e) => {
-    if (e.type === 'step') process.stdout.write(`STEP ${e.globalStep}\n`);
+    if (e.type === 'step') {
+      if (sleepMs) Atomics.wait(sleeper, 0, 0, sleepMs);
+      process.stdout.write(`STEP ${e.globalStep}\n`);
+    }
     if (e.type === 'resume') process.stdout.write(`RESUME ${e.globalStep}\n`);
     if (e.type === 'checkpoint' && e.phase === 'durable') process.stdout.write(`DURABLE ${e.kind} ${e.globalStep}\n`);
     if (e.type === 'log' || e.type === 'error') process.stdout.write(`${e.message}\n`);
