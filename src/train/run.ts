@@ -18,7 +18,7 @@ import { MetricsLog } from './metrics-log.js';
 import { createModel, type ModelSpec } from './models.js';
 import { terminalRenderer } from './progress.js';
 import { runLoop, type LoopSummary } from './trainer.js';
-import { startRunBackup, type BackupOption } from './backup-link.js';
+import { startRunBackup, type BackupOption, type RunBackup } from './backup-link.js';
 
 export interface TrainOptions {
   /** Receives every progress event (step, epoch, checkpoint, backup, resume, earlyStop, done, error). */
@@ -126,11 +126,19 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
   const spec = opts.model ?? createModel(cfg.model, { size: cfg.data.size, classes: data.classes || GLYPH_CLASSES.length });
   const sample = await data.train.getBatch([0]);
   const engine = await createEngine(spec, cfg, sample);
-  const manager = await CheckpointManager.open(cfg.out, checkpointOptions(cfg), { warn, experiment: opts.stage, ...opts.checkpointDeps });
-  const uninstall = opts.handleSignals ? handleSignals(manager, events) : null;
-  const backup = opts.backup ? await startRunBackup(opts.backup, manager, events) : null;
+  let manager: CheckpointManager;
+  try {
+    manager = await CheckpointManager.open(cfg.out, checkpointOptions(cfg), { warn, experiment: opts.stage, ...opts.checkpointDeps });
+  } catch (e) {
+    await engine.dispose();
+    throw e;
+  }
+  let uninstall: (() => void) | null = null;
+  let backup: RunBackup | null = null;
   const log = new MetricsLog(manager.runDir);
   try {
+    uninstall = opts.handleSignals ? handleSignals(manager, events) : null;
+    backup = opts.backup ? await startRunBackup(opts.backup, manager, events) : null;
     const choice = await resolveResume(manager.runDir, cfg.resume, { warn });
     const resume = choice ? await loadCheckpoint(choice.dir) : null;
     if (!resume && cfg.initFrom) {
