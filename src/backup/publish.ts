@@ -1,9 +1,9 @@
 // Publishing snapshots of one run to a Store: missing blobs first, then the manifest, then
 // latest.json LAST; then store-side retention and garbage collection of unreferenced blobs.
-import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import type { CheckpointKind } from '../checkpoint/manifest.js';
 import { selectDeletions, type CheckpointOptions } from '../checkpoint/policy.js';
+import { hashFileRange } from '../storage/hash-file.js';
 import { LocalDirStore } from '../storage/local-store.js';
 import { type ByteSource, type Store, readFileFromStore } from '../storage/store.js';
 import {
@@ -57,9 +57,7 @@ function rangeSource(abs: string, offset: number, size: number): ByteSource {
 }
 
 async function hashRange(abs: string, offset: number, size: number): Promise<string> {
-  const h = createHash('sha256');
-  if (size > 0) for await (const c of createReadStream(abs, { start: offset, end: offset + size - 1 })) h.update(c as Buffer);
-  return h.digest('hex');
+  return (await hashFileRange(abs, offset, size, ['sha256']))[0]; // on a worker thread
 }
 
 export class RunPublisher {

@@ -9,6 +9,7 @@ import { MANIFEST_FILE, TENSORS_FILE, parseManifest } from '../checkpoint/manife
 import { CHECKPOINTS_DIR } from '../checkpoint/metadata.js';
 import { defaultRunsBase } from '../checkpoint/runs.js';
 import { selectResume } from '../checkpoint/resume.js';
+import { hashFileRange } from '../storage/hash-file.js';
 import { type Store, formatBytes } from '../storage/store.js';
 import { BLOBS_DIR, INDEX_FILE, type StoreManifest, blobPath, checkName, safeJoin } from './format.js';
 import { readIndex, readStoreManifest } from './publish.js';
@@ -247,7 +248,6 @@ async function restoreFolder(store: Store, m: StoreManifest, into: string): Prom
 }
 
 async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(file)) h.update(c as Buffer);
-  return h.digest('hex');
+  const { size } = await fsp.stat(file);
+  return (await hashFileRange(file, 0, size, ['sha256']))[0];
 }

@@ -5,6 +5,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { readSafetensorsHeader } from '../checkpoint/safetensors.js';
+import { hashFileRange } from '../storage/hash-file.js';
 import { MANIFEST_FILE, TENSORS_FILE, parseManifest, type Manifest } from '../checkpoint/manifest.js';
 
 export const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
@@ -76,9 +77,9 @@ async function hashPieces(abs: string, size: number, pieces: Piece[], fileSha?: 
       await feed(0, size, [whole, ...sinks]);
       sha = whole.hash.digest('hex');
     } else {
-      for (const s of sinks) await feed(s.begin, s.end, [s]);
+      for (const s of sinks) s.p.sha256 = (await hashFileRange(abs, s.begin, s.end - s.begin, ['sha256']))[0]; // worker thread
     }
-    for (const s of sinks) s.p.sha256 = s.hash.digest('hex');
+    for (const s of sinks) s.p.sha256 ??= s.hash.digest('hex');
   } finally {
     await h.close();
   }

@@ -1,10 +1,11 @@
 // A Store on a local folder (the default ./drive, or a mounted Drive like /content/drive/MyDrive).
 // Writes go to a hidden temp file in the same folder and are renamed into place (atomic).
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { hashFileRange } from './hash-file.js';
 import { type ByteRange, type Store, type StoreEntry, type StoreStat, type WriteData, type StoreWriteResult, isByteSource, normalizePath } from './store.js';
 
 const TEMP_PREFIX = '.tmp-';
@@ -60,14 +61,13 @@ export class LocalDirStore implements Store {
     if (!st.isFile()) return null;
     const cached = this.md5Cache.get(file);
     if (cached && cached.size === st.size && cached.mtimeMs === st.mtimeMs) return { size: st.size, md5: cached.md5 };
-    const hash = createHash('md5');
+    let md5: string;
     try {
-      await pipeline(createReadStream(file), hash);
+      [md5] = await hashFileRange(file, 0, st.size, ['md5']);
     } catch (e) {
       if (isNotFound(e)) return null;
       throw e;
     }
-    const md5 = hash.digest('hex');
     this.md5Cache.set(file, { size: st.size, mtimeMs: st.mtimeMs, md5 });
     return { size: st.size, md5 };
   }
@@ -83,23 +83,23 @@ export class LocalDirStore implements Store {
     if (normalizePath(p) === '') throw new Error('cannot write to the store root');
     await fsp.mkdir(path.dirname(file), { recursive: true });
     const tmp = path.join(path.dirname(file), `${TEMP_PREFIX}${path.basename(file)}-${process.pid}-${randomBytes(4).toString('hex')}`);
-    const hash = createHash('md5');
     let size = 0;
     const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) { hash.update(chunk); size += chunk.length; cb(null, chunk); },
+      transform(chunk: Buffer, _enc, cb) { size += chunk.length; cb(null, chunk); },
     });
     const src = data instanceof Uint8Array ? Readable.from([Buffer.from(data.buffer, data.byteOffset, data.byteLength)]) : isByteSource(data) ? data.open(0) : data;
+    let md5: string;
     try {
       const out = createWriteStream(tmp, { flags: 'wx' });
       await pipeline(src, counter, out);
       if (isByteSource(data) && size !== data.size) throw new Error(`store write ${p}: source gave ${size} bytes, expected ${data.size}`);
       await syncFile(tmp);
+      [md5] = await hashFileRange(tmp, 0, size, ['md5']); // off the event loop
       await fsp.rename(tmp, file);
     } catch (e) {
       await fsp.rm(tmp, { force: true });
       throw e;
     }
-    const md5 = hash.digest('hex');
     const st = await fsp.stat(file);
     this.md5Cache.set(file, { size: st.size, mtimeMs: st.mtimeMs, md5 });
     return { size, md5 };

@@ -1,0 +1,80 @@
+// Hash byte ranges of files on a worker thread, so backup's sha256/md5 work does not run on the
+// event loop that training uses (crypto hash updates are synchronous). The worker is plain JS
+// (eval) so it runs the same under tsx, vitest and built code; it is unref'd (never keeps the
+// process alive). Falls back to hashing here if workers are unavailable.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
+const crypto = require('node:crypto');
+const buf = Buffer.allocUnsafe(4 << 20);
+parentPort.on('message', ({ id, file, start, size, algos }) => {
+  let fd = -1;
+  try {
+    fd = fs.openSync(file, 'r');
+    const hs = algos.map((a) => crypto.createHash(a));
+    for (let pos = start, end = start + size; pos < end; ) {
+      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+      if (n === 0) throw new Error(file + ' ended at byte ' + pos + ', expected ' + end);
+      for (const h of hs) h.update(buf.subarray(0, n));
+      pos += n;
+    }
+    parentPort.postMessage({ id, digests: hs.map((h) => h.digest('hex')) });
+  } catch (e) {
+    parentPort.postMessage({ id, error: String(e && e.message || e), code: e && e.code });
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+  }
+});
+`;
+
+type Reply = { id: number; digests?: string[]; error?: string; code?: string };
+let worker: Worker | null = null;
+let broken = false;
+let nextId = 0;
+const waiting = new Map<number, { resolve(d: string[]): void; reject(e: Error): void }>();
+
+function getWorker(): Worker | null {
+  if (broken) return null;
+  if (worker) return worker;
+  try {
+    const w = new Worker(WORKER_SOURCE, { eval: true });
+    w.unref();
+    w.on('message', (m: Reply) => {
+      const p = waiting.get(m.id);
+      if (!p) return;
+      waiting.delete(m.id);
+      if (waiting.size === 0) w.unref();
+      if (m.error !== undefined) p.reject(Object.assign(new Error(m.error), { code: m.code }));
+      else p.resolve(m.digests!);
+    });
+    w.on('error', (e) => { for (const p of waiting.values()) p.reject(e); waiting.clear(); worker = null; });
+    w.on('exit', () => { worker = null; });
+    worker = w;
+    return w;
+  } catch {
+    broken = true;
+    return null;
+  }
+}
+
+async function hashHere(file: string, start: number, size: number, algos: string[]): Promise<string[]> {
+  const hs = algos.map((a) => createHash(a));
+  if (size > 0) for await (const c of createReadStream(file, { start, end: start + size - 1 })) for (const h of hs) h.update(c as Buffer);
+  return hs.map((h) => h.digest('hex'));
+}
+
+/** Hex digests (e.g. ['sha256'], ['md5']) of bytes [start, start+size) of a file. */
+export function hashFileRange(file: string, start: number, size: number, algos: string[]): Promise<string[]> {
+  const w = getWorker();
+  if (!w) return hashHere(file, start, size, algos);
+  const id = nextId++;
+  w.ref(); // keep the process alive while a hash is pending
+  return new Promise((resolve, reject) => {
+    waiting.set(id, { resolve, reject });
+    w.postMessage({ id, file, start, size, algos });
+  });
+}
