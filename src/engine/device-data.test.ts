@@ -11,7 +11,9 @@ import { Rng } from '../random.js';
 import type { NamedTensor, Tensor } from '../tensor.js';
 import { CpuBackend } from './backend.js';
 import type { Backend } from './backend.js';
-import { CPU_DEFAULT_PLACEMENT, hostBatch } from './device-data.js';
+import { Graph } from '../onnx/graph.js';
+import { runGraph } from '../onnx/session.js';
+import { CPU_DEFAULT_PLACEMENT, decodeInGraph, encodeRows, hostBatch, planColumns } from './device-data.js';
 import type { DeviceDataOptions } from './device-data.js';
 import { Engine } from './engine.js';
 import type { EngineOptions } from './engine.js';
@@ -77,6 +79,19 @@ describe('device-resident data (CPU EP)', () => {
       }
     });
   }
+
+  it('the packed uint8 encoding decodes every byte value in every word position exactly', async () => {
+    const n = 256, d = 7; // 3 words per row, the last one partial
+    const raw = Uint8Array.from({ length: n * d }, (_, i) => (Math.floor(i / d) + 85 * (i % d)) & 255); // each column: all 256 values
+    const { columns } = planColumns({ tensors: { x: { dtype: 'uint8', shape: [n, d], data: raw } }, transform: { x: { scale: 1 } }, encodings: 'device' }, { x: { shape: [d] } }, ['x'], 'cpu');
+    expect(columns[0].encoding).toBe('bytes3');
+    const enc = encodeRows(columns[0]);
+    expect(enc.shape).toEqual([n, 3]);
+    const g = new Graph('decode');
+    g.output(decodeInGraph(g, columns[0], g.input('w', 'int32', [n, 3]), n), 'x');
+    const out = await runGraph(g, { w: enc });
+    expect(Array.from(out.x.data as Float32Array)).toEqual(Array.from(raw));
+  });
 
   it('hostBatch matches the float32 arithmetic of the graph and the given rows', () => {
     const b = hostBatch(u8, inputs, [3, 0]);

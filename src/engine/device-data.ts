@@ -9,9 +9,9 @@
 // - 'int32': int64 columns (labels) as int32 on WebGPU, cast back to int64 in the graph — the
 //   WebGPU EP has no int64 Gather (webgpu_supported_types.h: float, float16, int32, uint32).
 // - 'bytes3': uint8 columns packed 3 bytes per int32 word on WebGPU, unpacked with exact float
-//   arithmetic (values < 2^24; division by powers of two is exact) — the WebGPU EP has no uint8
-//   Gather/Cast and no integer bit ops, so this uses only Gather(int32), Cast(int32→float), Div,
-//   Floor, Mul, Sub.
+//   arithmetic (values < 2^24; scaling by powers of two is exact) — the WebGPU EP has no uint8
+//   Gather/Cast and no integer bit ops, so this uses only Gather(int32), Cast(int32→float), Floor,
+//   Mul, Sub.
 import type * as ort from 'onnxruntime-node';
 import type { Graph } from '../onnx/graph.js';
 import { toOrt } from '../onnx/session.js';
@@ -148,9 +148,11 @@ export function decodeInGraph(g: Graph, c: ColumnPlan, encoded: string, b: numbe
   let v = encoded;
   if (c.encoding === 'bytes3') {
     const w = g.op('Cast', [encoded], { to: 1 }, s); // int32 words < 2^24: exact in float32
-    const hi = g.op('Floor', [g.op('Div', [w, f(65536)], {}, s)], {}, s);
+    // Multiplying by 2^-16 / 2^-8 (not Div: WGSL f32 division may be off by 2.5 ULP) keeps every
+    // intermediate an exact float, so Floor is exact on any device, with or without FMA.
+    const hi = g.op('Floor', [g.op('Mul', [w, f(2 ** -16)], {}, s)], {}, s);
     const rest = g.op('Sub', [w, g.op('Mul', [hi, f(65536)], {}, s)], {}, s);
-    const mid = g.op('Floor', [g.op('Div', [rest, f(256)], {}, s)], {}, s);
+    const mid = g.op('Floor', [g.op('Mul', [rest, f(2 ** -8)], {}, s)], {}, s);
     const lo = g.op('Sub', [rest, g.op('Mul', [mid, f(256)], {}, s)], {}, s);
     const parts = [lo, mid, hi].map((p) => g.op('Unsqueeze', [p, g.ints([2])], {}, s));
     const bytes = g.op('Reshape', [g.op('Concat', parts, { axis: 2 }, s), g.ints([b, c.enc.width * 3])], {}, s);
