@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .option('--save-interval-s <t>', 'recovery checkpoint every T seconds', num('--save-interval-s'))
     .option('--keep-last <n>', 'rotating checkpoints kept', int('--keep-last'))
     .option('--seed <n>', 'random seed', int('--seed'))
-    .addOption(new Option('--device <d>', 'execution provider').choices(['cpu', 'webgpu']))
+    .addOption(new Option('--device <d>', "execution provider ('auto': WebGPU when an adapter exists, else CPU)").choices(['cpu', 'webgpu', 'auto']))
     .option('--resume <mode>', "'auto' (default), 'none', or a checkpoint path")
     .option('--gdrive-backup <dir>', 'back up checkpoints in the background to this folder (a mounted Drive or ./drive)')
     .option('--model <name>', 'model from the registry (glyph, glyph-tiny, mnist)')

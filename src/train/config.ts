@@ -58,7 +58,7 @@ export const TrainConfigSchema = z.object({
   /** The run directory (checkpoints, metrics.jsonl). */
   out: z.string().min(1).default('runs/train'),
   seed: z.number().int().nonnegative().default(0),
-  device: z.enum(['cpu', 'webgpu']).default('cpu'),
+  device: z.enum(['cpu', 'webgpu', 'auto']).default('cpu'),
   threads: z.number().int().positive().optional(),
   /** `auto` (newest valid checkpoint of `out`), `none`, or a checkpoint path. */
   resume: z.string().default('auto'),
