@@ -49,8 +49,8 @@ describe('notebooks/*.ipynb', () => {
       expect(names).toContain('RUN');
       // `-p` injects assignments, so parameters must be `let`, not `const`.
       expect(text).not.toMatch(/^\s*const\s/m);
-      const injected = injectParameters(nb, Object.fromEntries(names.map((n) => [n, 1])));
-      expect(injected.cells).toHaveLength(nb.cells.length + 1);
+      const injected = injectParameters(nb, Object.fromEntries(names.map((n) => [n, 1])), true);
+      expect(injected.notebook.cells).toHaveLength(nb.cells.length + 1);
       for (const c of code) {
         for (const m of sourceText(c.source).matchAll(/from '(\.\/[^']+)'/g)) {
           expect(existsSync(path.join(root, `${m[1]}.ts`)), `${f} imports ${m[1]}`).toBe(true);

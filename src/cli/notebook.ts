@@ -25,10 +25,11 @@ export function register(program: Command): void {
     .description('Execute a notebook cell by cell with the drivetrain kernel, streaming its output')
     .argument('<notebook>', 'path to the .ipynb file')
     .option('-p, --param <key=value>', 'override a variable of the cell tagged "parameters" (JSON value, else string); repeatable', collectParam, {})
+    .option('--strict-params', 'fail when a -p name is not declared in the parameters cell (default: ignore it with a note)')
     .option('-o, --out <path>', 'where to write the executed notebook (default: <notebook dir>/executed/<name>.ipynb)')
-    .action(async (file: string, opts: { param: Record<string, unknown>; out?: string }) => {
+    .action(async (file: string, opts: { param: Record<string, unknown>; out?: string; strictParams?: boolean }) => {
       try {
-        const r = await runNotebook(file, { params: opts.param, out: opts.out, handleSignals: true });
+        const r = await runNotebook(file, { params: opts.param, out: opts.out, strictParams: opts.strictParams, handleSignals: true });
         process.stderr.write(`[drivetrain] ${r.executedCells} cells ran in ${r.seconds.toFixed(1)} s; executed notebook: ${r.out}\n`);
       } catch (err) {
         if (err instanceof NotebookCellError) {

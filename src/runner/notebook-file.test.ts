@@ -29,7 +29,8 @@ describe('parseParam', () => {
 
 describe('injectParameters', () => {
   it('inserts a tagged cell after the parameters cell with assignments in a block', () => {
-    const out = injectParameters(nb(), { epochs: 7, run: 'b' });
+    const { notebook: out, ignored } = injectParameters(nb(), { epochs: 7, run: 'b' });
+    expect(ignored).toEqual([]);
     expect(out.cells).toHaveLength(4);
     const cell = out.cells[2]!;
     expect(cell.metadata.tags).toEqual(['injected-parameters']);
@@ -39,14 +40,18 @@ describe('injectParameters', () => {
     expect(code.trim().endsWith('}')).toBe(true);
     expect(sourceText(out.cells[3]!.source)).toBe('train();');
   });
-  it('names unknown parameters and lists the declared ones', () => {
-    expect(() => injectParameters(nb(), { epoch: 1 })).toThrow(/unknown parameter\(s\) epoch; the parameters cell declares: epochs, run/);
+  it('leaves out undeclared names (listing them), or rejects them when strict', () => {
+    const r = injectParameters(nb(), { epoch: 1, epochs: 2 });
+    expect(r.ignored).toEqual(['epoch']);
+    expect(sourceText(r.notebook.cells[2]!.source)).not.toContain('epoch =');
+    expect(injectParameters(nb(), { nope: 1 }).notebook.cells).toHaveLength(3);
+    expect(() => injectParameters(nb(), { epoch: 1 }, true)).toThrow(/unknown parameter\(s\) epoch; the parameters cell declares: epochs, run/);
   });
   it('explains a missing parameters cell', () => {
     const n = nb();
     n.cells[1]!.metadata = {};
     expect(() => injectParameters(n, { epochs: 1 })).toThrow(/no cell tagged "parameters"/);
-    expect(injectParameters(n, {})).toBe(n);
+    expect(injectParameters(n, {}).notebook).toBe(n);
   });
 });
 

@@ -79,20 +79,24 @@ export function declaredNames(code: string): string[] {
 
 /**
  * Inserts a cell tagged `injected-parameters` right after the cell tagged `parameters`
- * (papermill convention). Returns a new notebook; throws if an override names no parameter.
+ * (papermill convention) and returns the new notebook. Overrides the parameters cell does not
+ * declare are left out and listed in `ignored` (like papermill, so one set of `-p` values can
+ * serve several notebooks); with `strict` they are an error instead.
  */
-export function injectParameters(nb: Notebook, params: Record<string, unknown>): Notebook {
+export function injectParameters(nb: Notebook, params: Record<string, unknown>, strict = false): { notebook: Notebook; ignored: string[] } {
   const keys = Object.keys(params);
-  if (keys.length === 0) return nb;
+  if (keys.length === 0) return { notebook: nb, ignored: [] };
   const idx = nb.cells.findIndex((c) => c.cell_type === 'code' && c.metadata?.tags?.includes('parameters'));
   if (idx < 0) throw new Error('this notebook has no cell tagged "parameters", so -p overrides cannot be applied');
   const known = declaredNames(sourceText(nb.cells[idx]!.source));
-  const unknown = keys.filter((k) => !known.includes(k));
-  if (unknown.length) {
-    throw new Error(`unknown parameter(s) ${unknown.join(', ')}; the parameters cell declares: ${known.join(', ') || '(nothing)'}`);
+  const ignored = keys.filter((k) => !known.includes(k));
+  if (strict && ignored.length) {
+    throw new Error(`unknown parameter(s) ${ignored.join(', ')}; the parameters cell declares: ${known.join(', ') || '(nothing)'}`);
   }
+  const used = keys.filter((k) => known.includes(k));
+  if (used.length === 0) return { notebook: nb, ignored };
   // Assignments inside a block: tslab would print the value of a top-level last expression.
-  const lines = keys.map((k) => `  ${k} = ${JSON.stringify(params[k])};`);
+  const lines = used.map((k) => `  ${k} = ${JSON.stringify(params[k])};`);
   const code = ['// Parameters injected by `drivetrain notebook run -p`', '{', ...lines, '}'].join('\n');
   const cell: NotebookCell = {
     cell_type: 'code',
@@ -102,7 +106,7 @@ export function injectParameters(nb: Notebook, params: Record<string, unknown>):
     outputs: [],
     execution_count: null,
   };
-  return { ...nb, cells: [...nb.cells.slice(0, idx + 1), cell, ...nb.cells.slice(idx + 1)] };
+  return { notebook: { ...nb, cells: [...nb.cells.slice(0, idx + 1), cell, ...nb.cells.slice(idx + 1)] }, ignored };
 }
 
 /** Copy with every code cell's outputs and execution count cleared (for committing). */

@@ -8,6 +8,8 @@ import { injectParameters, OutputCollector, readNotebook, sourceText, writeNoteb
 export interface RunNotebookOptions {
   /** Overrides for the cell tagged `parameters` (a new cell is injected after it). */
   params?: Record<string, unknown>;
+  /** Fail on -p names the parameters cell does not declare (default: ignore them with a note). */
+  strictParams?: boolean;
   /** Where the executed notebook goes; default `<notebook dir>/executed/<name>.ipynb`. */
   out?: string;
   kernelName?: string;
@@ -90,7 +92,9 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
   const sink = opts.sink ?? terminalSink;
   const source = readNotebook(abs);
   // Cell numbers in messages refer to the original notebook; the injected cell has none.
-  const nb: Notebook = injectParameters(source, opts.params ?? {});
+  const injected = injectParameters(source, opts.params ?? {}, opts.strictParams);
+  const nb: Notebook = injected.notebook;
+  if (injected.ignored.length) log(`${path.basename(abs)} declares no parameter ${injected.ignored.join(', ')}: ignored`);
   const numbers = nb.cells.map((c) => (c.id === 'injected-parameters' && c.metadata.tags?.includes('injected-parameters') ? 0 : source.cells.indexOf(c) + 1));
   for (const c of nb.cells) if (c.cell_type === 'code') Object.assign(c, { outputs: [], execution_count: null });
   nb.metadata = { ...nb.metadata, drivetrain: { executed_at: new Date().toISOString(), parameters: opts.params ?? {}, status: 'running' } };
