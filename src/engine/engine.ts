@@ -87,8 +87,7 @@ export class Engine {
     const engine = new Engine(opts, plan, backend, store);
     await store.set(initialState(plan, opts.seed ?? 0));
     if (opts.data) engine.data = await DeviceData.create(opts.data, opts.inputs, plan.batchInputs, backend, opts.log);
-    await engine.compile('train', opts.batchSize); // fail early on graph errors
-    if (engine.data) await engine.compile('train', opts.batchSize, true);
+    await engine.compile('train', opts.batchSize, !!engine.data); // fail early on graph errors (step() compiles its own lazily)
     return engine;
   }
 
