@@ -9,7 +9,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { TensorDataset } from '../src/data/dataset.js';
-import { Engine, probeWebGpu, webGpuMissing } from '../src/engine/index.js';
+import { Engine, hostBatch, probeWebGpu, webGpuMissing } from '../src/engine/index.js';
 import type { DeviceDataOptions, EngineOptions } from '../src/engine/index.js';
 import { crossEntropy, Linear, ReLU, Sequential } from '../src/nn/index.js';
 import { AdamW } from '../src/optim/index.js';
@@ -22,7 +22,7 @@ const STEPS = env('STEPS', 50), CPU_STEPS = env('CPU_STEPS', 3), MEM_STEPS = env
 const N = 8192; // dataset rows (resident)
 const REF = 'bench/gpu_reference.py'; // relative to the project root (the bundle runs from there)
 
-interface Case { name: string; batch: number; options(): Omit<EngineOptions, 'batchSize' | 'device'>; pyKind: string }
+interface Case { name: string; batch: number; options(): Omit<EngineOptions, 'batchSize' | 'device'>; pyKind: string; gflop?: number }
 
 function uniformRows(rng: Rng, n: number): Float32Array {
   return Float32Array.from({ length: n }, () => rng.nextU32() / 2 ** 32 - 0.5);
@@ -36,6 +36,7 @@ function mlpCase(): Case {
   } };
   return {
     name: 'MLP 1024-4096-4096-10 (21.0 M params), batch 1024, AdamW', batch: 1024, pyKind: 'mlp',
+    gflop: (6 * (1024 * 4096 + 4096 * 4096 + 4096 * 10) * 1024) / 1e9, // forward 2·P·B + backward 4·P·B
     options: () => ({
       model: new Sequential(new Linear(1024, 4096), new ReLU(), new Linear(4096, 4096), new ReLU(), new Linear(4096, 10)),
       loss: crossEntropy(), optimizer: new AdamW({ lr: 1e-3 }), inputs: { x: { shape: [1024] }, y: { shape: [], dtype: 'int64' } }, data,
@@ -77,7 +78,7 @@ function gpuMemoryMiB(): number | undefined {
   } catch { return undefined; }
 }
 
-interface Measured { msPerStep: number; stallMs: number; stateMiB: number; mem: string }
+interface Measured { msPerStep: number; msHostFed: number; stallMs: number; stateMiB: number; mem: string }
 
 async function measure(c: Case, device: 'cpu' | 'webgpu', steps: number, memSteps: number): Promise<Measured> {
   const e = await Engine.create({ ...c.options(), batchSize: c.batch, device, seed: 0 });
@@ -89,6 +90,16 @@ async function measure(c: Case, device: 'cpu' | 'webgpu', steps: number, memStep
     const t0 = performance.now();
     for (let i = 0; i < steps; i++) await e.stepIndices(next());
     best = Math.min(best, (performance.now() - t0) / steps);
+  }
+  // The same steps fed host batches (step()): the difference is the per-step data transfer.
+  const opts = e.options;
+  let msHostFed = Infinity;
+  if (opts.data) {
+    const batches = Array.from({ length: Math.min(steps, 8) }, () => hostBatch(opts.data!, opts.inputs, next()));
+    await e.step(batches[0]);
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) await e.step(batches[i % batches.length]);
+    msHostFed = (performance.now() - t0) / steps;
   }
   // Checkpoint stall: how long getState() blocks the loop (the only place state leaves the device).
   const stalls: number[] = [];
@@ -111,7 +122,7 @@ async function measure(c: Case, device: 'cpu' | 'webgpu', steps: number, memStep
     `RSS ${mib(rss0)} → ${mib(rss1)} MiB`,
   ].join('; ');
   await e.release();
-  return { msPerStep: best, stallMs: stalls.sort((a, b) => a - b)[1], stateMiB: bytes / 2 ** 20, mem };
+  return { msPerStep: best, msHostFed, stallMs: stalls.sort((a, b) => a - b)[1], stateMiB: bytes / 2 ** 20, mem };
 }
 
 function pytorchCheck(): string | undefined {
@@ -158,6 +169,18 @@ async function cpuPlacement(): Promise<void> {
   for (const e of Object.values(engines)) await e.release();
 }
 
+/** Fixed cost of one engine step (a 8-4-2 MLP, batch 8): graph launch + metric read-back. */
+async function overhead(device: 'cpu' | 'webgpu'): Promise<number> {
+  const e = await Engine.create({ model: new Sequential(new Linear(8, 4), new ReLU(), new Linear(4, 2)), loss: crossEntropy(), optimizer: new AdamW({ lr: 1e-3 }), batchSize: 8, inputs: { x: { shape: [8] }, y: { shape: [], dtype: 'int64' } }, device, threads: 1, seed: 0 });
+  const b = { x: { dtype: 'float32' as const, shape: [8, 8], data: new Float32Array(64).fill(0.1) }, y: { dtype: 'int64' as const, shape: [8], data: new BigInt64Array(8) } };
+  for (let i = 0; i < 20; i++) await e.step(b);
+  const t0 = performance.now();
+  for (let i = 0; i < 200; i++) await e.step(b);
+  const ms = (performance.now() - t0) / 200;
+  await e.release();
+  return ms;
+}
+
 async function main(): Promise<void> {
   const noAdapter = await probeWebGpu();
   if (noAdapter) console.log(`no WebGPU adapter: ${webGpuMissing(noAdapter)}`);
@@ -175,8 +198,10 @@ async function main(): Promise<void> {
     for (const device of [...(noAdapter ? [] : ['webgpu' as const]), 'cpu' as const]) {
       const m = await measure(c, device, device === 'cpu' ? CPU_STEPS : STEPS, device === 'cpu' ? Math.min(MEM_STEPS, 5) : MEM_STEPS);
       rows.push([`drivetrain ${device}`, m.msPerStep]);
-      console.log(`  drivetrain ${device}: ${m.msPerStep.toFixed(2)} ms/step; getState stall ${m.stallMs.toFixed(1)} ms for ${m.stateMiB.toFixed(1)} MiB of state (${(m.stateMiB / 1024 / (m.stallMs / 1000)).toFixed(2)} GiB/s); ${m.mem}`);
+      const tflops = c.gflop ? `, ${(c.gflop / m.msPerStep).toFixed(2)} TFLOP/s` : '';
+      console.log(`  drivetrain ${device}: ${m.msPerStep.toFixed(2)} ms/step resident data${tflops}; ${m.msHostFed.toFixed(2)} ms/step fed host batches (difference ${(m.msHostFed - m.msPerStep).toFixed(2)} ms/step: the per-step data transfer on WebGPU); getState stall ${m.stallMs.toFixed(1)} ms for ${m.stateMiB.toFixed(1)} MiB of state (${(m.stateMiB / 1024 / (m.stallMs / 1000)).toFixed(2)} GiB/s); ${m.mem}`);
     }
+    if (c.gflop) for (const [label, v] of rows) if (typeof v === 'number' && label.startsWith('PyTorch')) console.log(`  ${label}: ${(c.gflop / v).toFixed(2)} TFLOP/s`);
     const fp32 = rows.find(([k]) => k.includes('TF32 off'))?.[1];
     const tf32 = rows.find(([k]) => k.includes('TF32 on'))?.[1];
     for (const [label, v] of rows) {
@@ -187,6 +212,9 @@ async function main(): Promise<void> {
     const gpu = rows.find(([k]) => k === 'drivetrain webgpu')?.[1];
     if (typeof gpu === 'number' && typeof fp32 === 'number') console.log(`  target ≥ 0.5× PyTorch fp32 on WebGPU: ${fp32 / gpu >= 0.5 ? 'met' : 'NOT met'} (${(fp32 / gpu).toFixed(3)}×)`);
     else console.log('  target ≥ 0.5× PyTorch fp32 on WebGPU: not measurable in this run (needs a WebGPU adapter and PyTorch with CUDA)');
+  }
+  for (const device of [...(noAdapter ? [] : ['webgpu' as const]), 'cpu' as const]) {
+    console.log(`\nper-step fixed cost on ${device} (8-4-2 MLP, batch 8, AdamW: graph launch + loss read-back): ${(await overhead(device)).toFixed(3)} ms/step`);
   }
   if (!process.env.SKIP_PLACEMENT) await cpuPlacement();
 }
