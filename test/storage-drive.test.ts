@@ -83,6 +83,20 @@ describe('GoogleDriveStore against the fake Drive server', () => {
     expect(fake.stats.downloadBytes).toBe(data.length); // the second request fetched only the rest
   });
 
+  it('retries a download refused with 403 userRateLimitExceeded (reason read from a streamed error body)', async () => {
+    const store = await fakeDriveStore(fake, { basePath: 'dl403' });
+    const data = randomBytes(1000);
+    await store.write('f.bin', data);
+    fake.faultFn = (kind, n) => (kind === 'media' && n <= 2 ? '403-rate' : null);
+    fake.resetStats();
+    try {
+      expect((await readFileFromStore(store, 'f.bin')).equals(data)).toBe(true);
+    } finally {
+      fake.faultFn = null;
+    }
+    expect(fake.stats.byKind.media).toBe(3);
+  });
+
   it('resumes an upload session remembered across store instances', async () => {
     const sessions = new Map<string, string>();
     const mem = { get: (k: string) => sessions.get(k), set: (k: string, v?: string) => { if (v) sessions.set(k, v); else sessions.delete(k); } };

@@ -53,7 +53,7 @@ export async function readStoreManifest(store: Store, run: string, name: string)
 
 /** Byte range of a local file as a re-openable source; verifies sha256 before upload. */
 function rangeSource(abs: string, offset: number, size: number): ByteSource {
-  return { size, open: (start) => createReadStream(abs, { start: offset + start, end: offset + size - 1 }) };
+  return { size, file: { path: abs, offset }, open: (start) => createReadStream(abs, { start: offset + start, end: offset + size - 1 }) };
 }
 
 async function hashRange(abs: string, offset: number, size: number): Promise<string> {

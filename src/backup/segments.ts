@@ -55,6 +55,7 @@ function safetensorsPieces(size: number, header: { end: number; sha256?: string 
 /** Fill in missing hashes by reading the file once (only the needed ranges when the file hash is known). */
 async function hashPieces(abs: string, size: number, pieces: Piece[], fileSha?: string): Promise<{ sha256: string; segments: PlannedSegment[] }> {
   const todo = pieces.filter((p) => !p.sha256);
+  if (todo.length === 0 && fileSha) return { sha256: fileSha, segments: pieces.map((p) => ({ offset: p.offset, size: p.size, sha256: p.sha256!, of: p.of })) };
   const h = await fsp.open(abs, 'r');
   let sha = fileSha;
   try {

@@ -64,8 +64,10 @@ export function toDriveError(e: unknown, op: string): DriveError {
   const g = (e ?? {}) as GaxiosLike;
   const status = g.response?.status ?? (typeof g.status === 'number' ? g.status : undefined);
   if (status !== undefined) {
-    const reason = errorReason(g.response?.data);
-    const msg = errorMessage(g.response?.data) ?? `HTTP ${status}`;
+    // for streamed responses gaxios leaves `data` empty and puts the error body in the message
+    const body = g.response?.data ?? g.message;
+    const reason = errorReason(body);
+    const msg = errorMessage(body) ?? `HTTP ${status}`;
     return new DriveError(`Drive ${op}: ${status}${reason ? ` ${reason}` : ''}: ${msg}`, status, reason, isRetryableStatus(status, reason));
   }
   // No HTTP status: a network error (reset, refused, timeout, premature close) — retry.

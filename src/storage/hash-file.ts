@@ -11,7 +11,30 @@ const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const buf = Buffer.allocUnsafe(4 << 20);
-parentPort.on('message', ({ id, file, start, size, algos }) => {
+function copy({ id, file, start, size, dest }) {
+  let fd = -1, out = -1;
+  try {
+    fd = fs.openSync(file, 'r');
+    out = fs.openSync(dest, 'wx');
+    const h = crypto.createHash('md5');
+    for (let pos = start, end = start + size; pos < end; ) {
+      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+      if (n === 0) throw new Error(file + ' ended at byte ' + pos + ', expected ' + end);
+      h.update(buf.subarray(0, n));
+      for (let w = 0; w < n; ) w += fs.writeSync(out, buf, w, n - w);
+      pos += n;
+    }
+    fs.fsyncSync(out);
+    parentPort.postMessage({ id, digests: [h.digest('hex')] });
+  } catch (e) {
+    parentPort.postMessage({ id, error: String(e && e.message || e), code: e && e.code });
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+    if (out >= 0) fs.closeSync(out);
+  }
+}
+parentPort.on('message', ({ id, file, start, size, algos, dest }) => {
+  if (dest) return copy({ id, file, start, size, dest });
   let fd = -1;
   try {
     fd = fs.openSync(file, 'r');
@@ -67,14 +90,26 @@ async function hashHere(file: string, start: number, size: number, algos: string
   return hs.map((h) => h.digest('hex'));
 }
 
+function ask(w: Worker, msg: Record<string, unknown>): Promise<string[]> {
+  const id = nextId++;
+  w.ref(); // keep the process alive while a request is pending
+  return new Promise((resolve, reject) => {
+    waiting.set(id, { resolve, reject });
+    w.postMessage({ id, ...msg });
+  });
+}
+
 /** Hex digests (e.g. ['sha256'], ['md5']) of bytes [start, start+size) of a file. */
 export function hashFileRange(file: string, start: number, size: number, algos: string[]): Promise<string[]> {
   const w = getWorker();
-  if (!w) return hashHere(file, start, size, algos);
-  const id = nextId++;
-  w.ref(); // keep the process alive while a hash is pending
-  return new Promise((resolve, reject) => {
-    waiting.set(id, { resolve, reject });
-    w.postMessage({ id, file, start, size, algos });
-  });
+  return w ? ask(w, { file, start, size, algos }) : hashHere(file, start, size, algos);
+}
+
+/**
+ * Copy bytes [start, start+size) of `file` into a new file `dest` (fsynced) and return their md5,
+ * on the worker thread; null when no worker is available (the caller streams instead).
+ */
+export async function copyFileRange(file: string, start: number, size: number, dest: string): Promise<string | null> {
+  const w = getWorker();
+  return w ? (await ask(w, { file, start, size, dest }))[0] : null;
 }

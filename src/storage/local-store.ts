@@ -5,7 +5,7 @@ import { createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { hashFileRange } from './hash-file.js';
+import { copyFileRange, hashFileRange } from './hash-file.js';
 import { type ByteRange, type Store, type StoreEntry, type StoreStat, type WriteData, type StoreWriteResult, isByteSource, normalizePath } from './store.js';
 
 const TEMP_PREFIX = '.tmp-';
@@ -89,6 +89,20 @@ export class LocalDirStore implements Store {
     });
     const src = data instanceof Uint8Array ? Readable.from([Buffer.from(data.buffer, data.byteOffset, data.byteLength)]) : isByteSource(data) ? data.open(0) : data;
     let md5: string;
+    if (isByteSource(data) && data.file) {
+      try {
+        const copied = await copyFileRange(data.file.path, data.file.offset, data.size, tmp);
+        if (copied !== null) {
+          await fsp.rename(tmp, file);
+          const st = await fsp.stat(file);
+          this.md5Cache.set(file, { size: st.size, mtimeMs: st.mtimeMs, md5: copied });
+          return { size: data.size, md5: copied };
+        }
+      } catch (e) {
+        await fsp.rm(tmp, { force: true });
+        throw e;
+      }
+    }
     try {
       const out = createWriteStream(tmp, { flags: 'wx' });
       await pipeline(src, counter, out);

@@ -30,6 +30,8 @@ export interface ByteRange {
 export interface ByteSource {
   size: number;
   open(start: number): Readable;
+  /** Set when the bytes are a range of a local file (a local store then copies it off the event loop). */
+  file?: { path: string; offset: number };
 }
 
 export type WriteData = Uint8Array | ByteSource | Readable;
