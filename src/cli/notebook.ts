@@ -1,4 +1,5 @@
 // `drivetrain notebook run <nb> [-p key=value …] [--out PATH]` and `drivetrain kernel install|check`.
+import path from 'node:path';
 import type { Command } from 'commander';
 import {
   checkTslabCompat,
@@ -12,6 +13,7 @@ import {
   PICK_KERNEL_HELP,
   projectRoot,
   runNotebook,
+  tslabConvert,
 } from '../runner/index.js';
 
 function collectParam(value: string, previous: Record<string, unknown>): Record<string, unknown> {
@@ -73,11 +75,14 @@ export function register(program: Command): void {
     });
   kernel
     .command('check')
-    .description("Type-check src/index.ts the way tslab compiles notebook imports (TypeScript 5.0)")
+    .description('Check that notebooks can import src: type-check as tslab does (TypeScript 5.0) and run its converter')
     .action(() => {
-      const r = checkTslabCompat(projectRoot());
+      const root = projectRoot();
+      const r = checkTslabCompat(root, [path.join(root, 'src', 'index.ts'), path.join(root, 'src', 'notebook', 'index.ts')]);
+      // Then tslab's own converter, which has transforms of its own (only meaningful once types check).
+      if (r.diagnostics.length === 0) r.diagnostics.push(...tslabConvert(root, 'src/notebook/index'));
       if (r.diagnostics.length === 0) {
-        console.log(`src/index.ts compiles under tslab (TypeScript ${r.typescript}).`);
+        console.log(`src/index.ts and src/notebook/index.ts compile under tslab (TypeScript ${r.typescript}).`);
         return;
       }
       console.error(`src code that notebook cells cannot import (tslab uses TypeScript ${r.typescript}):\n${formatCompat(r.diagnostics)}`);

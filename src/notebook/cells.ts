@@ -25,15 +25,21 @@ export const DEFAULT_RUNBOOK = 'runbooks/glyphs.json';
 const session: { store: Store | null } = { store: null };
 
 /** Errors a user can act on: tslab prints only stderr text, so drop the stack trace noise. */
+export class DrivetrainError extends Error {
+  override name = 'DrivetrainError';
+}
+
 export function userError(message: string): Error {
-  const e = new Error(message);
-  e.stack = `drivetrain: ${message}`;
+  const e = new DrivetrainError(message);
+  e.stack = `DrivetrainError: ${message}`;
   return e;
 }
 
 function rethrow(e: unknown, what: string): never {
-  const msg = (e as Error)?.message ?? String(e);
-  if (e instanceof ConfigError || /^(no |runbook |stage |"|device |WebGPU )/.test(msg)) throw userError(msg);
+  let msg = (e as Error)?.message ?? String(e);
+  const stage = /run stage (\d+) first/.exec(msg);
+  if (stage) msg += `. In notebooks: run ${stageNotebook(Number(stage[1]))} first.`;
+  if (e instanceof ConfigError || stage || /^(no |runbook |stage |"|device |WebGPU )/.test(msg)) throw userError(msg);
   const err = e instanceof Error ? e : new Error(msg);
   err.message = `${what} failed: ${msg}`;
   throw err;
@@ -169,13 +175,6 @@ export interface StageOptions {
   train?: TrainOptions;
 }
 
-async function resolveDevice(overrides: Record<string, unknown>): Promise<Record<string, unknown>> {
-  if (overrides.device !== 'auto') return overrides;
-  const reason = await probeWebGpu();
-  console.log(reason ? `device auto → cpu (${reason})` : 'device auto → webgpu');
-  return { ...overrides, device: reason ? 'cpu' : 'webgpu' };
-}
-
 /** Runs one runbook stage with live progress; resumes automatically from the newest checkpoint. */
 export async function runStage(stage: string | number, opts: StageOptions = {}): Promise<StageSummary> {
   try {
@@ -185,7 +184,7 @@ export async function runStage(stage: string | number, opts: StageOptions = {}):
     if (opts.epochs) given.epochs = opts.epochs;
     if (opts.device) given.device = opts.device;
     if (opts.dataN) given.data = { ...(given.data as object), n: opts.dataN };
-    const overrides = await resolveDevice(Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined && v !== null && v !== '')));
+    const overrides = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined && v !== null && v !== ''));
     const book: Runbook = { ...rb, stages: rb.stages.map((s, j) => (j === i ? { ...s, ...overrides, name: s.name } : s)) };
     const view = notebookProgress();
     const useBackup = opts.backup ?? session.store !== null;
@@ -200,11 +199,10 @@ export async function runStage(stage: string | number, opts: StageOptions = {}):
 /** Trains one config (no runbook) with live progress. */
 export async function train(config: TrainConfigInput, opts: { backup?: boolean; train?: TrainOptions } = {}): Promise<TrainSummary> {
   try {
-    const cfg = (await resolveDevice(config as Record<string, unknown>)) as TrainConfigInput;
     const view = notebookProgress();
     const o: TrainOptions = { ...opts.train, onEvent: chain(view.listener, opts.train?.onEvent) };
     if (opts.backup ?? session.store !== null) o.backup = { store: currentStore() };
-    return await trainRun(cfg, o);
+    return await trainRun(config, o);
   } catch (e) {
     rethrow(e, 'training');
   }

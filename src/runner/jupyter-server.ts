@@ -53,7 +53,27 @@ export function findJupyterServer(): { cmd: string; args: string[] } | null {
 export const MISSING_JUPYTER =
   'no Jupyter server found: install it with `make setup` (Debian: apt-get install jupyter-server jupyter-client)';
 
+/** Removes runtime dirs left by runner processes that were killed (their pid is gone). */
+function removeStaleRuntimeDirs(base: string): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const pid = Number(/^run-(\d+)-/.exec(n)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      rmSync(path.join(base, n), { recursive: true, force: true });
+    }
+  }
+}
+
 export function jupyterEnv(dirs: JupyterDirs): NodeJS.ProcessEnv {
+  removeStaleRuntimeDirs(path.join(dirs.localDir, 'runtime'));
   const sub = (n: string) => {
     const d = path.join(dirs.localDir, n);
     mkdirSync(d, { recursive: true });

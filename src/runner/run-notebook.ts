@@ -41,7 +41,9 @@ export class NotebookCellError extends Error {
   ) {
     const where = cellNumber > 0 ? `cell ${cellNumber}` : 'the injected parameters cell';
     const text = tidyStderr(stderr).trim() || `(the kernel reported status "${status}" without error text)`;
-    super(`${path.basename(notebook)}: ${where} failed:\n${text}\n(executed notebook with outputs so far: ${out})`);
+    // tslab prints compile errors of imported files as bare "line:col - message".
+    const hint = /^\d+:\d+ - /m.test(text) ? '\n(TypeScript errors; `drivetrain kernel check` names the src files they are in)' : '';
+    super(`${path.basename(notebook)}: ${where} failed:\n${text}${hint}\n(executed notebook with outputs so far: ${out})`);
     this.name = 'NotebookCellError';
   }
 }
@@ -108,7 +110,10 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
       await server?.stop();
     })());
   const killNow = () => server?.killNow();
+  let interrupted = false;
   const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
     log(`${sig}: shutting down the kernel and the Jupyter server…`);
     (nb.metadata.drivetrain as Record<string, unknown>).status = `interrupted (${sig})`;
     try {
@@ -149,6 +154,8 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
       log(`cell ${n > 0 ? n : '(injected parameters)'} of ${source.cells.length}`);
       const collector = new OutputCollector();
       const res = await client.execute(code, collector, sink);
+      // After Ctrl-C the signal handler owns the ending (its shutdown also ends this request).
+      if (interrupted) await new Promise(() => {});
       cell.outputs = collector.finish();
       cell.execution_count = res.executionCount;
       executed++;
