@@ -11,18 +11,24 @@ const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const buf = Buffer.allocUnsafe(4 << 20);
-function copy({ id, file, start, size, dest }) {
+function copy({ id, file, start, size, dest, sha256 }) {
   let fd = -1, out = -1;
   try {
     fd = fs.openSync(file, 'r');
     out = fs.openSync(dest, 'wx');
     const h = crypto.createHash('md5');
+    const s = sha256 ? crypto.createHash('sha256') : null;
     for (let pos = start, end = start + size; pos < end; ) {
       const n = fs.readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
       if (n === 0) throw new Error(file + ' ended at byte ' + pos + ', expected ' + end);
       h.update(buf.subarray(0, n));
+      if (s) s.update(buf.subarray(0, n));
       for (let w = 0; w < n; ) w += fs.writeSync(out, buf, w, n - w);
       pos += n;
+    }
+    if (s) {
+      const got = s.digest('hex');
+      if (got !== sha256) throw Object.assign(new Error(file + ' bytes ' + start + '+' + size + ' have sha256 ' + got.slice(0, 12) + '…, expected ' + sha256.slice(0, 12) + '… (changed since hashed)'), { code: 'ESHA256' });
     }
     fs.fsyncSync(out);
     parentPort.postMessage({ id, digests: [h.digest('hex')] });
@@ -33,8 +39,8 @@ function copy({ id, file, start, size, dest }) {
     if (out >= 0) fs.closeSync(out);
   }
 }
-parentPort.on('message', ({ id, file, start, size, algos, dest }) => {
-  if (dest) return copy({ id, file, start, size, dest });
+parentPort.on('message', ({ id, file, start, size, algos, dest, sha256 }) => {
+  if (dest) return copy({ id, file, start, size, dest, sha256 });
   let fd = -1;
   try {
     fd = fs.openSync(file, 'r');
@@ -107,9 +113,9 @@ export function hashFileRange(file: string, start: number, size: number, algos: 
 
 /**
  * Copy bytes [start, start+size) of `file` into a new file `dest` (fsynced) and return their md5,
- * on the worker thread; null when no worker is available (the caller streams instead).
+ * on the worker thread, checking `sha256` if given; null when no worker is available.
  */
-export async function copyFileRange(file: string, start: number, size: number, dest: string): Promise<string | null> {
+export async function copyFileRange(file: string, start: number, size: number, dest: string, sha256?: string): Promise<string | null> {
   const w = getWorker();
-  return w ? (await ask(w, { file, start, size, dest }))[0] : null;
+  return w ? (await ask(w, { file, start, size, dest, sha256 }))[0] : null;
 }

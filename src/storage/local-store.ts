@@ -1,6 +1,6 @@
 // A Store on a local folder (the default ./drive, or a mounted Drive like /content/drive/MyDrive).
 // Writes go to a hidden temp file in the same folder and are renamed into place (atomic).
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -13,6 +13,7 @@ const TEMP_PREFIX = '.tmp-';
 export class LocalDirStore implements Store {
   readonly root: string;
   readonly description: string;
+  readonly verifiesSha256 = true;
   /** md5 cache keyed by path, valid while size+mtime are unchanged. */
   private md5Cache = new Map<string, { size: number; mtimeMs: number; md5: string }>();
 
@@ -84,14 +85,15 @@ export class LocalDirStore implements Store {
     await fsp.mkdir(path.dirname(file), { recursive: true });
     const tmp = path.join(path.dirname(file), `${TEMP_PREFIX}${path.basename(file)}-${process.pid}-${randomBytes(4).toString('hex')}`);
     let size = 0;
+    const want = isByteSource(data) ? data.sha256 : undefined;
+    const sha = want ? createHash('sha256') : null;
     const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) { size += chunk.length; cb(null, chunk); },
+      transform(chunk: Buffer, _enc, cb) { size += chunk.length; sha?.update(chunk); cb(null, chunk); },
     });
-    const src = data instanceof Uint8Array ? Readable.from([Buffer.from(data.buffer, data.byteOffset, data.byteLength)]) : isByteSource(data) ? data.open(0) : data;
     let md5: string;
     if (isByteSource(data) && data.file) {
       try {
-        const copied = await copyFileRange(data.file.path, data.file.offset, data.size, tmp);
+        const copied = await copyFileRange(data.file.path, data.file.offset, data.size, tmp, data.sha256);
         if (copied !== null) {
           await fsp.rename(tmp, file);
           const st = await fsp.stat(file);
@@ -103,10 +105,12 @@ export class LocalDirStore implements Store {
         throw e;
       }
     }
+    const src = data instanceof Uint8Array ? Readable.from([Buffer.from(data.buffer, data.byteOffset, data.byteLength)]) : isByteSource(data) ? data.open(0) : data;
     try {
       const out = createWriteStream(tmp, { flags: 'wx' });
       await pipeline(src, counter, out);
       if (isByteSource(data) && size !== data.size) throw new Error(`store write ${p}: source gave ${size} bytes, expected ${data.size}`);
+      if (sha && sha.digest('hex') !== want) throw new Error(`store write ${p}: the bytes do not have the expected sha256 (changed since hashed)`);
       await syncFile(tmp);
       [md5] = await hashFileRange(tmp, 0, size, ['md5']); // off the event loop
       await fsp.rename(tmp, file);

@@ -32,6 +32,8 @@ export interface ByteSource {
   open(start: number): Readable;
   /** Set when the bytes are a range of a local file (a local store then copies it off the event loop). */
   file?: { path: string; offset: number };
+  /** Expected sha256 of the bytes; a store with `verifiesSha256` rejects the write on mismatch. */
+  sha256?: string;
 }
 
 export type WriteData = Uint8Array | ByteSource | Readable;
@@ -58,6 +60,8 @@ export interface Store {
   mkdir(path: string): Promise<void>;
   /** Free bytes at the store, when known. */
   freeSpace?(): Promise<number | null>;
+  /** True when write() checks a ByteSource's `sha256` while copying (saves the caller a pass). */
+  readonly verifiesSha256?: boolean;
 }
 
 /** Normalise a store path: no leading/trailing slashes, no empty, `.` or `..` segments. */
