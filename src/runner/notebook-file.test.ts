@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clearOutputs, declaredNames, injectParameters, OutputCollector, parseParam, sourceText, toLines, type Notebook } from './notebook-file.js';
+import { clearOutputs, declaredKinds, declaredNames, injectParameters, OutputCollector, parseParam, sourceText, toLines, type Notebook } from './notebook-file.js';
 
 const nb = (): Notebook => ({
   nbformat: 4,
@@ -46,6 +46,18 @@ describe('injectParameters', () => {
     expect(sourceText(r.notebook.cells[2]!.source)).not.toContain('epoch =');
     expect(injectParameters(nb(), { nope: 1 }).notebook.cells).toHaveLength(3);
     expect(() => injectParameters(nb(), { epoch: 1 }, true)).toThrow(/unknown parameter\(s\) epoch; the parameters cell declares: epochs, run/);
+  });
+  it('fits values to the declared kind: strings stay strings, numbers must be numbers', () => {
+    const n = nb();
+    n.cells[1]!.source = "let EPOCHS = 0;\nlet RUN = '';\nlet FLAG = false;\nlet X: string = 'a';\nlet ANY = null;\n";
+    expect(declaredKinds(sourceText(n.cells[1]!.source))).toEqual({ EPOCHS: 'number', RUN: 'string', FLAG: 'boolean', X: 'string', ANY: 'other' });
+    const code = sourceText(injectParameters(n, { RUN: 123, X: true, EPOCHS: 3, ANY: [1] }).notebook.cells[2]!.source);
+    expect(code).toContain('RUN = "123";');
+    expect(code).toContain('X = "true";');
+    expect(code).toContain('EPOCHS = 3;');
+    expect(code).toContain('ANY = [1];');
+    expect(() => injectParameters(n, { EPOCHS: 'many' })).toThrow(/parameter EPOCHS must be a number .* got "many"/);
+    expect(() => injectParameters(n, { FLAG: 1 })).toThrow(/FLAG must be a boolean/);
   });
   it('explains a missing parameters cell', () => {
     const n = nb();

@@ -77,6 +77,33 @@ export function declaredNames(code: string): string[] {
   return names;
 }
 
+export type ParamKind = 'string' | 'number' | 'boolean' | 'other';
+
+/** The kind of each parameter from its initializer (`let A = 'x'` → string, `let N = 0` → number). */
+export function declaredKinds(code: string): Record<string, ParamKind> {
+  const kinds: Record<string, ParamKind> = {};
+  for (const m of code.matchAll(/^\s*(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::\s*([^=]+?))?\s*=\s*([^;\n]*)/gm)) {
+    const [, name, type, init] = m as unknown as [string, string, string | undefined, string];
+    const t = type?.trim();
+    const v = init.trim();
+    kinds[name] =
+      t === 'string' || (!t && /^(['"`]).*\1$/.test(v)) ? 'string'
+      : t === 'number' || (!t && /^-?\d/.test(v)) ? 'number'
+      : t === 'boolean' || (!t && /^(true|false)$/.test(v)) ? 'boolean'
+      : 'other';
+  }
+  return kinds;
+}
+
+/** Fits a parsed `-p` value to the parameter's kind: `RUN=123` stays the string "123". */
+function coerce(name: string, value: unknown, kind: ParamKind | undefined): unknown {
+  if (kind === 'string' && typeof value !== 'string') return JSON.stringify(value);
+  if ((kind === 'number' || kind === 'boolean') && typeof value !== kind) {
+    throw new Error(`parameter ${name} must be a ${kind} (the parameters cell declares it so), got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 /**
  * Inserts a cell tagged `injected-parameters` right after the cell tagged `parameters`
  * (papermill convention) and returns the new notebook. Overrides the parameters cell does not
@@ -89,6 +116,7 @@ export function injectParameters(nb: Notebook, params: Record<string, unknown>, 
   const idx = nb.cells.findIndex((c) => c.cell_type === 'code' && c.metadata?.tags?.includes('parameters'));
   if (idx < 0) throw new Error('this notebook has no cell tagged "parameters", so -p overrides cannot be applied');
   const known = declaredNames(sourceText(nb.cells[idx]!.source));
+  const kinds = declaredKinds(sourceText(nb.cells[idx]!.source));
   const ignored = keys.filter((k) => !known.includes(k));
   if (strict && ignored.length) {
     throw new Error(`unknown parameter(s) ${ignored.join(', ')}; the parameters cell declares: ${known.join(', ') || '(nothing)'}`);
@@ -96,7 +124,7 @@ export function injectParameters(nb: Notebook, params: Record<string, unknown>, 
   const used = keys.filter((k) => known.includes(k));
   if (used.length === 0) return { notebook: nb, ignored };
   // Assignments inside a block: tslab would print the value of a top-level last expression.
-  const lines = used.map((k) => `  ${k} = ${JSON.stringify(params[k])};`);
+  const lines = used.map((k) => `  ${k} = ${JSON.stringify(coerce(k, params[k], kinds[k]))};`);
   const code = ['// Parameters injected by `drivetrain notebook run -p`', '{', ...lines, '}'].join('\n');
   const cell: NotebookCell = {
     cell_type: 'code',
