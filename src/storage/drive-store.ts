@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { drive, type drive_v3 } from '@googleapis/drive';
 import { type DriveAuth, SERVICE_ACCOUNT_QUOTA_HINT } from './drive-auth.js';
+import { hashFileRange } from './hash-file.js';
 import { DriveError, type RetryOptions, backoffDelay, sleep, toDriveError, withRetry } from './drive-retry.js';
 import { type RequestClient, type SessionMemory, resumableUpload } from './drive-upload.js';
 import { type ByteRange, type ByteSource, readAll, type Store, type StoreEntry, type StoreStat, type WriteData, type StoreWriteResult, isByteSource, normalizePath, splitPath } from './store.js';
@@ -203,7 +204,8 @@ export class GoogleDriveStore implements Store {
     const replayable = size !== undefined;
     if (size !== undefined && size <= (this.o.multipartMaxBytes ?? 5 * 1024 * 1024)) {
       const bytes = data instanceof Uint8Array ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : await readAll((data as ByteSource).open(0));
-      return this.writeMultipart(full, name, pid, existing?.id, bytes);
+      const md5 = isByteSource(data) && data.file ? (await hashFileRange(data.file.path, data.file.offset, size, ['md5']))[0] : undefined;
+      return this.writeMultipart(full, name, pid, existing?.id, bytes, md5);
     }
     for (let attempt = 1; ; attempt++) {
       try {
@@ -222,8 +224,8 @@ export class GoogleDriveStore implements Store {
   }
 
   /** Small files: one multipart request through the googleapis client (metadata + bytes). */
-  private async writeMultipart(full: string, name: string, parentId: string, fileId: string | undefined, bytes: Buffer): Promise<StoreWriteResult> {
-    const want = createHash('md5').update(bytes).digest('hex');
+  private async writeMultipart(full: string, name: string, parentId: string, fileId: string | undefined, bytes: Buffer, md5?: string): Promise<StoreWriteResult> {
+    const want = md5 ?? createHash('md5').update(bytes).digest('hex');
     for (let attempt = 1; ; attempt++) {
       const res = await this.call(`write ${full}`, () => {
         const media = { mimeType: 'application/octet-stream', body: Readable.from([bytes]) }; // a stream: the client's multipart needs one

@@ -4,6 +4,7 @@
 // `Content-Range: bytes */total` asks the status; 404 on the session → start over.
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { hashFileRange } from './hash-file.js';
 import { type ByteSource, type WriteData, bufferSource, isByteSource } from './store.js';
 import { DriveError, type RetryOptions, backoffDelay, sleep, toDriveError } from './drive-retry.js';
 
@@ -123,20 +124,23 @@ async function uploadOnce(
     uri = await retrying(o, 'start upload', () => startSession(client, target, total, o));
     if (target.sessionKey) o.sessions?.set(target.sessionKey, uri);
   }
+  // A file-backed source is hashed on the worker thread at the end; others here as they stream.
   const hash = createHash('md5');
-  if (offset > 0 && source) await hashPrefix(source, offset, hash);
+  const inline = !source?.file;
+  const digest = async () => (inline ? hash.digest('hex') : hashSource(source!, total!));
+  if (offset > 0 && source && inline) await hashPrefix(source, offset, hash);
   const reader = new ChunkReader(source ? source.open(offset) : stream!);
   try {
     for (;;) {
       const { buf, last } = await reader.read(o.chunkSize);
-      hash.update(buf);
+      if (inline) hash.update(buf);
       let sent = 0; // bytes of buf the server has
       for (let attempt = 1; ; attempt++) {
         try {
           const res = await putChunk(client, uri, buf.subarray(sent), offset + sent, last ? offset + buf.length : total, o);
           if (res.done) {
             if (target.sessionKey) o.sessions?.set(target.sessionKey, undefined);
-            return verify(res.done, hash.digest('hex'));
+            return verify(res.done, await digest());
           }
           const got = res.received - offset;
           if (got >= buf.length) break;
@@ -149,7 +153,7 @@ async function uploadOnce(
           o.onRetry?.({ op: 'upload chunk', attempt, delayMs, reason: err.message });
           await sleep(delayMs);
           const st = await retrying(o, 'upload status', () => queryStatus(client, uri!, last ? offset + buf.length : total, o));
-          if (st.done) return verify(st.done, hash.digest('hex'));
+          if (st.done) return verify(st.done, await digest());
           sent = Math.max(0, st.received - offset);
           if (sent >= buf.length && !last) break;
         }
@@ -233,6 +237,7 @@ async function hashPrefix(source: ByteSource, n: number, hash: Hash): Promise<vo
 }
 
 async function hashSource(source: ByteSource, n: number): Promise<string> {
+  if (source.file) return (await hashFileRange(source.file.path, source.file.offset, n, ['md5']))[0];
   const h = createHash('md5');
   await hashPrefix(source, n, h);
   return h.digest('hex');
