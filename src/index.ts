@@ -1,4 +1,4 @@
-// Public API, importable from a tslab cell: `import { ... } from '../src/index'`.
+// Public API, importable from a tslab cell run in the project root: `import { ... } from './src/index'`.
 export * from './tensor.js';
 export * from './onnx/index.js';
 export * from './autodiff/index.js';

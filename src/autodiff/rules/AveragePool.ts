@@ -37,3 +37,6 @@ registerVjp('AveragePool', ({ g, node, dOut, scope }) => {
   const dx = g.op('ConvTranspose', [share, ones], transposeAttrs(win, sp, osp), { scope });
   return [reshape(g, dx, xs, scope)];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

@@ -26,3 +26,6 @@ registerVjp('BatchNormalization', ({ g, node, dOut, needs, scope }) => {
   if (needs[2]) res[2] = op('ReduceSum', [dy, axes], { keepdims: 0 });
   return res;
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

@@ -7,3 +7,6 @@ registerVjp('Cast', ({ g, node, dOut, scope }) => {
   if (!isFloat(dt) || !isFloat(g.dtype(dy))) return [undefined];
   return [dt === g.dtype(dy) ? dy : g.op('Cast', [dy], { to: ONNX_DTYPE[dt] }, { scope })];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

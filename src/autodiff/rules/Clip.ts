@@ -13,3 +13,6 @@ registerVjp('Clip', ({ g, node, dOut, needs, scope }) => {
     needs[2] && above ? pick(above, false) : undefined,
   ];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

@@ -11,3 +11,6 @@ registerVjp('Concat', ({ g, node, dOut, needs, scope }) => {
   const parts = g.node('Split', [dy, g.ints(sizes)], { axis }, { scope });
   return parts.map((p, i) => (needs[i] ? p : undefined));
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

@@ -32,3 +32,6 @@ registerVjp('Conv', ({ g, node, dOut, needs, scope }) => {
   if (needs[2]) res[2] = g.op('ReduceSum', [dy, g.ints([0, ...range(n + 2, 2)])], { keepdims: 0 }, { scope });
   return res;
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

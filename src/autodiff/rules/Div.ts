@@ -8,3 +8,6 @@ registerVjp('Div', ({ g, node, dOut, needs, scope }) => {
   const db = needs[1] ? g.op('Neg', [g.op('Mul', [da!, node.outputs[0]], {}, { scope })], {}, { scope }) : undefined;
   return [needs[0] ? da : undefined, db];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

@@ -6,3 +6,6 @@ registerVjp('Erf', ({ g, node, dOut, scope }) => {
   const e = g.op('Exp', [g.op('Neg', [g.op('Mul', [x, x], {}, { scope })], {}, { scope })], {}, { scope });
   return [g.op('Mul', [dOut[0]!, g.op('Mul', [e, g.constant(2 / Math.sqrt(Math.PI), dt)], {}, { scope })], {}, { scope })];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

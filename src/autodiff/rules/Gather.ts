@@ -21,3 +21,6 @@ registerVjp('Gather', ({ g, node, dOut, needs, scope }) => {
   const dx = a === 0 ? scattered : op('Transpose', [scattered], { perm: [...range(a + 1, 1), 0, ...range(xs.length, a + 1)] });
   return [dx, undefined];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

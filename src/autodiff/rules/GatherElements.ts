@@ -11,3 +11,6 @@ registerVjp('GatherElements', ({ g, node, dOut, needs, scope }) => {
   const pos = positiveIndices(g, idx, xs[axis], scope);
   return [g.op('ScatterElements', [zeros(g, g.dtype(x), xs, scope), pos, dOut[0]!], { axis, reduction: 'add' }, { scope }), undefined];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

@@ -16,3 +16,6 @@ registerVjp('Gemm', ({ g, node, dOut, needs, scope }) => {
   if (c && needs[2]) res[2] = beta === 1 ? dy : g.op('Mul', [dy, g.constant(beta, g.dtype(dy))], {}, { scope });
   return res;
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

@@ -7,3 +7,6 @@ registerVjp('GlobalAveragePool', ({ g, node, dOut, scope }) => {
   const scaled = g.op('Mul', [dOut[0]!, g.constant(1 / numel(xs.slice(2)), g.dtype(x))], {}, { scope });
   return [g.op('Expand', [scaled, g.ints(xs)], {}, { scope })];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

@@ -30,3 +30,6 @@ registerVjp('LayerNormalization', ({ g, node, dOut, needs, scope }) => {
   if (needs[2]) res[2] = dy;
   return res;
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

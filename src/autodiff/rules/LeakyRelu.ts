@@ -8,3 +8,6 @@ registerVjp('LeakyRelu', ({ g, node, dOut, scope }) => {
   const pos = g.op('Greater', [x, g.constant(0, dt)], {}, { scope });
   return [g.op('Where', [pos, dy, g.op('Mul', [dy, g.constant(alpha, dt)], {}, { scope })], {}, { scope })];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

@@ -7,3 +7,6 @@ registerVjp('LogSoftmax', ({ g, node, dOut, scope }) => {
   const s = g.op('ReduceSum', [dy, g.ints([axis])], { keepdims: 1 }, { scope });
   return [g.op('Sub', [dy, g.op('Mul', [g.op('Exp', [y], {}, { scope }), s], {}, { scope })], {}, { scope })];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

@@ -37,3 +37,6 @@ registerVjp('MatMul', ({ g, node, dOut, needs, scope }) => {
   }
   return res;
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

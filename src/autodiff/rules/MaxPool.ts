@@ -16,3 +16,6 @@ registerVjp('MaxPool', ({ g, node, dOut, scope }) => {
   const flat = g.op('ScatterElements', [zeros, reshape(g, indices, [-1], scope), reshape(g, dy, [-1], scope)], { axis: 0, reduction: 'add' }, { scope });
   return [reshape(g, flat, xs, scope)];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

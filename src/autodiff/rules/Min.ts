@@ -3,3 +3,6 @@ import { registerVjp } from '../registry.js';
 import { selectVjp } from './Max.js';
 
 registerVjp('Min', selectVjp);
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

@@ -6,3 +6,6 @@ registerVjp('Mul', ({ g, node, dOut, needs, scope }) => {
   const dy = dOut[0]!;
   return [needs[0] ? g.op('Mul', [dy, b], {}, { scope }) : undefined, needs[1] ? g.op('Mul', [dy, a], {}, { scope }) : undefined];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

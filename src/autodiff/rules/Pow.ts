@@ -19,3 +19,6 @@ registerVjp('Pow', ({ g, node, dOut, needs, scope }) => {
   const d = g.op('Pow', [a, g.op('Sub', [pf, g.constant(1, dt)], {}, { scope })], {}, { scope });
   return [mul(dy, mul(d, pf)), undefined];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

@@ -8,3 +8,6 @@ registerVjp('ReduceLogSumExp', ({ g, node, dOut, scope }) => {
   const p = g.op('Exp', [g.op('Sub', [x, g.op('Reshape', [node.outputs[0], kept], {}, { scope })], {}, { scope })], {}, { scope });
   return [g.op('Mul', [p, g.op('Reshape', [dOut[0]!, kept], {}, { scope })], {}, { scope })];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

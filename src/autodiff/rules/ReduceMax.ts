@@ -17,3 +17,6 @@ export function reduceSelectVjp({ g, node, dOut, scope }: VjpContext): (string |
 }
 
 registerVjp('ReduceMax', reduceSelectVjp);
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

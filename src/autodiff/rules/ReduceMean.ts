@@ -11,3 +11,6 @@ registerVjp('ReduceMean', ({ g, node, dOut, scope }) => {
   const scaled = g.op('Mul', [dy, g.constant(1 / count, g.dtype(x))], {}, { scope });
   return [g.op('Expand', [scaled, g.ints(shape)], {}, { scope })];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

@@ -14,3 +14,6 @@ registerVjp('ReduceSum', ({ g, node, dOut, scope }) => {
   const dy = g.op('Reshape', [dOut[0]!, g.ints(kept)], {}, { scope });
   return [g.op('Expand', [dy, g.ints(shape)], {}, { scope })];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

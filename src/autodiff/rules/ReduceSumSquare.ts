@@ -8,3 +8,6 @@ registerVjp('ReduceSumSquare', ({ g, node, dOut, scope }) => {
   const dy = g.op('Reshape', [dOut[0]!, g.ints(shape.map((d, i) => (axes.includes(i) ? 1 : d)))], {}, { scope });
   return [g.op('Mul', [g.op('Mul', [x, g.constant(2, g.dtype(x))], {}, { scope }), dy], {}, { scope })];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

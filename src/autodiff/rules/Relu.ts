@@ -5,3 +5,6 @@ registerVjp('Relu', ({ g, node, dOut, scope }) => {
   const y = node.outputs[0], zero = g.constant(0, g.dtype(y));
   return [g.op('Where', [g.op('Greater', [y, zero], {}, { scope }), dOut[0]!, zero], {}, { scope })];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

@@ -18,3 +18,6 @@ registerVjp('ScatterElements', ({ g, node, dOut, needs, scope }) => {
   if (needs[2]) res[2] = g.op('GatherElements', [dy, pos], { axis }, { scope });
   return res;
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

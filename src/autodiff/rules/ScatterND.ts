@@ -14,3 +14,6 @@ registerVjp('ScatterND', ({ g, node, dOut, needs, scope }) => {
   if (needs[2]) res[2] = g.op('GatherND', [dy, idx], {}, { scope });
   return res;
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

@@ -31,3 +31,6 @@ registerVjp('Slice', ({ g, node, dOut, scope }) => {
   const zeros = g.op('Expand', [g.constant(0, g.dtype(x)), g.ints(shape)], {}, { scope });
   return [g.op('ScatterND', [zeros, g.constant(idx, 'int64', [...out, rank]), dy], {}, { scope })];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

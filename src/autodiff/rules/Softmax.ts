@@ -8,3 +8,6 @@ registerVjp('Softmax', ({ g, node, dOut, scope }) => {
   const s = g.op('ReduceSum', [dyy, g.ints([axis])], { keepdims: 1 }, { scope });
   return [g.op('Sub', [dyy, g.op('Mul', [y, s], {}, { scope })], {}, { scope })];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

@@ -8,3 +8,6 @@ registerVjp('Split', ({ g, node, dOut, scope }) => {
   const parts = node.outputs.map((y, i) => dOut[i] ?? g.op('Expand', [g.constant(0, dt), g.ints(g.shape(y))], {}, { scope }));
   return [parts.length === 1 ? parts[0] : g.op('Concat', parts, { axis }, { scope })];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

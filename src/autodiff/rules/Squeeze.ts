@@ -2,3 +2,6 @@
 import { registerVjp } from '../registry.js';
 
 registerVjp('Squeeze', ({ g, node, dOut, scope }) => [g.op('Reshape', [dOut[0]!, g.ints(g.shape(node.inputs[0]))], {}, { scope }), undefined]);
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

@@ -6,3 +6,6 @@ registerVjp('Tanh', ({ g, node, dOut, scope }) => {
   const oneMinus = g.op('Sub', [g.constant(1, g.dtype(y)), g.op('Mul', [y, y], {}, { scope })], {}, { scope });
   return [g.op('Mul', [dOut[0]!, oneMinus], {}, { scope })];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

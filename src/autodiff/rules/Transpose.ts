@@ -7,3 +7,6 @@ registerVjp('Transpose', ({ g, node, dOut, scope }) => {
   const inv = perm.map((_, i) => perm.indexOf(i));
   return [g.op('Transpose', [dOut[0]!], { perm: inv }, { scope })];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};

@@ -9,3 +9,6 @@ registerVjp('Where', ({ g, node, dOut, needs, scope }) => {
     needs[2] ? g.op('Where', [c, zero, dy], {}, { scope }) : undefined,
   ];
 });
+
+// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
+export {};
