@@ -31,7 +31,7 @@ describe('drivetrain train flags', () => {
   it('says what to fix for bad flags, config files and runbooks', () => {
     expect(cli('train', '--epochs', '2', '--lr', 'abc').out).toMatch(/--lr expects a number, got "abc"/);
     expect(cli('train', '--epochs', '2.5', '--lr', '1').out).toMatch(/--epochs expects a non-negative whole number, got "2.5"/);
-    expect(cli('train', '--epochs', '2').out).toMatch(/missing --lr X \(or "lr" in --config\)/);
+    expect(cli('train', '--epochs', '2').out).toMatch(/missing the learning rate: add --lr X \(or "lr" in --config\), e\.g\. --lr 0\.01 \(a usual start for SGD\)/);
     const bad = path.join(tmp, 'bad.json');
     fs.writeFileSync(bad, JSON.stringify({ epochs: 'ten', lr: 0.1, checkpoint: { keepLast: 0 }, optimiser: 'sgd' }));
     const r = cli('train', '--config', bad);

@@ -65,7 +65,10 @@ export function configFromFlags(f: TrainFlags): TrainConfigInput {
     c.checkpoint = ck;
   }
   if (c.epochs === undefined) throw new ConfigError('missing --epochs N (or "epochs" in --config)');
-  if (c.lr === undefined) throw new ConfigError('missing --lr X (or "lr" in --config)');
+  if (c.lr === undefined) {
+    const typical = c.optimizer === 'adamw' ? '0.001' : '0.01';
+    throw new ConfigError(`missing the learning rate: add --lr X (or "lr" in --config), e.g. --lr ${typical} (a usual start for ${c.optimizer === 'adamw' ? 'AdamW' : 'SGD'})`);
+  }
   return c as TrainConfigInput;
 }
 

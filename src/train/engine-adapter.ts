@@ -1,15 +1,17 @@
 // Builds a src/engine Engine from a ModelSpec + train config and adapts it to the loop: per-group
 // learning rates set before each step, metric names mapped (cls_accuracy → acc), and NaN/Inf
 // loss reported as non-finite metrics (the engine leaves its state untouched) so the loop stops.
+// Given an in-memory dataset, the engine holds it whole and steps by row (see resident-data.ts).
 import { Engine, NonFiniteLossError } from '../engine/engine.js';
 import { AdamW } from '../optim/adamw.js';
 import { SGD } from '../optim/sgd.js';
-import type { Batch } from '../data/dataset.js';
+import type { Batch, TensorDataset } from '../data/dataset.js';
 import type { TensorMap } from '../tensor.js';
 import type { TrainConfig } from './config.js';
 import type { Metrics } from './events.js';
 import type { ModelSpec } from './models.js';
 import type { LoopEngine } from './ports.js';
+import { residentTensors } from './resident-data.js';
 
 export interface TrainEngine extends LoopEngine {
   engine: Engine;
@@ -18,8 +20,11 @@ export interface TrainEngine extends LoopEngine {
   dispose(): Promise<void>;
 }
 
-/** `sample`: one batch from the dataset, for the input shapes and dtypes. */
-export async function createEngine(spec: ModelSpec, cfg: TrainConfig, sample: Batch): Promise<TrainEngine> {
+/**
+ * `sample`: one batch from the dataset, for the input shapes and dtypes. `data`: the in-memory
+ * dataset to hold on the engine (placement 'auto') for stepIndices / evaluateIndices.
+ */
+export async function createEngine(spec: ModelSpec, cfg: TrainConfig, sample: Batch, data?: TensorDataset): Promise<TrainEngine> {
   for (const f of cfg.freeze) {
     if (!spec.groups.includes(f)) throw new Error(`freeze: the model has no parameter group "${f}" (groups: ${spec.groups.join(', ')})`);
   }
@@ -42,25 +47,32 @@ export async function createEngine(spec: ModelSpec, cfg: TrainConfig, sample: Ba
     device: cfg.device, threads: cfg.threads, seed: cfg.seed,
     frozen: cfg.freeze.length ? cfg.freeze : undefined,
     groups: groups.map((name) => ({ name, params: name })),
+    data: data ? { tensors: residentTensors(data, used) } : undefined,
   });
   const rename = (m: Metrics): Metrics => {
     const out: Metrics = {};
     for (const [k, v] of Object.entries(m)) out[spec.rename[k] ?? k] = v;
     return out;
   };
+  const trainStep = async (run: () => Promise<Metrics>, lr: Record<string, number>): Promise<Metrics> => {
+    engine.setLr(lr);
+    try {
+      return rename(await run());
+    } catch (e) {
+      if (e instanceof NonFiniteLossError) return rename(e.metrics);
+      throw e;
+    }
+  };
   return {
     engine,
     groups,
-    async step(batch: Batch, hyper: { lr: Record<string, number> }): Promise<Metrics> {
-      engine.setLr(hyper.lr);
-      try {
-        return rename(await engine.step(pick(batch)));
-      } catch (e) {
-        if (e instanceof NonFiniteLossError) return rename(e.metrics);
-        throw e;
-      }
-    },
+    step: (batch, hyper) => trainStep(() => engine.step(pick(batch)), hyper.lr),
     async evaluate(batch: Batch) { return rename(await engine.evaluate(pick(batch))); },
+    ...(data ? {
+      data,
+      stepIndices: (rows: Int32Array, hyper: { lr: Record<string, number> }) => trainStep(() => engine.stepIndices(rows), hyper.lr),
+      evaluateIndices: async (rows: Int32Array) => rename(await engine.evaluateIndices(rows)),
+    } : {}),
     getState: () => engine.getState(),
     async setState(t: TensorMap, opts?: { weightsOnly?: boolean; strict?: boolean }) { await engine.setState(t, opts); },
     dispose: () => engine.release(),

@@ -1,7 +1,7 @@
 // What the loop needs from the engine and the checkpoint core, as narrow structural types (the
 // real ones are src/engine's Engine and src/checkpoint's CheckpointManager, wired in run.ts).
 import type { TensorMap } from '../tensor.js';
-import type { Batch } from '../data/dataset.js';
+import type { Batch, TensorDataset } from '../data/dataset.js';
 import type { CheckpointManager } from '../checkpoint/manager.js';
 import type { TrainState } from '../checkpoint/state.js';
 import type { Metrics } from './events.js';
@@ -13,6 +13,14 @@ export interface LoopEngine {
   evaluate(batch: Batch): Metrics | Promise<Metrics>;
   getState(): TensorMap | Promise<TensorMap>;
   setState(tensors: TensorMap, opts?: { weightsOnly?: boolean; strict?: boolean }): void | Promise<void>;
+  /**
+   * Optional resident path: the dataset the engine holds whole. Datasets that are views of it
+   * (itself or Subsets) are fed by row with stepIndices / evaluateIndices (bitwise the same
+   * results as step / evaluate on getBatch of those rows); others use getBatch + step.
+   */
+  data?: TensorDataset;
+  stepIndices?(rows: Int32Array, hyper: { lr: Record<string, number> }): Metrics | Promise<Metrics>;
+  evaluateIndices?(rows: Int32Array): Metrics | Promise<Metrics>;
 }
 
 /** The parts of CheckpointManager the loop uses. */

@@ -13,6 +13,7 @@ import { mnistDatasets } from '../data/mnist.js';
 import type { TensorMap } from '../tensor.js';
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { createEngine } from './engine-adapter.js';
+import { tensorRows } from './resident-data.js';
 import { Emitter, type EventListener } from './events.js';
 import { MetricsLog } from './metrics-log.js';
 import { createModel, type ModelSpec } from './models.js';
@@ -125,7 +126,7 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
   const data = opts.datasets ? { ...opts.datasets, classes: 0 } : buildDatasets(cfg);
   const spec = opts.model ?? createModel(cfg.model, { size: cfg.data.size, classes: data.classes || GLYPH_CLASSES.length });
   const sample = await data.train.getBatch([0]);
-  const engine = await createEngine(spec, cfg, sample);
+  const engine = await createEngine(spec, cfg, sample, tensorRows(data.train)?.base); // in-memory data: held by the engine
   let manager: CheckpointManager;
   try {
     manager = await CheckpointManager.open(cfg.out, checkpointOptions(cfg), { warn, experiment: opts.stage, ...opts.checkpointDeps });

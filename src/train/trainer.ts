@@ -3,6 +3,7 @@
 // decides the trajectory (engine tensors incl. optimizer and RNG, sampler position, schedule,
 // early-stop counters, the running epoch sums) is in the checkpoint, so a resumed run is bitwise
 // the uninterrupted one. Files and stores are never touched here: the checkpoint manager writes.
+// Views of the dataset the engine holds (engine.data) are fed by row index, others by getBatch.
 import type { Dataset } from '../data/dataset.js';
 import { ResumableSampler, sequentialBatches } from '../data/sampler.js';
 import type { TrainState, TrainStateInput } from '../checkpoint/state.js';
@@ -14,6 +15,7 @@ import type { CheckpointKind } from '../checkpoint/manifest.js';
 import type { SaveDecision } from '../checkpoint/policy.js';
 import type { LoopCheckpoints, LoopEngine, ResumePoint } from './ports.js';
 import { initialScheduleState, scheduleFactor, updatePlateau, type ScheduleState } from './schedule.js';
+import { rowMapper } from './resident-data.js';
 
 export interface LoopHooks {
   /** After each optimiser step (e.g. the metrics log). */
@@ -67,6 +69,7 @@ export async function runLoop(o: LoopOptions): Promise<LoopSummary> {
   const stepsPerEpoch = sampler.batchesPerEpoch;
   const totalSteps = stepsPerEpoch * cfg.epochs;
   const hash = configHash(cfg);
+  const trainRows = engine.stepIndices ? rowMapper(o.train, engine.data) : null;
 
   let epoch = 0, stepInEpoch = 0, globalStep = 0;
   let history: { epoch: number; globalStep?: number; values: Metrics; time?: string }[] = [];
@@ -141,8 +144,7 @@ export async function runLoop(o: LoopOptions): Promise<LoopSummary> {
     let idx: Uint32Array | null;
     while ((idx = sampler.next())) {
       const lr = groupLrs(cfg, o.groups, scheduleFactor(cfg.schedule, { globalStep, epoch, totalSteps }, sched));
-      const batch = await o.train.getBatch(idx);
-      const m = await engine.step(batch, { lr });
+      const m = trainRows ? await engine.stepIndices!(trainRows(idx), { lr }) : await engine.step(await o.train.getBatch(idx), { lr });
       const bad = Object.entries(m).find(([, v]) => !Number.isFinite(v));
       if (bad) {
         await checkpoints.flush();
@@ -229,8 +231,9 @@ function interruptedMessage(cfg: TrainConfig, epoch: number, stepInEpoch: number
 export async function validate(engine: LoopEngine, val: Dataset, batchSize: number): Promise<Metrics> {
   const sums: Record<string, number> = {};
   let n = 0;
+  const rows = engine.evaluateIndices ? rowMapper(val, engine.data) : null;
   for (const idx of sequentialBatches(val.length, batchSize)) {
-    const m = await engine.evaluate(await val.getBatch(idx));
+    const m = rows ? await engine.evaluateIndices!(rows(idx)) : await engine.evaluate(await val.getBatch(idx));
     for (const [k, v] of Object.entries(m)) sums[k] = (sums[k] ?? 0) + v * idx.length;
     n += idx.length;
   }
