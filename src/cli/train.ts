@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { parseTrainConfig } from '../train/config.js';
 import { configFromFlags, int, num, type TrainFlags } from './train-flags.js';
 import { train, type TrainOptions } from '../train/run.js';
-import { loadRunbook, runRunbook, runStage, formatStageTable } from '../train/runbook.js';
+import { formatStageTable, loadRunbook, runRunbook, runStage, summarizeRunbook, withRunName } from '../train/runbook.js';
 
 function runOptions(f: { gdriveBackup?: string; quiet?: boolean }): TrainOptions {
   return { render: !f.quiet, handleSignals: true, backup: f.gdriveBackup ? { to: f.gdriveBackup } : undefined };
@@ -55,10 +55,16 @@ export function register(program: Command): void {
     .command('runbook <file>')
     .description('Run a training runbook (stages in order, or one stage with --stage)')
     .option('--stage <n>', 'run only this stage (index or name)')
+    .option('--run <name>', 'named run: stages go to <runs>/<name>/<stage> instead of the runbook\'s folder')
+    .option('--summary', 'print what each stage has reached so far; trains nothing')
     .option('--gdrive-backup <dir>', 'back up checkpoints in the background to this folder')
     .option('--quiet', 'no progress output')
-    .action(async (file: string, f: { stage?: string; gdriveBackup?: string; quiet?: boolean }) => {
-      const rb = loadRunbook(file);
+    .action(async (file: string, f: { stage?: string; run?: string; summary?: boolean; gdriveBackup?: string; quiet?: boolean }) => {
+      const rb = withRunName(loadRunbook(file), f.run);
+      if (f.summary) {
+        console.log(formatStageTable(await summarizeRunbook(rb)));
+        return;
+      }
       const t0 = Date.now();
       const results = f.stage !== undefined ? [await runStage(rb, f.stage, runOptions(f))] : await runRunbook(rb, runOptions(f));
       console.log(`\n${formatStageTable(results)}\nTotal wall time ${((Date.now() - t0) / 1000).toFixed(1)}s`);

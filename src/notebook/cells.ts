@@ -13,7 +13,7 @@ import type { Store } from '../storage/store.js';
 import { ConfigError, type Runbook, type TrainConfigInput } from '../train/config.js';
 import { MetricsLog } from '../train/metrics-log.js';
 import { train as trainRun, type TrainOptions, type TrainSummary } from '../train/run.js';
-import { loadRunbook, runStage as runbookStage, stageIndex, type StageSummary } from '../train/runbook.js';
+import { loadRunbook, runStage as runbookStage, stageIndex, withRunName, type StageSummary } from '../train/runbook.js';
 import { inNotebook, show, showHtml } from './display.js';
 import { escapeHtml, fmtCell, htmlTable, textTable, type Cell } from './html.js';
 import { notebookProgress } from './progress.js';
@@ -76,10 +76,11 @@ function currentStore(): Store {
 
 /** The runbook, with its output folder moved to `runs/<run>` when a run name is given. */
 export function loadBook(runbook = DEFAULT_RUNBOOK, run?: string): Runbook {
-  const rb = loadRunbook(runbook);
-  if (!run) return rb;
-  if (!/^[A-Za-z0-9_.-]+$/.test(run)) throw userError(`run name "${run}" may use letters, digits, _ . - only`);
-  return { ...rb, out: path.join(path.dirname(rb.out), run) };
+  try {
+    return withRunName(loadRunbook(runbook), run);
+  } catch (e) {
+    throw userError((e as Error).message);
+  }
 }
 
 function stageOut(rb: Runbook, i: number): string {

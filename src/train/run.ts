@@ -55,7 +55,7 @@ export function buildDatasets(cfg: TrainConfig): { train: Dataset; val?: Dataset
     const m = mnistDatasets(d.n - nVal, Math.max(nVal, 1));
     return { train: m.train, val: nVal > 0 ? m.test : undefined, classes: 10 };
   }
-  const all = glyphDataset({ n: d.n, seed: d.seed, size: d.size, noise: d.noise, clutter: d.clutter });
+  const all = glyphDataset({ n: d.n, seed: d.seed, size: d.size, noise: d.noise as [number, number], clutter: d.clutter });
   const { train, val } = trainValSplit(all, d.valFraction, d.seed);
   return { train, val: val.length ? val : undefined, classes: GLYPH_CLASSES.length };
 }

@@ -5,13 +5,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, parseRunbook, parseTrainConfig, stageInput, type Runbook, type TrainConfig } from './config.js';
 import type { DoneReason, Metrics } from './events.js';
+import { loadCheckpoint, selectResume } from '../checkpoint/index.js';
 import { bestCheckpoint, train, type TrainOptions } from './run.js';
 
 export interface StageSummary {
   index: number;
   stage: string;
   out: string;
-  reason: DoneReason;
+  /** 'notStarted' only in summaries of stages without a checkpoint. */
+  reason: DoneReason | 'notStarted';
   /** Epochs completed in the stage. */
   epochs: number;
   globalStep: number;
@@ -102,6 +104,36 @@ export async function runRunbook(rb: Runbook | string, opts: TrainOptions = {}):
   return out;
 }
 
+/** The runbook with its output folder moved to `<parent of out>/<run>` (a named run). */
+export function withRunName(rb: Runbook, run?: string): Runbook {
+  if (!run) return rb;
+  if (!/^[A-Za-z0-9_.-]+$/.test(run)) throw new ConfigError(`run name "${run}" may use letters, digits, _ . - only`);
+  return { ...rb, out: path.join(path.dirname(rb.out), run) };
+}
+
+/** What each stage has reached so far, read from its newest valid checkpoint; never trains. */
+export async function summarizeRunbook(rb: Runbook | string): Promise<StageSummary[]> {
+  const book = typeof rb === 'string' ? loadRunbook(rb) : rb;
+  const rows: StageSummary[] = [];
+  for (let i = 0; i < book.stages.length; i++) {
+    const out = stageOut(book, i);
+    const choice = await selectResume(out, { warn: () => {} }).catch(() => null);
+    const state = choice ? (await loadCheckpoint(choice.dir)).state : null;
+    const hist = state?.metrics ?? [];
+    const values = (k: number) => (hist[k] ? Object.fromEntries(Object.entries(hist[k].values).filter(([, v]) => v !== null)) as Metrics : null);
+    const finished = (state?.extra as { finished?: DoneReason | null } | undefined)?.finished;
+    rows.push({
+      index: i, stage: book.stages[i].name, out,
+      reason: finished ?? (state ? 'interrupted' : 'notStarted'),
+      epochs: state?.epoch ?? 0, globalStep: state?.globalStep ?? 0,
+      first: values(0), last: values(hist.length - 1),
+      best: state?.best ? { metric: state.best.metric, value: state.best.value, epoch: state.best.epoch } : null,
+      initFrom: null, seconds: Number.NaN, message: state ? '' : 'not started',
+    });
+  }
+  return rows;
+}
+
 /** A plain-text table of stage results: key validation metrics at the stage's first → last epoch. */
 export function formatStageTable(rows: StageSummary[]): string {
   const cols = ['val_acc', 'val_box_iou', 'val_box_loss', 'val_loss'];
@@ -109,9 +141,9 @@ export function formatStageTable(rows: StageSummary[]): string {
   const cell = (r: StageSummary, c: string) => {
     const a = r.first?.[c], b = r.last?.[c];
     if (b === undefined) return '-';
-    return a === undefined || r.reason === 'alreadyDone' ? b.toFixed(4) : `${a.toFixed(4)} → ${b.toFixed(4)}`;
+    return a === undefined ? b.toFixed(4) : `${a.toFixed(4)} → ${b.toFixed(4)}`;
   };
-  const body = rows.map((r) => [`${r.index} ${r.stage}`, r.reason, String(r.epochs), ...cols.map((c) => cell(r, c)), `${r.seconds.toFixed(1)}s`]);
+  const body = rows.map((r) => [`${r.index} ${r.stage}`, r.reason, String(r.epochs), ...cols.map((c) => cell(r, c)), Number.isNaN(r.seconds) ? '-' : `${r.seconds.toFixed(1)}s`]);
   const w = head.map((h, j) => Math.max(h.length, ...body.map((b) => b[j].length)));
   const fmt = (row: string[]) => row.map((c, j) => c.padEnd(w[j])).join('  ').trimEnd();
   return [fmt(head), ...body.map(fmt)].join('\n');

@@ -1,0 +1,78 @@
+# drivetrain — `make demo` runs the whole job, `make test` the whole suite; both set up first.
+SHELL := /bin/bash
+NODE ?= node
+DT := $(NODE) bin/drivetrain.js
+TSX := $(NODE) --import tsx
+export ONNXRUNTIME_NODE_INSTALL := skip
+
+# Variables: DEVICE=cpu|webgpu|auto  DRIVE=<folder or drive:folder>  RUN=<name>  EPOCHS=<n>  DATA_N=<n>
+DEVICE ?= auto
+DRIVE ?=
+RUN ?=
+EPOCHS ?=
+DATA_N ?=
+BASE ?= runs
+RUNBOOK ?= runbooks/glyphs.json
+NBP = -p DEVICE=$(DEVICE) $(if $(DRIVE),-p DRIVE=$(DRIVE)) $(if $(RUN),-p RUN=$(RUN)) $(if $(EPOCHS),-p EPOCHS=$(EPOCHS)) $(if $(DATA_N),-p DATA_N=$(DATA_N))
+
+.PHONY: setup build typecheck test demo bench runs clean-checkpoints kernel stage1 stage2 stage3 resume restore runbook
+
+node_modules/.install-stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# Idempotent: npm packages when the lock changed, Debian packages (Jupyter, nbformat, onnx) when missing.
+setup: node_modules/.install-stamp
+	@bash scripts/setup-system.sh
+
+build: setup
+	npx tsc -p tsconfig.build.json
+
+typecheck: setup
+	npx tsc -p tsconfig.json --noEmit
+
+test: setup
+	npx tsc -p tsconfig.json --noEmit
+	$(DT) kernel check
+	npx vitest run
+
+# The main job: the three runbook stages as headless notebooks, then the per-stage summary.
+demo: setup
+	@start=$$(date +%s); \
+	$(DT) notebook run notebooks/01-stage1.ipynb $(NBP) && \
+	$(DT) notebook run notebooks/02-stage2.ipynb $(NBP) && \
+	$(DT) notebook run notebooks/03-stage3.ipynb $(NBP) && \
+	$(DT) runbook $(RUNBOOK) --summary $(if $(RUN),--run $(RUN)) && \
+	echo "demo finished in $$(( $$(date +%s) - start )) s; executed notebooks in notebooks/executed/"
+
+kernel: setup
+	$(DT) kernel install
+
+stage1: setup
+	$(DT) notebook run notebooks/01-stage1.ipynb $(NBP)
+stage2: setup
+	$(DT) notebook run notebooks/02-stage2.ipynb $(NBP)
+stage3: setup
+	$(DT) notebook run notebooks/03-stage3.ipynb $(NBP)
+
+# After a disconnect: restore from Drive, then re-run the stage in progress (it resumes).
+restore: setup
+	$(DT) notebook run notebooks/00-setup-and-restore.ipynb $(NBP)
+resume: setup
+	$(DT) notebook run $$($(DT) notebook current $(if $(RUN),--run $(RUN))) $(NBP)
+
+# The same runbook without Jupyter, straight from the terminal.
+runbook: setup
+	$(DT) runbook $(RUNBOOK) --device $(DEVICE)
+
+runs: setup
+	$(DT) runs --base $(BASE)
+
+clean-checkpoints: setup
+	$(DT) clean-checkpoints --base $(BASE) $(if $(RUN),--run $(RUN)) --keep-last 1
+
+bench: setup
+	$(TSX) bench/engine-mlp.ts
+	$(TSX) bench/checkpoint.ts
+	$(TSX) bench/backup.ts
+	$(TSX) bench/gpu.ts
