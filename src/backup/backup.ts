@@ -2,6 +2,8 @@
 // a Store (blobs → manifest → latest.json). One upload at a time, a bounded queue (a newer
 // checkpoint replaces a waiting older one unless that one is permanent or a new best), bounded
 // memory (streams; Drive chunks), loud but non-fatal failures, `flush()` at the end of a run.
+// By default it runs on a worker thread (threaded.ts) so uploads progress while a training step
+// blocks the main event loop; stores that cannot be reopened there run it on the main thread.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { isImprovement } from '../checkpoint/policy.js';
@@ -12,6 +14,7 @@ import { SessionFile } from '../storage/mount.js';
 import { type Store, formatBytes } from '../storage/store.js';
 import { DEFAULT_KEEP, type KeepPolicy, RunPublisher } from './publish.js';
 import { DEFAULT_CHUNK_BYTES, planCheckpoint } from './segments.js';
+import { ThreadedBackup } from './threaded.js';
 
 /** What the checkpoint manager's onDurable gives (DurableEvent); only `dir` is required. */
 export interface DurableInfo {
@@ -38,6 +41,12 @@ export interface BackupOptions {
   retryDelayMs?: number;
   /** On start, back up the newest local checkpoint if the store lacks it (default true). */
   catchUp?: boolean;
+  /**
+   * Run the uploads on a worker thread with its own event loop (default: when the store has a
+   * spec(), i.e. a plain LocalDirStore or a GoogleDriveStore made with createDriveAuth). Custom or
+   * in-memory stores cannot cross threads and run on the main thread; `true` with such a store throws.
+   */
+  thread?: boolean;
 }
 
 export type BackupEvent =
@@ -66,6 +75,8 @@ export interface Backup {
   onEvent(listener: (e: BackupEvent) => void): () => void;
   /** Resolves when everything queued so far is backed up (or given up); never rejects. */
   flush(): Promise<BackupStatus>;
+  /** Flush, then stop the backup thread (if any); enqueue() afterwards throws. */
+  close(): Promise<BackupStatus>;
 }
 
 interface Job { dir: string; name: string; kind: string; globalStep: number; bytes: number; mustKeep: boolean; attempt: number }
@@ -81,10 +92,22 @@ export function formatBackupEvent(e: BackupEvent): string | null {
 }
 
 export function startBackup(o: BackupOptions): Backup {
-  return new BackupRunner(o);
+  const spec = o.thread === false ? null : o.store.spec?.() ?? null;
+  if (o.thread === true && !spec) {
+    throw new Error(`startBackup: thread: true needs a store that can be reopened on a worker thread (a LocalDirStore, or a GoogleDriveStore whose auth came from createDriveAuth); ${o.store.description} cannot — leave \`thread\` unset to back up on the main thread`);
+  }
+  if (!spec) return new BackupRunner(o);
+  const { store: _store, thread: _thread, ...options } = o;
+  return new ThreadedBackup({ spec, options: { ...options, runDir: path.resolve(o.runDir) } }, initialStatus(o), () => new BackupRunner({ ...o, catchUp: true }));
 }
 
-class BackupRunner implements Backup {
+function initialStatus(o: BackupOptions): BackupStatus {
+  const run = o.runName ?? path.basename(path.resolve(o.runDir));
+  return { store: o.store.description, run, pending: 0, pendingBytes: 0, uploading: null, lastBackedUp: null, lastError: null, failures: 0 };
+}
+
+/** The backup itself, on whichever thread it is created (the main one, or the backup thread). */
+export class BackupRunner implements Backup {
   private queue: Job[] = [];
   private current: Job | null = null;
   private progress = { uploadedBytes: 0, newBytes: 0 };
@@ -97,6 +120,7 @@ class BackupRunner implements Backup {
   private readonly pinRoot: string;
   private starting: Promise<void>;
   private sessions: SessionFile | null = null;
+  private closed = false;
 
   constructor(private o: BackupOptions) {
     this.runDir = path.resolve(o.runDir);
@@ -107,7 +131,7 @@ class BackupRunner implements Backup {
       o.store.useSessions(this.sessions);
     }
     this.publisher = new RunPublisher(o.store, run, o.keep ?? DEFAULT_KEEP, o.concurrency ?? 4);
-    this.st = { store: o.store.description, run, pending: 0, pendingBytes: 0, uploading: null, lastBackedUp: null, lastError: null, failures: 0 };
+    this.st = initialStatus(o);
     this.starting = (o.catchUp ?? true) ? this.catchUp() : Promise.resolve();
     this.running = this.starting.then(() => this.pump());
   }
@@ -124,6 +148,7 @@ class BackupRunner implements Backup {
   }
 
   enqueue(info: DurableInfo): void {
+    if (this.closed) throw new Error('backup.enqueue() after close()');
     const name = info.name ?? path.basename(info.dir);
     const job: Job = { dir: path.resolve(info.dir), name, kind: info.kind ?? 'last', globalStep: info.globalStep ?? 0, bytes: 0, mustKeep: this.isKeeper(info), attempt: 0 };
     void dirBytes(job.dir).then((b) => { job.bytes = b; });
@@ -160,6 +185,16 @@ class BackupRunner implements Backup {
     while (this.running) await this.running;
     await this.sessions?.flush();
     return this.status();
+  }
+
+  close(): Promise<BackupStatus> {
+    this.closed = true;
+    return this.flush();
+  }
+
+  /** Nothing queued, uploading or starting. */
+  get idle(): boolean {
+    return !this.running && !this.current && this.queue.length === 0;
   }
 
   private async catchUp(): Promise<void> {

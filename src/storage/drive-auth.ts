@@ -22,6 +22,8 @@ export interface DriveAuth {
   kind: AuthKind;
   /** An authenticated google-auth-library client (OAuth2Client or JWT). */
   client: InstanceType<typeof auth.OAuth2> | InstanceType<typeof auth.JWT>;
+  /** What the client was made from (set by createDriveAuth), so another thread can make its own. */
+  credentials?: DriveCredentials;
 }
 
 /** Credentials named by environment variables, if any. */
@@ -38,16 +40,16 @@ export async function createDriveAuth(c: DriveCredentials): Promise<DriveAuth> {
   if (c.accessToken) {
     const client = new auth.OAuth2();
     client.setCredentials({ access_token: c.accessToken });
-    return { kind: 'access-token', client };
+    return { kind: 'access-token', client, credentials: { accessToken: c.accessToken } };
   }
-  if (c.tokenFile) return { kind: 'oauth', client: await oauthFromTokenFile(c.tokenFile) };
+  if (c.tokenFile) return { kind: 'oauth', client: await oauthFromTokenFile(c.tokenFile), credentials: { tokenFile: c.tokenFile } };
   if (c.serviceAccountKeyFile) {
     const key = await readJson(c.serviceAccountKeyFile, 'service-account key');
     if (typeof key.client_email !== 'string' || typeof key.private_key !== 'string') {
       throw new Error(`${c.serviceAccountKeyFile} is not a service-account key (needs client_email and private_key)`);
     }
     const client = new auth.JWT({ email: key.client_email, key: key.private_key, scopes: ['https://www.googleapis.com/auth/drive'] });
-    return { kind: 'service-account', client };
+    return { kind: 'service-account', client, credentials: { serviceAccountKeyFile: c.serviceAccountKeyFile } };
   }
   throw new Error('no Drive credentials: give accessToken, tokenFile or serviceAccountKeyFile (or set DRIVETRAIN_DRIVE_TOKEN_FILE)');
 }

@@ -8,7 +8,10 @@ import { type DriveAuth, SERVICE_ACCOUNT_QUOTA_HINT } from './drive-auth.js';
 import { hashFileRange } from './hash-file.js';
 import { DriveError, type RetryOptions, backoffDelay, sleep, toDriveError, withRetry } from './drive-retry.js';
 import { type RequestClient, type SessionMemory, resumableUpload } from './drive-upload.js';
-import { type ByteRange, type ByteSource, readAll, type Store, type StoreEntry, type StoreStat, type WriteData, type StoreWriteResult, isByteSource, normalizePath, splitPath } from './store.js';
+import {
+  type ByteRange, type ByteSource, readAll, type Store, type StoreEntry, type StoreSpec, type StoreStat, type WriteData, type StoreWriteResult,
+  isByteSource, isPlainInstance, normalizePath, splitPath,
+} from './store.js';
 
 export const FOLDER_MIME = 'application/vnd.google-apps.folder';
 const FILE_FIELDS = 'id,name,mimeType,size,md5Checksum,modifiedTime';
@@ -125,6 +128,13 @@ export class GoogleDriveStore implements Store {
     if (!pid) return null;
     const files = await this.query(`'${esc(pid)}' in parents and name = '${esc(name)}' and mimeType != '${FOLDER_MIME}' and trashed = false`);
     return files.sort((a, b) => b.modified.localeCompare(a.modified))[0] ?? null;
+  }
+
+  /** Needs auth made by createDriveAuth (its credentials); onRetry and sessions are not carried over. */
+  spec(): StoreSpec | null {
+    const { auth, rootFolderId, chunkSize, timeoutMs, multipartMaxBytes, attempts, baseDelayMs, maxDelayMs } = this.o;
+    if (!auth.credentials || !isPlainInstance(this, GoogleDriveStore)) return null;
+    return { kind: 'drive', credentials: auth.credentials, basePath: this.base, rootFolderId, rootUrl: this.rootUrl, chunkSize, timeoutMs, multipartMaxBytes, attempts, baseDelayMs, maxDelayMs };
   }
 
   /** Remember upload sessions here (e.g. a SessionFile) so a restarted process resumes them. */

@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { copyFileRange, hashFileRange } from './hash-file.js';
-import { type ByteRange, type Store, type StoreEntry, type StoreStat, type WriteData, type StoreWriteResult, isByteSource, normalizePath } from './store.js';
+import {
+  type ByteRange, type Store, type StoreEntry, type StoreSpec, type StoreStat, type WriteData, type StoreWriteResult, isByteSource, isPlainInstance, normalizePath,
+} from './store.js';
 
 const TEMP_PREFIX = '.tmp-';
 
@@ -20,6 +22,10 @@ export class LocalDirStore implements Store {
   constructor(root: string) {
     this.root = path.resolve(root);
     this.description = this.root;
+  }
+
+  spec(): StoreSpec | null {
+    return isPlainInstance(this, LocalDirStore) ? { kind: 'local', root: this.root } : null;
   }
 
   private abs(p: string): string {

@@ -5,7 +5,7 @@ import { type DriveCredentials, createDriveAuth, credentialsFromEnv } from './dr
 import { GoogleDriveStore, type GoogleDriveStoreOptions } from './drive-store.js';
 import type { SessionMemory } from './drive-upload.js';
 import { LocalDirStore } from './local-store.js';
-import { type Store, formatBytes } from './store.js';
+import { type Store, type StoreSpec, formatBytes } from './store.js';
 
 export const COLAB_DRIVE = '/content/drive/MyDrive';
 
@@ -75,6 +75,16 @@ export async function storeFromTarget(target: string, o: MountOptions = {}): Pro
   }
   if (target === '') throw new Error('empty <drive> target: give a folder path or drive:folder');
   return new LocalDirStore(target);
+}
+
+/** Open the store a spec describes (store.spec()), e.g. on a worker thread. */
+export async function storeFromSpec(spec: StoreSpec): Promise<Store> {
+  if (spec.kind === 'local') return new LocalDirStore(spec.root);
+  if (spec.kind === 'drive') {
+    const { kind: _kind, credentials, ...o } = spec;
+    return new GoogleDriveStore({ ...o, auth: await createDriveAuth(credentials) });
+  }
+  throw new Error(`unknown store spec kind ${JSON.stringify((spec as { kind?: unknown }).kind)} (expected 'local' or 'drive')`);
 }
 
 export interface QuotaCheck {

@@ -3,6 +3,7 @@
 // GoogleDriveStore (Drive v3 API).
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import type { DriveCredentials } from './drive-auth.js';
 
 export interface StoreEntry {
   /** Full store path, e.g. `run1/blobs/ab12…`. */
@@ -62,6 +63,26 @@ export interface Store {
   freeSpace?(): Promise<number | null>;
   /** True when write() checks a ByteSource's `sha256` while copying (saves the caller a pass). */
   readonly verifiesSha256?: boolean;
+  /** How to open this same store on another thread (storeFromSpec); null/absent when it cannot be. */
+  spec?(): StoreSpec | null;
+}
+
+/**
+ * A serialisable description of a store (Store objects hold clients, sockets and caches and do
+ * not cross threads). Drive specs carry credentials (a token or file paths): never log them.
+ */
+export type StoreSpec =
+  | { kind: 'local'; root: string }
+  | {
+    kind: 'drive'; credentials: DriveCredentials; basePath?: string; rootFolderId?: string; rootUrl?: string;
+    chunkSize?: number; timeoutMs?: number; multipartMaxBytes?: number; attempts?: number; baseDelayMs?: number; maxDelayMs?: number;
+  };
+
+const STORE_METHODS = ['list', 'stat', 'read', 'write', 'delete', 'mkdir', 'freeSpace', 'spec'];
+
+/** True for an instance of `cls` itself with no method replaced: only such a store is described by its spec. */
+export function isPlainInstance(obj: object, cls: abstract new (...a: never[]) => unknown): boolean {
+  return Object.getPrototypeOf(obj) === cls.prototype && !STORE_METHODS.some((m) => Object.prototype.hasOwnProperty.call(obj, m));
 }
 
 /** Normalise a store path: no leading/trailing slashes, no empty, `.` or `..` segments. */

@@ -6,20 +6,23 @@ import { storeFromTarget } from '../storage/mount.js';
 import type { Store } from '../storage/store.js';
 import type { Emitter } from './events.js';
 
-/** `{ to: 'folder' | 'drive:folder' }` (as `--gdrive-backup`), or an opened Store. */
-export type BackupOption = { to: string; runName?: string } | { store: Store; runName?: string };
+/**
+ * `{ to: 'folder' | 'drive:folder' }` (as `--gdrive-backup`), or an opened Store. `thread`: see
+ * BackupOptions.thread (default: on a worker thread when the store allows it).
+ */
+export type BackupOption = ({ to: string } | { store: Store }) & { runName?: string; thread?: boolean };
 
 export interface RunBackup {
   backup: Backup;
   /** Wait until everything queued is uploaded (or given up); never throws. */
   flush(): Promise<void>;
-  /** Flush and detach from the manager. */
+  /** Flush, detach from the manager and end the backup thread. */
   stop(): Promise<void>;
 }
 
 export async function startRunBackup(opt: BackupOption, manager: CheckpointManager, events: Emitter): Promise<RunBackup> {
   const store = 'store' in opt ? opt.store : await storeFromTarget(opt.to);
-  const backup = startBackup({ store, runDir: manager.runDir, runName: opt.runName, keep: manager.options.keep });
+  const backup = startBackup({ store, runDir: manager.runDir, runName: opt.runName, keep: manager.options.keep, thread: opt.thread });
   const offEvents = backup.onEvent((e) => {
     const line = formatBackupEvent(e);
     if (!line) return;
@@ -33,7 +36,7 @@ export async function startRunBackup(opt: BackupOption, manager: CheckpointManag
     flush,
     stop: async () => {
       offDurable();
-      await flush();
+      await backup.close(); // flushes, then ends the backup thread
       offEvents();
     },
   };
