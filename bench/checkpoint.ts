@@ -3,6 +3,8 @@
 //  2. background write throughput (save -> durable, incl. sha256 and fsync) next to
 //     `dd if=/dev/zero bs=4M conv=fsync` on the same disk in the same run (target >= 80 %)
 //  3. the largest event-loop stall while a background write runs
+//  5. save -> durable while this thread is busy in 10 ms synchronous "training steps" (yielding
+//     once between steps), on the writer thread (default) and inline (the pre-worker path)
 //  4. with --stream-gb N: saves and loads an N GB state, reporting memory beyond the tensors
 //     themselves (streaming: no file-sized buffer or string is ever built)
 // Usage: node --import tsx bench/checkpoint.ts [--dir DIR] [--mb 100] [--reps 5] [--stream-gb 1]
@@ -44,6 +46,7 @@ function dd(mb: number): number {
 async function run(transfer: boolean) {
   const runDir = path.join(work, transfer ? 'transfer' : 'copy');
   const m = await CheckpointManager.open(runDir, { keep: { lastN: 1 }, transfer }, { warn: () => undefined });
+  await m.flush();
   const ts = state(MB);
   const bytes = ts.reduce((a, t) => a + t.data.byteLength, 0);
   const blocked: number[] = [];
@@ -104,7 +107,37 @@ for (const [name, r] of [['copy', copy], ['transfer', transfer]] as const) {
       ` background write ${f1(r.mbps)} MB/s = ${f1((100 * r.mbps) / ddMbps)} % of dd (target >= 80 %), event-loop stall during write ${f1(r.stall)} ms`,
   );
 }
+for (const writer of ['worker', 'inline'] as const) {
+  const b = await busy(writer);
+  console.log(`  ${writer.padEnd(6)} writer, this thread busy in 10 ms steps: save -> durable median ${f1(b.ms)} ms = ${b.steps} steps, ${f1(b.mbps)} MB/s = ${f1((100 * b.mbps) / ddMbps)} % of dd`);
+}
 if (args['stream-gb']) await streamCheck(Number(args['stream-gb']));
+
+async function busy(writer: 'worker' | 'inline') {
+  const m = await CheckpointManager.open(path.join(work, `busy-${writer}`), { keep: { lastN: 1 } }, { warn: () => undefined, writer });
+  const ts = state(MB);
+  const bytes = ts.reduce((a, t) => a + t.data.byteLength, 0);
+  await m.save('last', ts, { epoch: 0, stepInEpoch: 0, globalStep: 0 }).durable; // warm-up
+  const ms: number[] = [];
+  const steps: number[] = [];
+  for (let r = 1; r <= REPS; r++) {
+    await m.flush();
+    let done = false;
+    let n = 0;
+    const t0 = performance.now();
+    m.save('last', ts, { epoch: r, stepInEpoch: 0, globalStep: r }).durable.then(() => (done = true));
+    while (!done) {
+      const end = performance.now() + 10;
+      while (performance.now() < end);
+      n++;
+      await new Promise((res) => setImmediate(res));
+    }
+    ms.push(performance.now() - t0);
+    steps.push(n);
+  }
+  await m.close();
+  return { ms: median(ms), steps: median(steps), mbps: bytes / 1e6 / (median(ms) / 1000) };
+}
 await rm(work, { recursive: true, force: true });
 
 async function streamCheck(gb: number) {

@@ -5,21 +5,26 @@
 // A newer save replaces a waiting one unless that one must be kept (kind `permanent`, or its
 // metrics would make it the new best); replaced saves' `durable` promises resolve with the
 // event of the checkpoint that replaced them (same or later state).
+//
+// Only "write the files + commit them into place" leaves this thread: by default it runs on a
+// worker thread (writer.ts), so a training loop that blocks this thread between steps does not
+// stall the write; with an injected fs/target it runs here (OpenDeps.writer).
 import * as path from 'node:path';
 import type { NamedTensor, TensorMap } from '../tensor.js';
 import { AtomicRenameTarget, isStagingName, type CommitTarget } from './commit.js';
-import { checkSizes, readManifest, writeCheckpointFiles } from './dir.js';
+import { checkSizes, readManifest } from './dir.js';
 import { CheckpointError } from './errors.js';
-import { exists, nodeFs, type CkptFs } from './fsio.js';
+import { nodeFs, type CkptFs } from './fsio.js';
 import { acquireRunLock, type RunLock } from './lock.js';
 import type { CheckpointKind, Manifest } from './manifest.js';
-import { CHECKPOINTS_DIR, readRunMetadata, writeRunMetadata, type CheckpointRecord, type RunMetadata } from './metadata.js';
+import { CHECKPOINTS_DIR, readRunMetadata, type CheckpointRecord, type RunMetadata } from './metadata.js';
 import {
   CheckpointOptionsSchema, byStep, findBest, isImprovement, newestOf, savePolicyFromOptions, selectDeletions,
   type CheckpointEvent, type CheckpointOptions, type CheckpointOptionsInput, type SaveDecision, type SavePolicy,
 } from './policy.js';
 import { SnapshotArena, type Snapshot } from './snapshot.js';
 import { parseTrainState, type TrainState, type TrainStateInput } from './state.js';
+import { InlineWriter, ThreadWriter, type CheckpointWriter, type WriterMode } from './writer.js';
 
 export interface DurableEvent {
   runDir: string;
@@ -51,7 +56,11 @@ export interface SaveHandle {
 }
 
 export interface SaveOptions {
-  /** take ownership of the arrays instead of copying (caller must not modify them afterwards) */
+  /**
+   * take ownership of the arrays instead of copying: their buffers move into the snapshot (zero
+   * copy) and the caller's arrays are detached (length 0) when save() returns; shared buffers
+   * (SharedArrayBuffer) are not moved and must not be modified until `durable` settles
+   */
   transfer?: boolean;
   /** directory name; default `<kind>-<globalStep 9 digits>` (+ `-2`, `-3` if taken) */
   name?: string;
@@ -66,6 +75,11 @@ export interface OpenDeps {
   target?: CommitTarget;
   /** experiment label stored in metadata.json when the run is created */
   experiment?: string;
+  /**
+   * Where checkpoint files are written and committed: 'worker' (a worker thread; default) or
+   * 'inline' (this thread, through `fs`/`target`; the default when either of those is given).
+   */
+  writer?: WriterMode;
 }
 
 interface Job {
@@ -104,6 +118,7 @@ export class CheckpointManager {
     private readonly fs: CkptFs,
     private readonly warn: (m: string) => void,
     private readonly target: CommitTarget,
+    private readonly writer: CheckpointWriter,
     private readonly lock: RunLock,
     private meta: RunMetadata,
   ) {
@@ -116,6 +131,10 @@ export class CheckpointManager {
       throw new CheckpointError('BAD_OPTIONS', `checkpoint options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
     }
     const fs = deps.fs ?? nodeFs;
+    const mode = deps.writer ?? (deps.fs || deps.target ? 'inline' : 'worker');
+    if (mode === 'worker' && (deps.fs || deps.target)) {
+      throw new CheckpointError('BAD_OPTIONS', "checkpoint writer 'worker' writes with node:fs into <runDir>/checkpoints; it cannot use an injected fs or target (use writer: 'inline')");
+    }
     const warn = deps.warn ?? ((m: string) => console.warn(m));
     const abs = path.resolve(runDir);
     const lock = await acquireRunLock(abs, { fs, warn });
@@ -135,7 +154,8 @@ export class CheckpointManager {
       const opts = parsed.data;
       // a run keeps its best rule: openers that do not name one (e.g. the CLI) protect the recorded best
       if (!opts.keep.best && meta.best) opts.keep.best = { monitor: meta.best.metric, mode: meta.best.mode, minDelta: meta.best.minDelta };
-      const m = new CheckpointManager(abs, opts, fs, warn, target, lock, meta);
+      const writer = mode === 'worker' ? new ThreadWriter(target.root) : new InlineWriter(target, fs);
+      const m = new CheckpointManager(abs, opts, fs, warn, target, writer, lock, meta);
       await m.scan();
       await m.writeMetadata();
       return m;
@@ -238,7 +258,12 @@ export class CheckpointManager {
     this.throwFailure();
   }
 
-  /** Flush, then release the lock. */
+  /** How checkpoint files are written: on a worker thread or inline (see OpenDeps.writer). */
+  get writerMode(): WriterMode {
+    return this.writer.mode;
+  }
+
+  /** Flush, then stop the writer and release the lock. */
   async close(): Promise<void> {
     if (this.closed) return;
     try {
@@ -246,6 +271,7 @@ export class CheckpointManager {
     } finally {
       this.closed = true;
       this.uninstallSignals?.();
+      await this.writer.close();
       await this.lock.release();
     }
   }
@@ -285,20 +311,10 @@ export class CheckpointManager {
   }
 
   private async write(job: Job): Promise<DurableEvent> {
-    let name = job.name ?? `${job.kind}-${String(job.state.globalStep).padStart(9, '0')}`;
-    for (let i = 2; this.ledger.has(name) || (await exists(this.fs, path.join(this.target.root, name))); i++) name = `${job.name ?? `${job.kind}-${String(job.state.globalStep).padStart(9, '0')}`}-${i}`;
     await this.makeRoom(job);
-    const staged = await this.target.stage(name);
-    let dir: string;
-    let manifest: Manifest;
-    try {
-      manifest = await writeCheckpointFiles(staged.dir, job.snapshot.tensors, job.state, { kind: job.kind, name, metrics: job.metrics }, this.fs);
-      job.snapshot.release(); // bytes are in the files; the arena can take the next snapshot
-      dir = await this.target.commit(staged);
-    } catch (e) {
-      await this.target.abort(staged).catch(() => undefined);
-      throw e;
-    }
+    const base = job.name ?? `${job.kind}-${String(job.state.globalStep).padStart(9, '0')}`;
+    const { name, dir, manifest } = await this.writer.write({ base, taken: [...this.ledger.keys()], tensors: job.snapshot.tensors, state: job.state, meta: { kind: job.kind, metrics: job.metrics } });
+    job.snapshot.release(); // bytes are in the files; the arena can take the next snapshot
     const bytes = Object.values(manifest.files).reduce((a, f) => a + f.size, 0);
     this.ledger.set(name, { name, kind: job.kind, epoch: manifest.epoch, stepInEpoch: manifest.stepInEpoch, globalStep: manifest.globalStep, metrics: manifest.metrics, path: path.relative(this.runDir, dir), created: manifest.created, bytes });
     return { runDir: this.runDir, dir, name, kind: job.kind, epoch: manifest.epoch, stepInEpoch: manifest.stepInEpoch, globalStep: manifest.globalStep, metrics: manifest.metrics, manifest };
@@ -338,7 +354,7 @@ export class CheckpointManager {
   }
 
   private async remove(r: Rec, reason: DeletedEvent['reason']): Promise<void> {
-    await this.target.remove(r.name);
+    await this.writer.remove(r.name);
     this.ledger.delete(r.name);
     this.emit(this.deletedListeners, { runDir: this.runDir, dir: path.join(this.runDir, r.path), name: r.name, kind: r.kind, globalStep: r.globalStep, reason });
   }
@@ -391,6 +407,6 @@ export class CheckpointManager {
       checkpoints: list,
       best: best && b ? { name: best.name, metric: b.monitor, mode: b.mode, minDelta: b.minDelta, value: best.metrics[b.monitor], epoch: best.epoch, globalStep: best.globalStep } : null,
     };
-    await writeRunMetadata(this.runDir, this.meta, this.fs);
+    await this.writer.writeMetadata(this.runDir, this.meta);
   }
 }

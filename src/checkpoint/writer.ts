@@ -1,0 +1,187 @@
+// Who writes a checkpoint's files and commits them into place. The manager keeps policies,
+// queueing, metadata, rotation and events on its own thread and hands only this job over:
+// - 'worker' (default): a worker thread with its own event loop (write-thread.ts) writes, hashes,
+//   fsyncs and renames (also rotation deletes and metadata.json), so a training loop that blocks
+//   its thread in synchronous steps (e.g. onnxruntime's session.run) does not hold each of the
+//   ~25 sequential file operations of a checkpoint back until its next step: one message each.
+//   Tensor bytes are not copied: shared arena buffers are read in place, transfer-mode buffers move.
+// - 'inline': the same job on the calling thread, through an injectable CkptFs and CommitTarget
+//   (chosen automatically when OpenDeps.fs or OpenDeps.target is given: fault-injection tests).
+import * as path from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import type { NamedTensor } from '../tensor.js';
+import { startModuleWorker } from '../worker/spawn.js';
+import type { CommitTarget } from './commit.js';
+import { writeCheckpointFiles, type CheckpointMeta } from './dir.js';
+import { CheckpointError, type CheckpointErrorCode } from './errors.js';
+import { exists, nodeFs, type CkptFs } from './fsio.js';
+import type { Manifest } from './manifest.js';
+import { writeRunMetadata, type RunMetadata } from './metadata.js';
+import type { TrainState } from './state.js';
+import { isShared } from './snapshot.js';
+
+export type WriterMode = 'worker' | 'inline';
+
+export interface WriteJob {
+  /** directory name wanted; `-2`, `-3`… are appended while it is in `taken` or exists on disk */
+  base: string;
+  taken: string[];
+  tensors: NamedTensor[];
+  state: TrainState;
+  meta: Omit<CheckpointMeta, 'name'>;
+}
+
+export interface Written {
+  name: string;
+  /** the final (committed, durable) directory */
+  dir: string;
+  manifest: Manifest;
+}
+
+/** The manager's file operations after open(): one at a time, in the order asked. */
+export interface CheckpointWriter {
+  readonly mode: WriterMode;
+  write(job: WriteJob): Promise<Written>;
+  /** Delete a committed checkpoint (CommitTarget.remove). */
+  remove(name: string): Promise<void>;
+  writeMetadata(runDir: string, meta: RunMetadata): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Pick a free name, stage, write every file (fsynced, manifest last), commit (rename + parent fsync); abort on failure. */
+export async function writeAndCommit(target: CommitTarget, fs: CkptFs, job: WriteJob): Promise<Written> {
+  let name = job.base;
+  for (let i = 2; job.taken.includes(name) || (await exists(fs, path.join(target.root, name))); i++) name = `${job.base}-${i}`;
+  const staged = await target.stage(name);
+  try {
+    const manifest = await writeCheckpointFiles(staged.dir, job.tensors, job.state, { ...job.meta, name }, fs);
+    return { name, dir: await target.commit(staged), manifest };
+  } catch (e) {
+    await target.abort(staged).catch(() => undefined);
+    throw e;
+  }
+}
+
+export class InlineWriter implements CheckpointWriter {
+  readonly mode = 'inline';
+  constructor(private readonly target: CommitTarget, private readonly fs: CkptFs = nodeFs) {}
+  write(job: WriteJob): Promise<Written> {
+    return writeAndCommit(this.target, this.fs, job);
+  }
+  remove(name: string): Promise<void> {
+    return this.target.remove(name);
+  }
+  writeMetadata(runDir: string, meta: RunMetadata): Promise<void> {
+    return writeRunMetadata(runDir, meta, this.fs);
+  }
+  async close(): Promise<void> {}
+}
+
+/** What crosses the thread boundary for a failure (Errors lose `code`/`path` in structured clone). */
+export interface SerializedError {
+  message: string;
+  stack?: string;
+  code?: string;
+  errno?: number;
+  syscall?: string;
+  path?: string;
+  /** set when the error was a CheckpointError */
+  checkpoint?: { code: CheckpointErrorCode; file?: string; detail?: string };
+}
+
+export function serializeError(e: unknown): SerializedError {
+  const x = (e ?? {}) as NodeJS.ErrnoException & { file?: string; detail?: string };
+  const out: SerializedError = { message: x.message ?? String(e), stack: x.stack, code: x.code, errno: x.errno, syscall: x.syscall, path: x.path };
+  if (e instanceof CheckpointError) out.checkpoint = { code: e.code, file: e.file, detail: e.detail };
+  return out;
+}
+
+function deserializeError(s: SerializedError): Error {
+  if (s.checkpoint) return new CheckpointError(s.checkpoint.code, s.message, { file: s.checkpoint.file, detail: s.checkpoint.detail });
+  const e = Object.assign(new Error(s.message), { code: s.code, errno: s.errno, syscall: s.syscall, path: s.path });
+  if (s.stack) e.stack = `${s.stack}\n    (in the checkpoint writer thread)`;
+  return e;
+}
+
+export type ThreadOp =
+  | { op: 'write'; root: string; job: WriteJob }
+  | { op: 'remove'; root: string; name: string }
+  | { op: 'metadata'; runDir: string; meta: RunMetadata };
+export type ThreadRequest = ThreadOp & { id: number };
+export type ThreadReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
+
+/**
+ * Runs the operations on a worker thread (started on first use) with AtomicRenameTarget + node:fs.
+ * Each costs the calling thread one message, however many file calls it makes.
+ */
+export class ThreadWriter implements CheckpointWriter {
+  readonly mode = 'worker';
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
+
+  constructor(private readonly root: string) {}
+
+  write(job: WriteJob): Promise<Written> {
+    // shared (arena) buffers are read in place; transfer-mode buffers move to the thread
+    const transfer = [...new Set(job.tensors.map((t) => t.data.buffer).filter((b): b is ArrayBuffer => !isShared(b)))];
+    return this.call({ op: 'write', root: this.root, job }, transfer) as Promise<Written>;
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.call({ op: 'remove', root: this.root, name });
+  }
+
+  async writeMetadata(runDir: string, meta: RunMetadata): Promise<void> {
+    await this.call({ op: 'metadata', runDir, meta });
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    if (w) await w.terminate();
+    this.failAll(new Error('checkpoint writer closed'));
+  }
+
+  private call(op: ThreadOp, transfer: ArrayBuffer[] = []): Promise<unknown> {
+    const w = this.start();
+    const id = this.nextId++;
+    const done = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    try {
+      w.postMessage({ ...op, id }, transfer);
+    } catch (e) {
+      this.pending.delete(id);
+      return Promise.reject(e);
+    }
+    w.ref(); // work in flight keeps the process alive, as pending fs calls do
+    return done;
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const w = startModuleWorker('src/checkpoint/write-thread.ts');
+    w.unref();
+    w.on('message', (r: ThreadReply) => {
+      const p = this.pending.get(r.id);
+      if (!p) return;
+      this.pending.delete(r.id);
+      if (!this.pending.size) w.unref();
+      if (r.ok) p.resolve(r.value);
+      else p.reject(deserializeError(r.error));
+    });
+    const lost = (why: string) => {
+      if (this.worker !== w) return;
+      this.worker = null; // the next operation starts a fresh thread
+      this.failAll(new Error(`checkpoint writer thread ${why}`));
+    };
+    w.on('error', (e) => lost(`failed: ${e.message}`));
+    w.on('exit', (code) => lost(`exited (code ${code})`));
+    this.worker = w;
+    return w;
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+}
