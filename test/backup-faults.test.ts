@@ -48,7 +48,7 @@ it('converges through 10 % faults over 50 checkpoints; readers never see a missi
   const readerStore = await fakeDriveStore(fake, { basePath: 'faults', timeoutMs: 400, attempts: 10 });
   const runDir = path.join(mkdtempSync(path.join(tmpdir(), 'dt-faults-')), 'f');
   const mgr = await CheckpointManager.open(runDir, {}, { warn: () => {} });
-  const backup = startBackup({ store, runDir, retryDelayMs: 20, maxAttempts: 10 });
+  const backup = startBackup({ store, runDir, retryDelayMs: 20, maxAttempts: 10, thread: true });
   const errors: string[] = [];
   backup.onEvent((e) => { if (e.type === 'error') errors.push(e.error); });
 
@@ -92,6 +92,7 @@ it('converges through 10 % faults over 50 checkpoints; readers never see a missi
     clearInterval(timer);
   }
   await reader;
+  await backup.close();
   await mgr.close();
   expect(fake.stats.faults).toBeGreaterThan(20);
   expect(problems).toEqual([]);

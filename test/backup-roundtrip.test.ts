@@ -1,8 +1,8 @@
 import { mkdtempSync, promises as fsp, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BackupEvent, formatBackupEvent, startBackup } from '../src/backup/backup.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Backup, type BackupEvent, type BackupOptions, formatBackupEvent, startBackup as start } from '../src/backup/backup.js';
 import { blobPath, indexPath, manifestPath } from '../src/backup/format.js';
 import { readIndex, readStoreManifest } from '../src/backup/publish.js';
 import { listRemoteRuns, restore } from '../src/backup/restore.js';
@@ -18,6 +18,10 @@ const quiet = () => {};
 let fake: FakeDrive;
 beforeAll(async () => { fake = await startFakeDrive(); });
 afterAll(async () => { await fake.stop(); });
+const started: Backup[] = [];
+/** startBackup, closed (backup thread ended) after each test */
+const startBackup = (o: BackupOptions) => { const b = start(o); started.push(b); return b; };
+afterEach(async () => { for (const b of started.splice(0)) await b.close(); });
 
 async function filesOf(dir: string): Promise<Record<string, Buffer>> {
   const out: Record<string, Buffer> = {};
@@ -25,17 +29,19 @@ async function filesOf(dir: string): Promise<Record<string, Buffer>> {
   return out;
 }
 
-const stores: [string, () => Promise<Store>][] = [
-  ['LocalDirStore', async () => new LocalDirStore(tmp('dt-store-'))],
-  ['GoogleDriveStore (fake server)', async () => fakeDriveStore(fake, { basePath: `rt-${Math.random().toString(36).slice(2)}` })],
+const stores: [string, () => Promise<Store>, boolean][] = [
+  ['LocalDirStore, backup thread', async () => new LocalDirStore(tmp('dt-store-')), true],
+  ['LocalDirStore, main thread', async () => new LocalDirStore(tmp('dt-store-')), false],
+  ['GoogleDriveStore (fake server), backup thread', async () => fakeDriveStore(fake, { basePath: `rt-${Math.random().toString(36).slice(2)}` }), true],
+  ['GoogleDriveStore (fake server), main thread', async () => fakeDriveStore(fake, { basePath: `rt-${Math.random().toString(36).slice(2)}` }), false],
 ];
 
-describe.each(stores)('backup + restore on %s', (_label, makeStore) => {
+describe.each(stores)('backup + restore on %s', (_label, makeStore, thread) => {
   it('round-trips checkpoints bitwise; "Colab disconnected" restore loads the backed-up step', async () => {
     const store = await makeStore();
     const runDir = path.join(tmp('dt-run-'), 'run1');
     const mgr = await CheckpointManager.open(runDir, {}, { warn: quiet });
-    const backup = startBackup({ store, runDir, retryDelayMs: 10 });
+    const backup = startBackup({ store, runDir, retryDelayMs: 10, thread });
     const lines: string[] = [];
     backup.onEvent((e) => { const l = formatBackupEvent(e); if (l) lines.push(l); });
     mgr.onDurable((e) => backup.enqueue(e));
@@ -69,11 +75,11 @@ describe.each(stores)('backup + restore on %s', (_label, makeStore) => {
 });
 
 describe('dedupe, retention and safety', () => {
-  it('a second checkpoint with a frozen backbone uploads only the changed bytes (fake server byte counts)', async () => {
-    const store = await fakeDriveStore(fake, { basePath: 'dedupe' });
+  it.each([true, false])('a second checkpoint with a frozen backbone uploads only the changed bytes (fake server byte counts; thread %s)', async (thread) => {
+    const store = await fakeDriveStore(fake, { basePath: `dedupe-${thread}` });
     const runDir = path.join(tmp('dt-run-'), 'dd');
     const mgr = await CheckpointManager.open(runDir, {}, { warn: quiet });
-    const backup = startBackup({ store, runDir });
+    const backup = startBackup({ store, runDir, thread });
     const done: Extract<BackupEvent, { type: 'done' }>[] = [];
     backup.onEvent((e) => { if (e.type === 'done') done.push(e); });
     const e1 = await saveStep(mgr, 1, { backbone: 400_000, head: 5_000 });
@@ -145,6 +151,7 @@ describe('dedupe, retention and safety', () => {
     });
     const runDir = path.join(tmp('dt-run-'), 'loud');
     const mgr = await CheckpointManager.open(runDir, {}, { warn: quiet });
+    expect(store.spec?.()).toBeNull(); // a wrapped store cannot cross threads: backed up on the main thread
     const backup = startBackup({ store, runDir, retryDelayMs: 5, maxAttempts: 2 });
     const lines: string[] = [];
     backup.onEvent((e) => { const l = formatBackupEvent(e); if (l) lines.push(l); });
