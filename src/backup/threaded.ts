@@ -41,7 +41,7 @@ export class ThreadedBackup implements Backup {
       w.on('exit', (code) => { if (!this.closed) this.die(`exited (code ${code})`); });
       this.worker = w; // ref'd until it reports idle (start-up catch-up may be uploading)
     } catch (e) {
-      queueMicrotask(() => this.die(`could not start: ${(e as Error).message}`));
+      this.die(`could not start: ${(e as Error).message}`); // no listeners yet: printed
     }
   }
 
