@@ -1,8 +1,8 @@
 // Checkpoint latency inside the real training loop (not a test): trains glyph-tiny with a wide
 // hidden layer (a few MB to ~100 MB of state incl. Adam moments) and reports, per recovery save,
 // how many training steps and ms pass between the `saved` and `durable` checkpoint events, next
-// to the median step time measured in the same run.
-// Usage: node --import tsx bench/checkpoint-train.ts [--hidden 2048] [--steps 120] [--save-steps 5]
+// to the median step time measured in the same run; `--writer inline` is the pre-worker path.
+// Usage: node --import tsx bench/checkpoint-train.ts [--hidden 2048] [--steps 120] [--save-steps 5] [--writer worker|inline]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -10,7 +10,8 @@ import { parseArgs } from 'node:util';
 import { train } from '../src/train/index.js';
 import { glyphTinyModel } from '../src/train/models.js';
 
-const { values: a } = parseArgs({ options: { hidden: { type: 'string', default: '2048' }, steps: { type: 'string', default: '120' }, 'save-steps': { type: 'string', default: '5' } } });
+const { values: a } = parseArgs({ options: { hidden: { type: 'string', default: '2048' }, steps: { type: 'string', default: '120' }, 'save-steps': { type: 'string', default: '5' }, writer: { type: 'string', default: 'worker' } } });
+const writer = a.writer === 'inline' ? 'inline' : 'worker';
 const hidden = Number(a.hidden);
 const work = await mkdtemp(path.join(tmpdir(), 'ckpt-train-'));
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN;
@@ -24,6 +25,7 @@ await train(
   { model: 'glyph-tiny', data: { n: Number(a.steps) * batch, seed: 5, valFraction: 0 }, batchSize: batch, threads: 1, seed: 3, epochs: 1, lr: 0.01, out: path.join(work, 'run'), checkpoint: { saveSteps: Number(a['save-steps']), saveLast: false } },
   {
     model: glyphTinyModel({ hidden }),
+    checkpointDeps: { writer },
     onEvent: (e) => {
       const now = performance.now();
       if (e.type === 'step') {
@@ -41,6 +43,6 @@ await train(
 );
 const stateMb = ((1024 * hidden + hidden + hidden * 13 + 13) * 4 * 3) / 1e6; // params + Adam m, v (approx.)
 const ms = lag.map((l) => l.ms);
-console.log(`checkpoint in the training loop: ~${stateMb.toFixed(1)} MB state, ${step} steps, median step ${median(stepTimes).toFixed(1)} ms, ${lag.length} saves (first save includes any writer start-up)`);
+console.log(`checkpoint in the training loop (${writer} writer): ~${stateMb.toFixed(1)} MB state, ${step} steps, median step ${median(stepTimes).toFixed(1)} ms, ${lag.length} saves (first save includes any writer start-up)`);
 console.log(`  saved -> durable: median ${median(lag.map((l) => l.steps))} steps / ${median(ms).toFixed(0)} ms; max ${Math.max(...lag.map((l) => l.steps))} steps / ${Math.max(...ms).toFixed(0)} ms; first ${lag[0]?.steps} steps / ${lag[0]?.ms.toFixed(0)} ms`);
 await rm(work, { recursive: true, force: true });

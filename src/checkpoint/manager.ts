@@ -154,7 +154,7 @@ export class CheckpointManager {
       const opts = parsed.data;
       // a run keeps its best rule: openers that do not name one (e.g. the CLI) protect the recorded best
       if (!opts.keep.best && meta.best) opts.keep.best = { monitor: meta.best.metric, mode: meta.best.mode, minDelta: meta.best.minDelta };
-      const writer = mode === 'worker' ? new ThreadWriter(target.root) : new InlineWriter(target, fs);
+      const writer = mode === 'worker' ? new ThreadWriter(target.root, () => new InlineWriter(target, fs), warn) : new InlineWriter(target, fs);
       const m = new CheckpointManager(abs, opts, fs, warn, target, writer, lock, meta);
       await m.scan();
       await m.writeMetadata();

@@ -21,7 +21,7 @@ function run(r: ThreadOp): Promise<unknown> {
 let queue: Promise<void> = Promise.resolve();
 port.on('message', (r: ThreadRequest) => {
   queue = queue.then(() => run(r)).then(
-    (value) => reply({ id: r.id, ok: true, value: value ?? null }),
-    (e: unknown) => reply({ id: r.id, ok: false, error: serializeError(e) }),
+    (value) => reply({ id: r.id, value }),
+    (e: unknown) => reply({ id: r.id, error: serializeError(e) }),
   );
 });

@@ -1,6 +1,6 @@
 // The worker-thread writer against the inline one: same bytes, same manifest, transfer-mode
 // ownership, and the reason it exists: a save stays on schedule while this thread is blocked.
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,9 @@ import { loadCheckpoint } from './dir.js';
 import { nodeFs } from './fsio.js';
 import { CheckpointManager } from './manager.js';
 import { readRunMetadata } from './metadata.js';
+import { AtomicRenameTarget } from './commit.js';
+import { parseTrainState } from './state.js';
+import { InlineWriter, ThreadWriter } from './writer.js';
 
 const root = await mkdtemp(path.join(tmpdir(), 'ckpt-writer-'));
 afterAll(() => rm(root, { recursive: true, force: true }));
@@ -78,6 +81,21 @@ describe('checkpoint writer thread', () => {
     const m = await CheckpointManager.open(newRun(), {}, { ...quiet, fs: nodeFs });
     expect(m.writerMode).toBe('inline');
     await m.close();
+  });
+
+  it('falls back to writing inline, with a warning, when the thread cannot run', async () => {
+    const runDir = newRun();
+    await mkdir(runDir);
+    const target = new AtomicRenameTarget(path.join(runDir, 'checkpoints'));
+    const warnings: string[] = [];
+    const w = new ThreadWriter(target.root, () => new InlineWriter(target), (m) => warnings.push(m), 'src/checkpoint/no-such-thread.ts');
+    await w.writeMetadata(runDir, { run: 'r', experiment: null, created: 'c', updated: 'u', checkpoints: [], best: null });
+    expect(w.mode).toBe('inline');
+    expect(warnings.join()).toMatch(/checkpoint writer thread (failed|exited).*writing checkpoints on the main thread/);
+    const ev = await w.write({ base: 'last-1', taken: [], tensors: mixed(), state: parseTrainState(st(1)), meta: { kind: 'last' } });
+    expect((await loadCheckpoint(ev.dir)).tensors.size).toBe(5);
+    expect((await readRunMetadata(runDir))?.run).toBe('r');
+    await w.close();
   });
 
   it('a save becomes durable within far fewer blocked "training steps" than inline', async () => {

@@ -108,32 +108,48 @@ export type ThreadOp =
   | { op: 'remove'; root: string; name: string }
   | { op: 'metadata'; runDir: string; meta: RunMetadata };
 export type ThreadRequest = ThreadOp & { id: number };
-export type ThreadReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
+/** `error` is set when the operation failed, else `value` is its result. */
+export type ThreadReply = { id: number; value?: unknown; error?: SerializedError };
+
+/** The writer thread could not start or died (as opposed to a failed file operation). */
+class ThreadFailure extends Error {}
 
 /**
  * Runs the operations on a worker thread (started on first use) with AtomicRenameTarget + node:fs.
- * Each costs the calling thread one message, however many file calls it makes.
+ * Each costs the calling thread one message, however many file calls it makes. If the thread
+ * fails before it ever answered (e.g. workers unavailable here), it warns once and continues
+ * with the inline writer (open() writes metadata.json first, so this shows up there).
  */
 export class ThreadWriter implements CheckpointWriter {
-  readonly mode = 'worker';
   private worker: Worker | null = null;
   private nextId = 1;
+  private answered = false;
+  private inline: InlineWriter | null = null;
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly fallback: () => InlineWriter,
+    private readonly warn: (m: string) => void,
+    private readonly module = 'src/checkpoint/write-thread.ts',
+  ) {}
+
+  get mode(): WriterMode {
+    return this.inline ? 'inline' : 'worker';
+  }
 
   write(job: WriteJob): Promise<Written> {
     // shared (arena) buffers are read in place; transfer-mode buffers move to the thread
     const transfer = [...new Set(job.tensors.map((t) => t.data.buffer).filter((b): b is ArrayBuffer => !isShared(b)))];
-    return this.call({ op: 'write', root: this.root, job }, transfer) as Promise<Written>;
+    return this.run({ op: 'write', root: this.root, job }, transfer, (w) => w.write(job)) as Promise<Written>;
   }
 
   async remove(name: string): Promise<void> {
-    await this.call({ op: 'remove', root: this.root, name });
+    await this.run({ op: 'remove', root: this.root, name }, [], (w) => w.remove(name));
   }
 
   async writeMetadata(runDir: string, meta: RunMetadata): Promise<void> {
-    await this.call({ op: 'metadata', runDir, meta });
+    await this.run({ op: 'metadata', runDir, meta }, [], (w) => w.writeMetadata(runDir, meta));
   }
 
   async close(): Promise<void> {
@@ -143,8 +159,27 @@ export class ThreadWriter implements CheckpointWriter {
     this.failAll(new Error('checkpoint writer closed'));
   }
 
-  private call(op: ThreadOp, transfer: ArrayBuffer[] = []): Promise<unknown> {
-    const w = this.start();
+  private async run(op: ThreadOp, transfer: ArrayBuffer[], inline: (w: InlineWriter) => Promise<unknown>): Promise<unknown> {
+    if (this.inline) return inline(this.inline);
+    try {
+      return await this.call(op, transfer);
+    } catch (e) {
+      if (!(e instanceof ThreadFailure) || this.answered) throw e;
+      if (!this.inline) {
+        this.warn(`drivetrain: ${e.message}; writing checkpoints on the main thread instead (they become durable more slowly while training blocks it)`);
+        this.inline = this.fallback();
+      }
+      return inline(this.inline); // moved (transfer-mode) tensors are gone: that write fails with a clear size error
+    }
+  }
+
+  private call(op: ThreadOp, transfer: ArrayBuffer[]): Promise<unknown> {
+    let w: Worker;
+    try {
+      w = this.start();
+    } catch (e) {
+      return Promise.reject(new ThreadFailure(`checkpoint writer thread could not start: ${(e as Error).message}`));
+    }
     const id = this.nextId++;
     const done = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
     try {
@@ -159,20 +194,21 @@ export class ThreadWriter implements CheckpointWriter {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const w = startModuleWorker('src/checkpoint/write-thread.ts');
+    const w = startModuleWorker(this.module);
     w.unref();
     w.on('message', (r: ThreadReply) => {
       const p = this.pending.get(r.id);
       if (!p) return;
+      this.answered = true;
       this.pending.delete(r.id);
       if (!this.pending.size) w.unref();
-      if (r.ok) p.resolve(r.value);
-      else p.reject(deserializeError(r.error));
+      if (r.error) p.reject(deserializeError(r.error));
+      else p.resolve(r.value);
     });
     const lost = (why: string) => {
       if (this.worker !== w) return;
       this.worker = null; // the next operation starts a fresh thread
-      this.failAll(new Error(`checkpoint writer thread ${why}`));
+      this.failAll(new ThreadFailure(`checkpoint writer thread ${why}`));
     };
     w.on('error', (e) => lost(`failed: ${e.message}`));
     w.on('exit', (code) => lost(`exited (code ${code})`));
