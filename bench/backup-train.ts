@@ -43,7 +43,7 @@ async function once(thread: boolean, rep: number) {
   return { thread, lags, during, after, steps: step, seconds: (performance.now() - t0) / 1000 };
 }
 
-const rows = [];
+const rows: Awaited<ReturnType<typeof once>>[] = [];
 for (let rep = 0; rep < Number(a.reps); rep++) for (const thread of [false, true]) rows.push(await once(thread, rep));
 for (const thread of [false, true]) {
   const r = rows.filter((x) => x.thread === thread);

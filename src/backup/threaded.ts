@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { StoreSpec } from '../storage/store.js';
 import { startModuleWorker } from '../worker/spawn.js';
-import { type Backup, type BackupEvent, type BackupOptions, type BackupStatus, type DurableInfo, formatBackupEvent } from './backup.js';
+import { type Backup, type BackupEvent, type BackupOptions, type BackupStatus, type DurableInfo, formatBackupEvent } from './events.js';
 
 export const BACKUP_WORKER = 'src/backup/backup-worker.ts';
 
