@@ -56,11 +56,7 @@ export interface SaveHandle {
 }
 
 export interface SaveOptions {
-  /**
-   * take ownership of the arrays instead of copying: their buffers move into the snapshot (zero
-   * copy) and the caller's arrays are detached (length 0) when save() returns; shared buffers
-   * (SharedArrayBuffer) are not moved and must not be modified until `durable` settles
-   */
+  /** take the arrays instead of copying: their buffers move (the caller's arrays are detached, length 0, after save()); SharedArrayBuffers are not moved: leave them unchanged until `durable` settles */
   transfer?: boolean;
   /** directory name; default `<kind>-<globalStep 9 digits>` (+ `-2`, `-3` if taken) */
   name?: string;
@@ -75,10 +71,7 @@ export interface OpenDeps {
   target?: CommitTarget;
   /** experiment label stored in metadata.json when the run is created */
   experiment?: string;
-  /**
-   * Where checkpoint files are written and committed: 'worker' (a worker thread; default) or
-   * 'inline' (this thread, through `fs`/`target`; the default when either of those is given).
-   */
+  /** where files are written: 'worker' (a worker thread; default) or 'inline' (here, through `fs`/`target`; default when either is given) */
   writer?: WriterMode;
 }
 
@@ -138,6 +131,7 @@ export class CheckpointManager {
     const warn = deps.warn ?? ((m: string) => console.warn(m));
     const abs = path.resolve(runDir);
     const lock = await acquireRunLock(abs, { fs, warn });
+    let writer: CheckpointWriter | null = null;
     try {
       const target = deps.target ?? new AtomicRenameTarget(path.join(abs, CHECKPOINTS_DIR), fs);
       const leftovers = await target.cleanupLeftovers();
@@ -154,12 +148,13 @@ export class CheckpointManager {
       const opts = parsed.data;
       // a run keeps its best rule: openers that do not name one (e.g. the CLI) protect the recorded best
       if (!opts.keep.best && meta.best) opts.keep.best = { monitor: meta.best.metric, mode: meta.best.mode, minDelta: meta.best.minDelta };
-      const writer = mode === 'worker' ? new ThreadWriter(target.root, () => new InlineWriter(target, fs), warn) : new InlineWriter(target, fs);
+      writer = mode === 'worker' ? new ThreadWriter(target.root, () => new InlineWriter(target, fs), warn) : new InlineWriter(target, fs);
       const m = new CheckpointManager(abs, opts, fs, warn, target, writer, lock, meta);
       await m.scan();
       await m.writeMetadata();
       return m;
     } catch (e) {
+      await writer?.close();
       await lock.release();
       throw e;
     }
