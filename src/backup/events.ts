@@ -59,6 +59,7 @@ export interface BackupStatus {
 
 export interface Backup {
   enqueue(info: DurableInfo): void;
+  /** On the backup thread: its latest report (reports arrive when this event loop turns). */
   status(): BackupStatus;
   onEvent(listener: (e: BackupEvent) => void): () => void;
   /** Resolves when everything queued so far is backed up (or given up); never rejects. */
