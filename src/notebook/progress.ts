@@ -131,7 +131,7 @@ export function notebookProgress(opts: ProgressOptions = {}): ProgressView {
         }
         break;
       case 'backup':
-        print(e.ok ? `✓ ${e.message}` : `✗ Backup: ${e.message}`);
+        print(e.line ?? (e.ok ? `✓ ${e.message}` : `✗ Backup: ${e.message}`));
         refresh(true);
         break;
       case 'earlyStop':

@@ -26,8 +26,7 @@ export async function startRunBackup(opt: BackupOption, manager: CheckpointManag
   const offEvents = backup.onEvent((e) => {
     const line = formatBackupEvent(e);
     if (!line) return;
-    // formatBackupEvent prefixes ✓ / ✗; the renderer adds its own mark
-    events.emit({ type: 'backup', ok: e.type !== 'error', message: line.replace(/^[✓✗…]\s*/, ''), globalStep: e.globalStep });
+    events.emit({ type: 'backup', ok: e.type !== 'error', message: line.replace(/^[✓✗…]\s*/, ''), line, globalStep: e.globalStep });
   });
   const offDurable = manager.onDurable((d) => backup.enqueue(d));
   const flush = async () => { await backup.flush(); };

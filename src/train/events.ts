@@ -8,7 +8,7 @@ export type TrainEvent =
   /** `metrics`: epoch means of the training metrics as `train_loss`, `cls_loss`, …, plus `val_*`. */
   | { type: 'epoch'; epoch: number; epochs: number; metrics: Metrics; seconds: number }
   | { type: 'checkpoint'; kind: string; epoch: number; globalStep: number; path: string; phase: 'saved' | 'durable' }
-  | { type: 'backup'; message: string; ok: boolean; globalStep?: number }
+  | { type: 'backup'; message: string; ok: boolean; globalStep?: number; /** The whole line to print, with its mark (✓ done, ✗ failed, … skipped). */ line?: string }
   | { type: 'earlyStop'; epoch: number; monitor: string; best: number | null; bestEpoch: number | null; patience: number }
   | { type: 'log'; message: string }
   | { type: 'done'; reason: DoneReason; epoch: number; globalStep: number; message: string }

@@ -50,7 +50,7 @@ export function terminalRenderer(opts: TerminalOptions = {}): (e: TrainEvent) =>
         else if (e.phase === 'saved' && e.kind === 'best') line(`Saved best (epoch ${e.epoch + 1})`);
         else if (e.phase === 'saved' && opts.verbose) line(`Saved ${e.kind} (step ${e.globalStep})`);
         break;
-      case 'backup': line(e.ok ? `✓ ${e.message}` : `✗ Backup: ${e.message}`); break;
+      case 'backup': line(e.line ?? (e.ok ? `✓ ${e.message}` : `✗ Backup: ${e.message}`)); break;
       case 'earlyStop':
         line(`Early stopping at epoch ${e.epoch + 1}: ${e.monitor} has not improved for ${e.patience} epochs (best ${e.best?.toFixed(4)} at epoch ${(e.bestEpoch ?? 0) + 1})`);
         break;

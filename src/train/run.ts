@@ -9,7 +9,7 @@ import type { CheckpointOptionsInput } from '../checkpoint/policy.js';
 import { readSafetensors } from '../checkpoint/safetensors.js';
 import { trainValSplit, type Dataset } from '../data/dataset.js';
 import { glyphDataset, GLYPH_CLASSES } from '../data/glyphs.js';
-import { mnistDatasets } from '../data/mnist.js';
+import { mnistDatasets } from '../data/mnist-digits.js';
 import type { TensorMap } from '../tensor.js';
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { createEngine } from './engine-adapter.js';
