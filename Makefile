@@ -3,6 +3,8 @@ SHELL := /bin/bash
 NODE ?= node
 DT := $(NODE) bin/drivetrain.js
 TSX := $(NODE) --import tsx
+# The project's TypeScript (tslab's bundled TS 5.0 also installs a `tsc` bin that may win the link).
+TSC := $(NODE) node_modules/typescript/bin/tsc
 export ONNXRUNTIME_NODE_INSTALL := skip
 
 # Variables: DEVICE=cpu|webgpu|auto  DRIVE=<folder or drive:folder>  RUN=<name>  EPOCHS=<n>  DATA_N=<n>
@@ -26,13 +28,13 @@ setup: node_modules/.install-stamp
 	@bash scripts/setup-system.sh
 
 build: setup
-	npx tsc -p tsconfig.build.json
+	$(TSC) -p tsconfig.build.json
 
 typecheck: setup
-	npx tsc -p tsconfig.json --noEmit
+	$(TSC) -p tsconfig.json --noEmit
 
 test: setup
-	npx tsc -p tsconfig.json --noEmit
+	$(TSC) -p tsconfig.json --noEmit
 	$(DT) kernel check
 	npx vitest run
 
