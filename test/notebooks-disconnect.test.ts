@@ -86,7 +86,7 @@ describe.skipIf(!hasJupyter)('disconnect during stage 2 (headless notebooks)', (
 
     // Stage 2 again: continues from the backed-up step.
     const again = await run('02-stage2.ipynb', { EPOCHS: 3, DATA_N: 2048 });
-    expect(again).toMatch(new RegExp(`Resumed from epoch \\d+, step \\d+ \\(global step ${backedUp}\\)`));
+    expect(again).toMatch(new RegExp(`Resuming from epoch \\d+, step \\d+ \\(global step ${backedUp}\\)`));
     const steps = readFileSync(path.join(stage2Dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; globalStep: number });
     expect(steps.find((r) => r.type === 'step')!.globalStep).toBe(backedUp + 1);
     const meta = await readRunMetadata(stage2Dir);

@@ -1,8 +1,8 @@
 // Renders the trainer's progress events in a notebook: one live HTML status block updated every
 // few steps, a live loss/metrics plot updated per epoch, and compact text lines for the lasting
 // events (epochs, resume, backups, early stop). Outside notebooks: the terminal renderer.
-import { formatEpochLine, type Metrics, type TrainEvent } from '../train/events.js';
-import { terminalRenderer } from '../train/progress.js';
+import type { Metrics, TrainEvent } from '../train/events.js';
+import { eventLine, terminalRenderer } from '../train/progress.js';
 import { inNotebook, LiveDisplay } from './display.js';
 import { escapeHtml, fmtCell, htmlBar, textBar } from './html.js';
 import { metricsCharts, type EpochRecord } from './svg.js';
@@ -102,12 +102,12 @@ export function notebookProgress(opts: ProgressOptions = {}): ProgressView {
     switch (e.type) {
       case 'start':
         Object.assign(s, { stage: e.stage ?? '', epochs: e.epochs, steps: e.stepsPerEpoch, epoch: e.startEpoch });
-        print(`${e.stage ? `[${e.stage}] ` : ''}Training in ${e.runDir}: ${e.epochs} epochs × ${e.stepsPerEpoch} steps`);
+        print(eventLine(e)!);
         refresh(true);
         break;
       case 'resume':
         Object.assign(s, { epoch: e.epoch, step: e.stepInEpoch, globalStep: e.globalStep, note: `resumed from ${e.checkpoint}` });
-        print(`Resumed from epoch ${e.epoch + 1}, step ${e.stepInEpoch} (global step ${e.globalStep}) — ${e.checkpoint}`);
+        print(`${eventLine(e)} from ${e.checkpoint}`);
         refresh(true);
         break;
       case 'step':
@@ -115,7 +115,7 @@ export function notebookProgress(opts: ProgressOptions = {}): ProgressView {
         refresh(e.stepInEpoch === e.stepsPerEpoch);
         break;
       case 'epoch': {
-        print(formatEpochLine(e));
+        print(eventLine(e)!);
         s.metrics = { ...e.metrics };
         refresh(true);
         if (plot) {
@@ -125,17 +125,18 @@ export function notebookProgress(opts: ProgressOptions = {}): ProgressView {
         break;
       }
       case 'checkpoint':
+        if (eventLine(e)) print(eventLine(e)!);
         if (e.phase === 'durable') {
           s.checkpoint = `${e.kind} @ step ${e.globalStep} (${e.path})`;
           refresh(false);
         }
         break;
       case 'backup':
-        print(e.line ?? (e.ok ? `✓ ${e.message}` : `✗ Backup: ${e.message}`));
+        print(eventLine(e)!);
         refresh(true);
         break;
       case 'earlyStop':
-        print(`Early stopping at epoch ${e.epoch + 1}: ${e.monitor} has not improved for ${e.patience} epochs (best ${fmtCell(e.best)} at epoch ${(e.bestEpoch ?? 0) + 1})`);
+        print(eventLine(e)!);
         break;
       case 'log':
         print(e.message);

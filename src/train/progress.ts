@@ -12,6 +12,29 @@ export interface TerminalOptions {
   verbose?: boolean;
 }
 
+/**
+ * The printed line of an event (the users' familiar output), shared by the terminal and the
+ * notebook renderers; null for events shown only as progress.
+ */
+export function eventLine(e: TrainEvent, verbose = false): string | null {
+  switch (e.type) {
+    case 'start': return `${e.stage ? `[${e.stage}] ` : ''}Training in ${e.runDir}: ${e.epochs} epochs × ${e.stepsPerEpoch} steps`;
+    case 'resume': return `Resuming from epoch ${e.epoch + 1}, step ${e.stepInEpoch} (global step ${e.globalStep})`;
+    case 'step': return verbose ? `step ${e.globalStep}: loss=${(e.metrics.loss ?? NaN).toFixed(4)}` : null;
+    case 'epoch': return formatEpochLine(e);
+    case 'checkpoint':
+      if (e.phase !== 'saved') return null;
+      if (e.kind === 'last' || e.kind === 'best') return `Saved ${e.kind} (epoch ${e.epoch + 1})`;
+      return verbose ? `Saved ${e.kind} (step ${e.globalStep})` : null;
+    case 'backup': return e.line ?? (e.ok ? `✓ ${e.message}` : `✗ Backup: ${e.message}`);
+    case 'earlyStop':
+      return `Early stopping at epoch ${e.epoch + 1}: ${e.monitor} has not improved for ${e.patience} epochs (best ${e.best?.toFixed(4)} at epoch ${(e.bestEpoch ?? 0) + 1})`;
+    case 'log':
+    case 'done': return e.message;
+    case 'error': return null; // thrown errors are printed by the caller; NaN stops arrive as `done`
+  }
+}
+
 export function terminalRenderer(opts: TerminalOptions = {}): (e: TrainEvent) => void {
   const stream = opts.stream ?? process.stdout;
   const useBar = opts.bar ?? Boolean(stream.isTTY);
@@ -21,42 +44,20 @@ export function terminalRenderer(opts: TerminalOptions = {}): (e: TrainEvent) =>
     stream.write(s + '\n');
   };
   return (e) => {
-    switch (e.type) {
-      case 'start':
-        line(`${e.stage ? `[${e.stage}] ` : ''}Training in ${e.runDir}: ${e.epochs} epochs × ${e.stepsPerEpoch} steps`);
-        break;
-      case 'resume':
-        line(`Resuming from epoch ${e.epoch + 1}, step ${e.stepInEpoch} (global step ${e.globalStep})`);
-        break;
-      case 'step':
-        if (useBar) {
-          if (!bar) {
-            bar = new cliProgress.SingleBar({
-              stream,
-              format: `Epoch ${e.epoch + 1}/${e.epochs} [{bar}] {value}/{total} loss={loss}`,
-              hideCursor: false,
-              clearOnComplete: true,
-            }, cliProgress.Presets.shades_classic);
-            bar.start(e.stepsPerEpoch, e.stepInEpoch, { loss: '-' });
-          }
-          bar.update(e.stepInEpoch, { loss: (e.metrics.loss ?? NaN).toFixed(4) });
-        } else if (opts.verbose) {
-          line(`step ${e.globalStep}: loss=${(e.metrics.loss ?? NaN).toFixed(4)}`);
-        }
-        break;
-      case 'epoch': line(formatEpochLine(e)); break;
-      case 'checkpoint':
-        if (e.phase === 'saved' && e.kind === 'last') line(`Saved last (epoch ${e.epoch + 1})`);
-        else if (e.phase === 'saved' && e.kind === 'best') line(`Saved best (epoch ${e.epoch + 1})`);
-        else if (e.phase === 'saved' && opts.verbose) line(`Saved ${e.kind} (step ${e.globalStep})`);
-        break;
-      case 'backup': line(e.line ?? (e.ok ? `✓ ${e.message}` : `✗ Backup: ${e.message}`)); break;
-      case 'earlyStop':
-        line(`Early stopping at epoch ${e.epoch + 1}: ${e.monitor} has not improved for ${e.patience} epochs (best ${e.best?.toFixed(4)} at epoch ${(e.bestEpoch ?? 0) + 1})`);
-        break;
-      case 'log': line(e.message); break;
-      case 'done': line(e.message); break;
-      case 'error': break; // thrown errors are printed by the caller; NaN stops arrive as `done`
+    if (e.type === 'step' && useBar) {
+      if (!bar) {
+        bar = new cliProgress.SingleBar({
+          stream,
+          format: `Epoch ${e.epoch + 1}/${e.epochs} [{bar}] {value}/{total} loss={loss}`,
+          hideCursor: false,
+          clearOnComplete: true,
+        }, cliProgress.Presets.shades_classic);
+        bar.start(e.stepsPerEpoch, e.stepInEpoch, { loss: '-' });
+      }
+      bar.update(e.stepInEpoch, { loss: (e.metrics.loss ?? NaN).toFixed(4) });
+      return;
     }
+    const text = eventLine(e, opts.verbose);
+    if (text !== null) line(text);
   };
 }
