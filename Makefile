@@ -17,7 +17,7 @@ BASE ?= runs
 RUNBOOK ?= runbooks/glyphs.json
 NBP = -p DEVICE=$(DEVICE) $(if $(DRIVE),-p DRIVE=$(DRIVE)) $(if $(RUN),-p RUN=$(RUN)) $(if $(EPOCHS),-p EPOCHS=$(EPOCHS)) $(if $(DATA_N),-p DATA_N=$(DATA_N))
 
-.PHONY: setup build typecheck test demo bench runs clean-checkpoints kernel stage1 stage2 stage3 resume restore runbook
+.PHONY: setup build typecheck test demo bench runs clean-checkpoints kernel stage1 stage2 stage3 resume restore runbook gpu-pack
 
 node_modules/.install-stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -78,3 +78,9 @@ bench: setup
 	$(TSX) bench/checkpoint.ts
 	$(TSX) bench/backup.ts
 	$(TSX) bench/gpu.ts
+
+# Bundle bench/gpu.ts for a bare GPU host (see ../shared/gpu/README.md); the bundle is CommonJS,
+# so .gpu/ gets its own package.json. On the host: bash .gpu/run.sh gpu.js
+gpu-pack: setup
+	bash ../shared/gpu/pack.sh bench/gpu.ts
+	echo '{"type":"commonjs"}' > .gpu/package.json
