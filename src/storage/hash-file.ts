@@ -80,8 +80,15 @@ function getWorker(): Worker | null {
       if (m.error !== undefined) p.reject(Object.assign(new Error(m.error), { code: m.code }));
       else p.resolve(m.digests!);
     });
-    w.on('error', (e) => { for (const p of waiting.values()) p.reject(e); waiting.clear(); worker = null; });
-    w.on('exit', () => { worker = null; });
+    // A thread that dies fails what it was asked (nothing else would ever answer); the next call starts a new one.
+    const lost = (e: Error) => {
+      if (worker !== w) return;
+      worker = null;
+      for (const p of waiting.values()) p.reject(e);
+      waiting.clear();
+    };
+    w.on('error', lost);
+    w.on('exit', (code) => lost(new Error(`hashing thread exited (code ${code})`)));
     worker = w;
     return w;
   } catch {
