@@ -8,6 +8,7 @@ import type { Loss } from '../nn/loss.js';
 import type { ForwardContext, Module, NamedDecl } from '../nn/module.js';
 import { matchAny, selectNames } from '../nn/select.js';
 import { Graph } from '../onnx/graph.js';
+import type { Node } from '../onnx/graph.js';
 import { emitOptimizerUpdate, planOptimizer } from '../optim/apply.js';
 import type { OptimizerPlan } from '../optim/apply.js';
 import type { Optimizer, ParamGroup } from '../optim/optimizer.js';
@@ -160,6 +161,26 @@ export function elideOutputIdentities(g: Graph): number {
   return renamed.size;
 }
 
+/**
+ * Drops nodes whose outputs reach no graph output, and the initializers only they read:
+ * onnxruntime runs every node it is given (e.g. the keep-mask dropout() returns for tests would
+ * cost an x-sized Where every step). Graph inputs stay, so feeds do not change.
+ */
+export function pruneDeadNodes(g: Graph): number {
+  const live = new Set(g.outputs);
+  const keep: Node[] = [];
+  for (let k = g.nodes.length - 1; k >= 0; k--) {
+    const n = g.nodes[k];
+    if (!n.outputs.some((o) => live.has(o))) continue;
+    keep.push(n);
+    for (const i of n.inputs) if (i) live.add(i);
+  }
+  const removed = g.nodes.length - keep.length;
+  if (removed) g.nodes.splice(0, g.nodes.length, ...keep.reverse());
+  for (const name of [...g.initializers.keys()]) if (!live.has(name)) g.initializers.delete(name);
+  return removed;
+}
+
 export interface TrainGraph {
   graph: Graph;
   metrics: string[];
@@ -195,6 +216,7 @@ export function buildTrainGraph(spec: GraphSpec, plan: StatePlan, batchSize: num
   for (const [n, v] of ctx.rngUpdates) upd.set(`rng.${n}`, v);
   for (const [n, v] of upd) g.output(v, `${n}_new`);
   elideOutputIdentities(g);
+  pruneDeadNodes(g);
   return { graph: g, metrics: metricNames, updated: [...upd.keys()], lrInputs };
 }
 
@@ -232,6 +254,7 @@ export function buildEvalGraph(spec: GraphSpec, plan: StatePlan, batchSize: numb
     metrics = addMetricOutputs(g, r.loss, r.metrics);
   } else if (typeof outputs === 'string') outNames.push(g.output(outputs, 'output'));
   else for (const [k, v] of Object.entries(outputs)) outNames.push(g.output(v, `output_${k}`));
+  pruneDeadNodes(g);
   return { graph: g, metrics, outputs: outNames, state: opts.initializers ? [] : state.map((d) => d.name), inputs: names };
 }
 
