@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Graph } from './graph.js';
+import { runGraph } from './session.js';
 
 describe('Graph builder errors', () => {
   it('a shape mismatch names the scope, the op and both shapes', () => {
@@ -53,5 +54,18 @@ describe('Graph builder errors', () => {
     const big = Array.from({ length: 20 }, (_, i) => i);
     expect(g.constant(big)).not.toBe(g.constant(big));
     expect(g.constValue(g.ints([3, -1]))).toEqual([3, -1]);
+  });
+});
+
+describe('shape inference agrees with onnxruntime', () => {
+  it('Slice clamps starts and ends per the spec, negative steps included', async () => {
+    const cases: [number, number, number][] = [[-100, -1000, -1], [-1, -1000, -1], [100, 0, -2], [1, 100, 2], [-100, 3, 1], [2, -100, 1]];
+    for (const [start, end, step] of cases) {
+      const g = new Graph();
+      const x = g.input('x', 'float32', [5]);
+      const y = g.output(g.op('Slice', [x, g.ints([start]), g.ints([end]), g.ints([0]), g.ints([step])]), 'y');
+      const out = await runGraph(g, { x: { dtype: 'float32', shape: [5], data: Float32Array.from([0, 1, 2, 3, 4]) } });
+      expect(g.shape(y), `slice ${start}:${end}:${step}`).toEqual(out.y.shape);
+    }
   });
 });

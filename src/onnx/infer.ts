@@ -160,7 +160,7 @@ registerInference('Slice', (ins, _a, c) => {
     const ax = normAxis(axes ? axes[k] : k, shape.length), d = x.shape[ax], st = steps ? steps[k] : 1;
     const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
     const norm = (v: number) => (v < 0 ? v + d : v);
-    const s = st > 0 ? clamp(norm(s0), 0, d) : clamp(norm(s0), -1, d - 1);
+    const s = st > 0 ? clamp(norm(s0), 0, d) : clamp(norm(s0), 0, d - 1);
     const e = st > 0 ? clamp(norm(ends[k]), 0, d) : clamp(norm(ends[k]), -1, d - 1);
     shape[ax] = Math.max(0, Math.ceil((e - s) / st));
   });
