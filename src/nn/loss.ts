@@ -1,5 +1,6 @@
 // Losses and metrics as graph builders, each a scalar `loss` plus extra scalar metrics. Formulas
 // and reductions follow torch.nn.functional (mean reduction).
+import { ONNX_DTYPE } from '../onnx/dtypes.js';
 import type { Graph } from '../onnx/graph.js';
 
 /** What a loss sees: the model's output(s) and the batch's target values (graph value names). */
@@ -87,7 +88,7 @@ export function crossEntropy(opts: CrossEntropyOptions = {}): Loss {
       if (opts.ignoreIndex !== undefined) {
         const ignored = g.op('Equal', [y, g.constant(opts.ignoreIndex, 'int64')], {}, { scope: 'loss' });
         y = g.op('Where', [ignored, g.constant(0, 'int64'), y], {}, { scope: 'loss' });
-        mask = g.op('Reshape', [g.op('Cast', [g.op('Not', [ignored], {}, { scope: 'loss' })], { to: dt === 'float64' ? 11 : 1 }, { scope: 'loss' }), g.ints([n, 1])], {}, { scope: 'loss' });
+        mask = g.op('Reshape', [g.op('Cast', [g.op('Not', [ignored], {}, { scope: 'loss' })], { to: ONNX_DTYPE[dt] }, { scope: 'loss' }), g.ints([n, 1])], {}, { scope: 'loss' });
       }
       const logp = g.op('LogSoftmax', [logits], { axis: 1 }, { scope: 'loss' });
       const picked = opts.pick === 'onehot'
@@ -102,7 +103,7 @@ export function crossEntropy(opts: CrossEntropyOptions = {}): Loss {
       const metrics: Record<string, string> = {};
       if (opts.accuracy ?? true) {
         const pred = g.op('ArgMax', [logits], { axis: 1, keepdims: 1 }, { scope: 'metric' });
-        const hit = g.op('Cast', [g.op('Equal', [pred, g.op('Reshape', [y, g.ints([n, 1])], {}, { scope: 'metric' })], {}, { scope: 'metric' })], { to: dt === 'float64' ? 11 : 1 }, { scope: 'metric' });
+        const hit = g.op('Cast', [g.op('Equal', [pred, g.op('Reshape', [y, g.ints([n, 1])], {}, { scope: 'metric' })], {}, { scope: 'metric' })], { to: ONNX_DTYPE[dt] }, { scope: 'metric' });
         metrics.accuracy = weightedMean(g, hit, mask);
       }
       return { loss: nll, metrics };
@@ -126,7 +127,7 @@ function regression(name: string, opts: RegressionOptions, elementwise: (g: Grap
       let y = target(batch, t, name);
       const ps = g.shape(p), ys = g.shape(y);
       if (ps.length !== ys.length || ps.some((d, i) => d !== ys[i])) throw new Error(`${name}: prediction [${ps}] and target "${t}" [${ys}] differ in shape`);
-      if (g.dtype(y) !== g.dtype(p)) y = g.op('Cast', [y], { to: g.dtype(p) === 'float64' ? 11 : 1 }, { scope: 'loss' });
+      if (g.dtype(y) !== g.dtype(p)) y = g.op('Cast', [y], { to: ONNX_DTYPE[g.dtype(p)] }, { scope: 'loss' });
       const d = g.op('Sub', [p, y], {}, { scope: 'loss' });
       const w = opts.weight ? target(batch, opts.weight, name) : undefined;
       return { loss: weightedMean(g, elementwise(g, d), w), metrics: {} };
@@ -176,7 +177,7 @@ export function bceWithLogits(opts: RegressionOptions = {}): Loss {
       const xs = g.shape(x), ys = g.shape(y);
       if (xs.length !== ys.length || xs.some((d, i) => d !== ys[i])) throw new Error(`bceWithLogits: logits [${xs}] and target "${t}" [${ys}] differ in shape`);
       const dt = g.dtype(x), s = { scope: 'loss' };
-      if (g.dtype(y) !== dt) y = g.op('Cast', [y], { to: dt === 'float64' ? 11 : 1 }, s);
+      if (g.dtype(y) !== dt) y = g.op('Cast', [y], { to: ONNX_DTYPE[dt] }, s);
       const softplus = g.op('Log', [g.op('Add', [g.op('Exp', [g.op('Neg', [abs(g, x)], {}, s)], {}, s), g.constant(1, dt)], {}, s)], {}, s);
       const l = g.op('Add', [g.op('Sub', [g.op('Relu', [x], {}, s), g.op('Mul', [x, y], {}, s)], {}, s), softplus], {}, s);
       const w = opts.weight ? target(batch, opts.weight, 'bceWithLogits') : undefined;

@@ -1,6 +1,6 @@
 // Static dtype/shape inference for the ONNX ops drivetrain emits (fixed shapes everywhere).
 // An op without a rule here must be given `out` explicitly by its caller; otherwise it fails.
-import type { DType } from '../tensor.js';
+import { dtypeFromOnnx } from './dtypes.js';
 import type { Attrs, Shape, ValueInfo } from './graph.js';
 
 export type ConstOf = (inputIndex: number) => number[] | undefined;
@@ -67,12 +67,7 @@ registerInference('Where', (ins) => [
   { dtype: req(ins, 1).dtype, shape: broadcastShapes(req(ins, 0).shape, req(ins, 1).shape, req(ins, 2).shape) },
 ]);
 
-const CAST_TO: Record<number, DType> = { 1: 'float32', 2: 'uint8', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
-registerInference('Cast', (ins, a) => {
-  const to = CAST_TO[int(a, 'to', -1)];
-  if (!to) throw new Error(`Cast: unsupported 'to' ${String(a.to)}`);
-  return [{ dtype: to, shape: [...req(ins, 0).shape] }];
-});
+registerInference('Cast', (ins, a) => [{ dtype: dtypeFromOnnx(int(a, 'to', -1)), shape: [...req(ins, 0).shape] }]);
 
 registerInference('MatMul', (ins) => {
   const a = req(ins, 0).shape, b = req(ins, 1).shape;

@@ -2,6 +2,7 @@
 // InvStdDev outputs (a forward node without them gets a second LayerNormalization that has them).
 // dX = invstd·(d − mean(d) − x̂·mean(d·x̂)) with d = dY·Scale; dScale = dY·x̂; dB = dY
 // (the walker sums the leading axes away).
+import { ONNX_DTYPE } from '../../onnx/dtypes.js';
 import { normAxis } from '../../onnx/infer.js';
 import { range } from '../spatial.js';
 import { registerVjp } from '../registry.js';
@@ -15,7 +16,7 @@ registerVjp('LayerNormalization', ({ g, node, dOut, needs, scope }) => {
   const hasStats = node.outputs.length === 3 && g.has(node.outputs[1]) && g.has(node.outputs[2]);
   const [, mean0, inv0] = hasStats ? node.outputs : g.node('LayerNormalization', node.inputs, node.attrs, { scope, outputs: 3 });
   // Mean / InvStdDev are float32 (stash type) whatever X's type is.
-  const cast = (v: string) => (g.dtype(v) === dt ? v : op('Cast', [v], { to: dt === 'float64' ? 11 : dt === 'float16' ? 10 : 1 }));
+  const cast = (v: string) => (g.dtype(v) === dt ? v : op('Cast', [v], { to: ONNX_DTYPE[dt] }));
   const mean = cast(mean0), invStd = cast(inv0);
   const xhat = op('Mul', [op('Sub', [x, mean]), invStd]);
   const res: (string | undefined)[] = [undefined, undefined, undefined];
