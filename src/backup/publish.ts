@@ -121,8 +121,9 @@ export class RunPublisher {
     const newBytes = [...todo.values()].reduce((a, t) => a + t.size, 0);
     let uploadedBytes = 0;
     const queue = [...todo.entries()];
+    const errors: unknown[] = [];
     const worker = async () => {
-      for (let job = queue.shift(); job; job = queue.shift()) {
+      for (let job = queue.shift(); job && !errors.length; job = queue.shift()) {
         const [sha, t] = job;
         // Never store bytes under a name they do not hash to: later checkpoints would reuse them.
         if (!this.store.verifiesSha256) {
@@ -136,7 +137,10 @@ export class RunPublisher {
         onProgress?.({ uploadedBytes, newBytes });
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, this.concurrency) }, worker));
+    // After a failure no new uploads start, and publish() settles only once those in flight have
+    // (none keeps writing behind a retry or a close()).
+    await Promise.all(Array.from({ length: Math.max(1, this.concurrency) }, () => worker().catch((e: unknown) => { errors.push(e); })));
+    if (errors.length) throw errors[0];
     // md5 of reused blobs not seen in any manifest yet (left by a killed process): ask the store
     for (const f of files) for (const s of f.segments) {
       const p = this.present.get(s.sha256)!;
