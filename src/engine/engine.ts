@@ -64,7 +64,8 @@ const MAX_EXTRA_SIZES = 4;
 export class Engine {
   private readonly sessions = new Map<string, Compiled>();
   private lrs: Record<string, number>;
-  private lrTensors = new Map<string, ort.Tensor>();
+  /** `lr.<group>` feeds, rebuilt after setLr(). */
+  private lrFeeds?: Record<string, ort.Tensor>;
   private busy = false;
   private steps = 0;
   private data?: DeviceData;
@@ -152,11 +153,10 @@ export class Engine {
     for (const n of names) {
       const t = batch[n];
       const spec = this.options.inputs[n];
-      const want = `${spec.dtype ?? 'float32'} [b, ${spec.shape.join(', ')}]`;
-      if (!t) throw new Error(`batch is missing input "${n}" (${want}); it has ${Object.keys(batch).join(', ') || 'nothing'}`);
-      if (t.dtype !== (spec.dtype ?? 'float32')) throw new Error(`batch input "${n}" is ${t.dtype}; the engine was declared with ${want}`);
-      const per = t.shape.slice(1);
-      if (t.shape.length !== spec.shape.length + 1 || per.some((d, i) => d !== spec.shape[i])) throw new Error(`batch input "${n}" has shape [${t.shape}]; expected ${want}`);
+      const want = () => `${spec.dtype ?? 'float32'} [b, ${spec.shape.join(', ')}]`;
+      if (!t) throw new Error(`batch is missing input "${n}" (${want()}); it has ${Object.keys(batch).join(', ') || 'nothing'}`);
+      if (t.dtype !== (spec.dtype ?? 'float32')) throw new Error(`batch input "${n}" is ${t.dtype}; the engine was declared with ${want()}`);
+      if (t.shape.length !== spec.shape.length + 1 || spec.shape.some((d, i) => t.shape[i + 1] !== d)) throw new Error(`batch input "${n}" has shape [${t.shape}]; expected ${want()}`);
       if (b === undefined) b = t.shape[0];
       else if (t.shape[0] !== b) throw new Error(`batch inputs disagree on the batch size: "${n}" has ${t.shape[0]}, others ${b}`);
     }
@@ -165,13 +165,8 @@ export class Engine {
     return b;
   }
 
-  private lrTensor(group: string): ort.Tensor {
-    let t = this.lrTensors.get(group);
-    if (!t) {
-      t = new ort.Tensor('float32', Float32Array.of(this.lrs[group]), []);
-      this.lrTensors.set(group, t);
-    }
-    return t;
+  private lrInputs(): Record<string, ort.Tensor> {
+    return (this.lrFeeds ??= Object.fromEntries(Object.entries(this.lrs).map(([g, lr]) => [`lr.${g}`, new ort.Tensor('float32', Float32Array.of(lr), [])])));
   }
 
   private enter(what: string): void {
@@ -183,7 +178,7 @@ export class Engine {
     const feeds: Record<string, ort.Tensor> = batch instanceof Int32Array ? this.data!.feeds(batch) : {};
     if (!(batch instanceof Int32Array)) for (const n of c.inputs) feeds[n] = toOrt(batch[n]);
     this.store.feed(c.state, feeds);
-    if (withLr) for (const g of Object.keys(this.lrs)) feeds[`lr.${g}`] = this.lrTensor(g);
+    if (withLr) Object.assign(feeds, this.lrInputs());
     return c.session.run(feeds);
   }
 
@@ -296,7 +291,7 @@ export class Engine {
     }
     for (const [k, v] of Object.entries(next)) if (!(Number.isFinite(v) && v >= 0)) throw new Error(`setLr: lr for "${k}" must be a finite number >= 0, got ${v}`);
     this.lrs = next;
-    this.lrTensors.clear();
+    this.lrFeeds = undefined;
   }
 
   getLr(): Record<string, number> {

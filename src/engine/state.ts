@@ -27,8 +27,12 @@ export class StateStore {
   private readonly tensors = new Map<string, ort.Tensor>();
   readonly decls: ReadonlyMap<string, StateDecl>;
 
+  /** `<name>_new` per state name, built once (step outputs are looked up by it every step). */
+  private readonly newNames: ReadonlyMap<string, string>;
+
   constructor(readonly backend: Backend, decls: readonly StateDecl[]) {
     this.decls = new Map(decls.map((d) => [d.name, d]));
+    this.newNames = new Map(decls.map((d) => [d.name, `${d.name}_new`]));
   }
 
   private entered = 0;
@@ -62,22 +66,32 @@ export class StateStore {
     for (const n of names) feeds[n] = this.get(n);
   }
 
+  private newName(n: string): string {
+    return this.newNames.get(n) ?? `${n}_new`;
+  }
+
+  /** Holds `t` as state `name`, disposing the tensor it replaces. */
+  private replace(name: string, t: ort.Tensor): void {
+    const old = this.tensors.get(name);
+    this.tensors.set(name, t);
+    if (old === t) return;
+    this.entered++;
+    if (old) this.free(old);
+  }
+
   /** Replaces each `names[i]` by `outputs[names[i] + '_new']`, disposing the replaced tensor. */
   commit(names: readonly string[], outputs: Record<string, ort.Tensor>): void {
     for (const n of names) {
-      const nt = outputs[`${n}_new`];
+      const nt = outputs[this.newName(n)];
       if (!nt) throw new Error(`step produced no "${n}_new"`);
-      const old = this.tensors.get(n);
-      this.tensors.set(n, nt);
-      if (old !== nt) this.entered++;
-      if (old && old !== nt) this.free(old);
+      this.replace(n, nt);
     }
   }
 
   /** Frees the `_new` outputs of a rejected step. */
   discard(names: readonly string[], outputs: Record<string, ort.Tensor>): void {
     for (const n of names) {
-      const nt = outputs[`${n}_new`];
+      const nt = outputs[this.newName(n)];
       if (nt) {
         this.entered++;
         this.free(nt);
@@ -111,12 +125,7 @@ export class StateStore {
     }
     if (problems.length) throw new Error(`setState: ${problems.length} problem(s):\n  ${problems.slice(0, 20).join('\n  ')}${problems.length > 20 ? '\n  …' : ''}`);
     const placed = await this.backend.upload(take);
-    for (const [k, v] of placed) {
-      const old = this.tensors.get(k);
-      this.tensors.set(k, v);
-      if (old !== v) this.entered++;
-      if (old && old !== v) this.free(old);
-    }
+    for (const [k, v] of placed) this.replace(k, v);
     return { loaded: take.map((t) => t.name), missing, unexpected };
   }
 
