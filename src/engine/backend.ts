@@ -39,6 +39,12 @@ function baseOptions(tuning: SessionTuning): ort.InferenceSession.SessionOptions
   return o;
 }
 
+/** Host tensor that owns its data (a copy, so callers may keep or edit it). */
+function hostCopy(t: ort.Tensor): Tensor {
+  const h = fromOrt(t);
+  return { ...h, data: h.data.slice() };
+}
+
 export class CpuBackend implements Backend {
   readonly device = 'cpu' as const;
   sessionOptions(_o: readonly string[], _d: ReadonlySet<string>, tuning: SessionTuning) {
@@ -49,10 +55,7 @@ export class CpuBackend implements Backend {
   }
   async download(tensors: ReadonlyMap<string, ort.Tensor>) {
     // Outputs are fresh JS arrays that nothing else writes; still copy so callers own their data.
-    return new Map([...tensors].map(([k, v]) => {
-      const t = fromOrt(v);
-      return [k, { ...t, data: t.data.slice() }] as [string, Tensor];
-    }));
+    return new Map([...tensors].map(([k, v]) => [k, hostCopy(v)] as [string, Tensor]));
   }
   dispose(_t: ort.Tensor): void {}
   async release(): Promise<void> {}
@@ -112,7 +115,7 @@ export class WebGpuBackend implements Backend {
     const res = new Map<string, Tensor>();
     const onGpu: [string, ort.Tensor][] = [];
     for (const [k, v] of tensors) {
-      if (v.location === 'cpu') res.set(k, { ...fromOrt(v), data: fromOrt(v).data.slice() });
+      if (v.location === 'cpu') res.set(k, hostCopy(v));
       else onGpu.push([k, v]);
     }
     if (onGpu.length) {

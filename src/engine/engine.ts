@@ -3,7 +3,7 @@
 import * as ort from 'onnxruntime-node';
 import { writeFile } from 'node:fs/promises';
 import { encodeModel } from '../onnx/model.js';
-import { toOrt } from '../onnx/session.js';
+import { fromOrt, toOrt } from '../onnx/session.js';
 import type { NamedTensor, Tensor, TensorMap } from '../tensor.js';
 import { rngFor } from '../nn/module.js';
 import { selectBackend } from './backend.js';
@@ -257,7 +257,7 @@ export class Engine {
       const c = await this.compile('predict', this.checkBatch(batch, this.plan.modelInputs));
       const out = await this.run(c, batch, false);
       const res: Record<string, Tensor> = {};
-      for (const n of c.outputs) res[n] = { dtype: out[n].type as Tensor['dtype'], shape: [...out[n].dims], data: out[n].data as Float32Array };
+      for (const n of c.outputs) res[n] = fromOrt(out[n]);
       return res;
     } finally {
       this.busy = false;
