@@ -6,14 +6,14 @@
 import { gradients } from '../autodiff/backward.js';
 import type { Loss } from '../nn/loss.js';
 import type { ForwardContext, Module, NamedDecl } from '../nn/module.js';
-import { matchAny, selectNames } from '../nn/select.js';
+import { selectNames } from '../nn/select.js';
 import { Graph } from '../onnx/graph.js';
 import type { Node } from '../onnx/graph.js';
 import { emitOptimizerUpdate, planOptimizer } from '../optim/apply.js';
 import type { OptimizerPlan } from '../optim/apply.js';
 import type { Optimizer, ParamGroup } from '../optim/optimizer.js';
 import { clipGradNorm, gradNorm } from '../optim/optimizer.js';
-import type { DType } from '../tensor.js';
+import type { DType, NamedTensor } from '../tensor.js';
 import type { StateDecl } from './state.js';
 
 export interface InputSpec {
@@ -93,15 +93,15 @@ export function planState(spec: GraphSpec): StatePlan {
 class Ctx implements ForwardContext {
   readonly bufferUpdates = new Map<string, string>();
   readonly rngUpdates = new Map<string, string>();
-  constructor(readonly training: boolean, private readonly paramValue: (n: string) => string, private readonly g: Graph, private readonly hasRng: boolean) {}
-  param(n: string) { return this.paramValue(n); }
+  constructor(readonly training: boolean) {}
+  param(n: string) { return `param.${n}`; }
   buffer(n: string) { return `buffer.${n}`; }
   updateBuffer(n: string, v: string) {
     if (!this.training) throw new Error(`buffer ${n} updated in eval mode`);
     this.bufferUpdates.set(n, v);
   }
   rng(n: string) {
-    if (!this.hasRng) throw new Error(`RNG state ${n} requested in eval mode`);
+    if (!this.training) throw new Error(`RNG state ${n} requested in eval mode`);
     return `rng.${n}`;
   }
   updateRng(n: string, v: string) { this.rngUpdates.set(n, v); }
@@ -186,15 +186,14 @@ export interface TrainGraph {
   metrics: string[];
   /** State names this step changes (each has an output `<name>_new`). */
   updated: string[];
-  lrInputs: string[];
 }
 
 export function buildTrainGraph(spec: GraphSpec, plan: StatePlan, batchSize: number, source?: BatchSource): TrainGraph {
   const g = new Graph('train_step');
   const batch = addBatchInputs(g, spec, plan.batchInputs, batchSize, source);
   for (const d of plan.decls) g.input(d.name, d.dtype, d.shape);
-  const lrInputs = plan.optimizer.groups.map((gr) => g.input(`lr.${gr.name}`, 'float32', []));
-  const ctx = new Ctx(true, (n) => `param.${n}`, g, true);
+  for (const gr of plan.optimizer.groups) g.input(`lr.${gr.name}`, 'float32', []);
+  const ctx = new Ctx(true);
   const outputs = runModel(g, spec, plan, batch, ctx);
   const { loss, metrics } = spec.loss.build({ g, outputs, batch });
   if (g.shape(loss).length !== 0) throw new Error(`the loss must be a scalar, got [${g.shape(loss)}]`);
@@ -217,13 +216,13 @@ export function buildTrainGraph(spec: GraphSpec, plan: StatePlan, batchSize: num
   for (const [n, v] of upd) g.output(v, `${n}_new`);
   elideOutputIdentities(g);
   pruneDeadNodes(g);
-  return { graph: g, metrics: metricNames, updated: [...upd.keys()], lrInputs };
+  return { graph: g, metrics: metricNames, updated: [...upd.keys()] };
 }
 
 export interface EvalGraph {
   graph: Graph;
   metrics: string[];
-  /** Model outputs exposed by the graph (`output` or `output.<key>`). */
+  /** Model outputs exposed by the graph (`output` or `output_<key>`). */
   outputs: string[];
   /** State names the graph reads. */
   state: string[];
@@ -234,7 +233,7 @@ export interface EvalGraph {
  * Eval-mode forward. `withLoss`: targets are inputs and loss metrics are outputs; else only the
  * model outputs. `initializers`: parameters/buffers are baked in (inference export).
  */
-export function buildEvalGraph(spec: GraphSpec, plan: StatePlan, batchSize: number, opts: { withLoss: boolean; initializers?: Map<string, import('../tensor.js').NamedTensor>; source?: BatchSource }): EvalGraph {
+export function buildEvalGraph(spec: GraphSpec, plan: StatePlan, batchSize: number, opts: { withLoss: boolean; initializers?: Map<string, NamedTensor>; source?: BatchSource }): EvalGraph {
   const g = new Graph(opts.withLoss ? 'eval' : 'inference');
   const names = opts.withLoss ? plan.batchInputs : plan.modelInputs;
   const batch = addBatchInputs(g, spec, names, batchSize, opts.source);
@@ -245,7 +244,7 @@ export function buildEvalGraph(spec: GraphSpec, plan: StatePlan, batchSize: numb
     if (t) g.initializer({ ...t, name: d.name });
     else g.input(d.name, d.dtype, d.shape);
   }
-  const ctx = new Ctx(false, (n) => `param.${n}`, g, false);
+  const ctx = new Ctx(false);
   const outputs = runModel(g, spec, plan, batch, ctx);
   let metrics: string[] = [];
   const outNames: string[] = [];
@@ -256,9 +255,4 @@ export function buildEvalGraph(spec: GraphSpec, plan: StatePlan, batchSize: numb
   else for (const [k, v] of Object.entries(outputs)) outNames.push(g.output(v, `output_${k}`));
   pruneDeadNodes(g);
   return { graph: g, metrics, outputs: outNames, state: opts.initializers ? [] : state.map((d) => d.name), inputs: names };
-}
-
-/** Whether a parameter name matches any frozen pattern (for reports). */
-export function isFrozen(spec: GraphSpec, name: string): boolean {
-  return !!spec.frozen && matchAny(spec.frozen, name);
 }
