@@ -68,6 +68,20 @@ describe('GoogleDriveStore against the fake Drive server', () => {
     expect(fake.stats.faults).toBeGreaterThan(3);
   });
 
+  it('masks the upload session id in network-error messages (the session URI grants upload access)', async () => {
+    const reasons: string[] = [];
+    const store = await fakeDriveStore(fake, { basePath: 'redact', onRetry: (r) => reasons.push(r.reason) });
+    const data = randomBytes(256 * 1024 * 2 + 10);
+    fake.faultFn = (kind, n) => (kind === 'upload-chunk' && n === 1 ? 'reset' : null);
+    try {
+      await store.write('f.bin', data);
+    } finally {
+      fake.faultFn = null;
+    }
+    expect(reasons.some((r) => r.includes('upload_id=***'))).toBe(true);
+    expect(reasons.filter((r) => /upload_id=(?!\*\*\*)/.test(r))).toEqual([]);
+  });
+
   it('resumes a download after a reset mid-body with Range', async () => {
     const store = await fakeDriveStore(fake, { basePath: 'dl' });
     const data = randomBytes(200_000);

@@ -72,8 +72,16 @@ export function toDriveError(e: unknown, op: string): DriveError {
   }
   // No HTTP status: a network error (reset, refused, timeout, premature close) — retry.
   const code = typeof g.code === 'string' ? g.code : (g.cause as { code?: string } | undefined)?.code;
-  const text = (g.message ?? String(e)).replace(/Bearer\s+[^\s"']+/g, 'Bearer ***');
+  const text = redactSecrets(g.message ?? String(e));
   return new DriveError(`Drive ${op}: network error${code ? ` ${code}` : ''}: ${text.slice(0, 200)}`, undefined, code, true);
+}
+
+/**
+ * Network errors quote the request URL (`request to <url> failed`); an upload session URI's
+ * `upload_id` grants upload access like a token, so it is masked along with bearer tokens.
+ */
+export function redactSecrets(text: string): string {
+  return text.replace(/Bearer\s+[^\s"']+/g, 'Bearer ***').replace(/\b(upload_id|access_token|refresh_token)=[^&\s"']+/g, '$1=***');
 }
 
 export function sleep(ms: number): Promise<void> {
