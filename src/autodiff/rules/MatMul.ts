@@ -15,7 +15,6 @@ registerVjp('MatMul', ({ g, node, dOut, needs, scope }) => {
   const sa = g.shape(a), sb = g.shape(b);
   if (sa.length === 1) a = g.op('Reshape', [a, g.ints([1, sa[0]])], {}, { scope });
   if (sb.length === 1) b = g.op('Reshape', [b, g.ints([sb[0], 1])], {}, { scope });
-  const ra = g.shape(a), rb = g.shape(b);
   const outShape = [...g.shape(dOut[0]!)];
   if (sa.length === 1) outShape.splice(outShape.length - (sb.length === 1 ? 0 : 1), 0, 1);
   if (sb.length === 1) outShape.push(1);
@@ -23,8 +22,8 @@ registerVjp('MatMul', ({ g, node, dOut, needs, scope }) => {
   const res: (string | undefined)[] = [undefined, undefined];
   if (needs[0]) {
     const da = g.op('MatMul', [dy, swapLast(g, b, scope)], {}, { scope });
+    // Broadcast batch dims of a matrix operand are summed away by the walker's unbroadcast.
     res[0] = sa.length === 1 ? g.op('Reshape', [g.op('ReduceSum', [da, g.ints([...Array(g.shape(da).length - 1).keys()])], { keepdims: 0 }, { scope }), g.ints(sa)], {}, { scope }) : da;
-    if (sa.length !== 1 && ra.length < g.shape(da).length) res[0] = da; // batch dims unbroadcast centrally
   }
   if (needs[1]) {
     const db = g.op('MatMul', [swapLast(g, a, scope), dy], {}, { scope });
@@ -33,7 +32,6 @@ registerVjp('MatMul', ({ g, node, dOut, needs, scope }) => {
       const summed = lead > 0 ? g.op('ReduceSum', [db, g.ints([...Array(lead).keys()])], { keepdims: 0 }, { scope }) : db;
       res[1] = g.op('Reshape', [summed, g.ints(sb)], {}, { scope });
     } else res[1] = db;
-    void rb;
   }
   return res;
 });
