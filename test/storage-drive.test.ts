@@ -72,6 +72,7 @@ describe('GoogleDriveStore against the fake Drive server', () => {
     const reasons: string[] = [];
     const store = await fakeDriveStore(fake, { basePath: 'redact', onRetry: (r) => reasons.push(r.reason) });
     const data = randomBytes(256 * 1024 * 2 + 10);
+    fake.resetStats();
     fake.faultFn = (kind, n) => (kind === 'upload-chunk' && n === 1 ? 'reset' : null);
     try {
       await store.write('f.bin', data);
