@@ -90,12 +90,7 @@ export function resolveGroups(opt: Optimizer, params: readonly string[], groups:
 export function clipGradNorm(g: Graph, grads: Map<string, string>, maxNorm: number): { grads: Map<string, string>; norm: string } {
   if (!(maxNorm > 0)) throw new Error(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
   const s = { scope: 'clip' };
-  let sq: string | undefined;
-  for (const gr of grads.values()) {
-    const t = g.op('ReduceSumSquare', [gr], { keepdims: 0 }, s);
-    sq = sq ? g.op('Add', [sq, t], {}, s) : t;
-  }
-  const norm = g.op('Sqrt', [sq!], {}, s);
+  const norm = gradNorm(g, grads, s.scope);
   const coef = g.op('Div', [g.constant(maxNorm), g.op('Add', [norm, g.constant(1e-6)], {}, s)], {}, s);
   const clamped = g.op('Min', [coef, g.constant(1)], {}, s);
   const out = new Map<string, string>();
@@ -103,12 +98,13 @@ export function clipGradNorm(g: Graph, grads: Map<string, string>, maxNorm: numb
   return { grads: out, norm };
 }
 
-/** Global L2 norm of the gradients (metric only). */
-export function gradNorm(g: Graph, grads: Map<string, string>): string {
+/** Global L2 norm of the gradients, √Σ‖g‖². */
+export function gradNorm(g: Graph, grads: Map<string, string>, scope = 'gradnorm'): string {
+  const s = { scope };
   let sq: string | undefined;
   for (const gr of grads.values()) {
-    const t = g.op('ReduceSumSquare', [gr], { keepdims: 0 }, { scope: 'gradnorm' });
-    sq = sq ? g.op('Add', [sq, t], {}, { scope: 'gradnorm' }) : t;
+    const t = g.op('ReduceSumSquare', [gr], { keepdims: 0 }, s);
+    sq = sq ? g.op('Add', [sq, t], {}, s) : t;
   }
-  return g.op('Sqrt', [sq!], {}, { scope: 'gradnorm' });
+  return g.op('Sqrt', [sq!], {}, s);
 }
