@@ -94,13 +94,17 @@ export function backoffDelay(attempt: number, o: RetryOptions): number {
   return Math.random() * Math.min(cap, base * 2 ** (attempt - 1)); // full jitter
 }
 
-/** Run `fn` until it succeeds or fails with a non-retryable error / runs out of attempts. */
-export async function withRetry<T>(op: string, o: RetryOptions, fn: () => Promise<T>): Promise<T> {
+/**
+ * Run `fn` until it succeeds or fails with a non-retryable error / runs out of attempts.
+ * Errors for which `rethrow` is true are thrown as they are, without a retry.
+ */
+export async function withRetry<T>(op: string, o: RetryOptions, fn: () => Promise<T>, rethrow?: (e: unknown) => boolean): Promise<T> {
   const attempts = o.attempts ?? 8;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (e) {
+      if (rethrow?.(e)) throw e;
       const err = toDriveError(e, op);
       if (!err.retryable || attempt >= attempts) throw err;
       const delayMs = backoffDelay(attempt, o);

@@ -6,7 +6,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { hashFileRange } from './hash-file.js';
 import { type ByteSource, type WriteData, bufferSource, isByteSource } from './store.js';
-import { DriveError, type RetryOptions, backoffDelay, sleep, toDriveError } from './drive-retry.js';
+import { DriveError, type RetryOptions, backoffDelay, sleep, toDriveError, withRetry } from './drive-retry.js';
 
 export const CHUNK_GRANULE = 256 * 1024;
 
@@ -166,19 +166,9 @@ async function uploadOnce(
   }
 }
 
-async function retrying<T>(o: UploadOptions, op: string, fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (e instanceof SessionExpired) throw e;
-      const err = toDriveError(e, op);
-      if (!err.retryable || attempt >= (o.attempts ?? 8)) throw err;
-      const delayMs = backoffDelay(attempt, o);
-      o.onRetry?.({ op, attempt, delayMs, reason: err.message });
-      await sleep(delayMs);
-    }
-  }
+/** withRetry, except that an expired session is thrown at once (the upload starts over). */
+function retrying<T>(o: UploadOptions, op: string, fn: () => Promise<T>): Promise<T> {
+  return withRetry(op, o, fn, (e) => e instanceof SessionExpired);
 }
 
 async function startSession(client: RequestClient, t: UploadTarget, total: number | undefined, o: UploadOptions): Promise<string> {
