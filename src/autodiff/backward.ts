@@ -1,6 +1,7 @@
 // Reverse-mode walker: emits gradient nodes (standard ONNX ops) for the nodes on the path from
 // `wrt` values to `loss`, accumulating contributions and unbroadcasting centrally.
 import type { Graph } from '../onnx/graph.js';
+import { zeros } from './indices.js';
 import { lookupVjp } from './registry.js';
 import { unbroadcast } from './unbroadcast.js';
 import './rules/index.js';
@@ -52,7 +53,7 @@ export function gradients(g: Graph, loss: string, wrt: string[], opts: BackwardO
   const out = new Map<string, string>();
   for (const w of wrt) {
     const info = g.info(w);
-    out.set(w, grads.get(w) ?? g.op('Expand', [g.constant(0, info.dtype), g.ints(info.shape)], {}, { scope: 'grad_zero' }));
+    out.set(w, grads.get(w) ?? zeros(g, info.dtype, info.shape, 'grad_zero'));
   }
   return out;
 }

@@ -1,4 +1,4 @@
-// Index normalisation shared by the Gather/Scatter VJP rules: int64, negative entries wrapped.
+// Helpers shared by the VJP rules: index normalisation (int64, negative entries wrapped) and zeros.
 import type { Graph } from '../onnx/graph.js';
 
 /** `idx` as int64 with negative entries (counting from the end of an axis of `size`) made positive. */

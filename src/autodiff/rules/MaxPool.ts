@@ -3,6 +3,7 @@
 // reduction 'add' (overlapping windows can pick one element twice). A forward node without the
 // Indices output gets a second MaxPool node that produces it.
 import { numel } from '../../tensor.js';
+import { zeros } from '../indices.js';
 import { reshape } from '../spatial.js';
 import { registerVjp } from '../registry.js';
 
@@ -12,8 +13,7 @@ registerVjp('MaxPool', ({ g, node, dOut, scope }) => {
   if (!dy) return [undefined];
   const xs = g.shape(x);
   const indices = node.outputs[1] && g.has(node.outputs[1]) ? node.outputs[1] : g.node('MaxPool', [x], node.attrs, { scope, outputs: 2 })[1];
-  const zeros = g.op('Expand', [g.constant(0, g.dtype(x)), g.ints([numel(xs)])], {}, { scope });
-  const flat = g.op('ScatterElements', [zeros, reshape(g, indices, [-1], scope), reshape(g, dy, [-1], scope)], { axis: 0, reduction: 'add' }, { scope });
+  const flat = g.op('ScatterElements', [zeros(g, g.dtype(x), [numel(xs)], scope), reshape(g, indices, [-1], scope), reshape(g, dy, [-1], scope)], { axis: 0, reduction: 'add' }, { scope });
   return [reshape(g, flat, xs, scope)];
 });
 

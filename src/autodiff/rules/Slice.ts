@@ -1,6 +1,7 @@
 // y = x[starts:ends:steps] on axes: dx = zeros with dy written back at the sliced positions —
 // Pad when every step is 1, else ScatterND with constant indices.
 import { normAxis } from '../../onnx/infer.js';
+import { zeros } from '../indices.js';
 import { registerVjp } from '../registry.js';
 
 registerVjp('Slice', ({ g, node, dOut, scope }) => {
@@ -28,8 +29,7 @@ registerVjp('Slice', ({ g, node, dOut, scope }) => {
       r = Math.floor(r / out[i]);
     }
   }
-  const zeros = g.op('Expand', [g.constant(0, g.dtype(x)), g.ints(shape)], {}, { scope });
-  return [g.op('ScatterND', [zeros, g.constant(idx, 'int64', [...out, rank]), dy], {}, { scope })];
+  return [g.op('ScatterND', [zeros(g, g.dtype(x), shape, scope), g.constant(idx, 'int64', [...out, rank]), dy], {}, { scope })];
 });
 
 // Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.

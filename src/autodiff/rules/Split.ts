@@ -1,11 +1,12 @@
 // (y₁…yₙ) = split(x, axis): dx = concat(dy₁…dyₙ, axis), zeros for outputs without a gradient.
 import { normAxis } from '../../onnx/infer.js';
+import { zeros } from '../indices.js';
 import { registerVjp } from '../registry.js';
 
 registerVjp('Split', ({ g, node, dOut, scope }) => {
   const x = node.inputs[0], dt = g.dtype(x);
   const axis = normAxis(typeof node.attrs.axis === 'number' ? node.attrs.axis : 0, g.shape(x).length);
-  const parts = node.outputs.map((y, i) => dOut[i] ?? g.op('Expand', [g.constant(0, dt), g.ints(g.shape(y))], {}, { scope }));
+  const parts = node.outputs.map((y, i) => dOut[i] ?? zeros(g, dt, g.shape(y), scope));
   return [parts.length === 1 ? parts[0] : g.op('Concat', parts, { axis }, { scope })];
 });
 
