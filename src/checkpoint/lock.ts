@@ -19,6 +19,9 @@ export interface RunLock {
 }
 
 export const LOCK_FILE = '.lock';
+const UNREADABLE = 'unreadable';
+/** An unreadable lock younger than this may be one another opener has created and not yet written. */
+const FRESH_MS = 2000;
 
 function alive(pid: number): boolean {
   try {
@@ -34,7 +37,7 @@ export async function readLock(runDir: string, fs: CkptFs = nodeFs): Promise<Loc
     return JSON.parse(await fs.readFile(path.join(runDir, LOCK_FILE), 'utf8')) as LockInfo;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    if (e instanceof SyntaxError) return { pid: -1, host: os.hostname(), started: '?', token: 'unreadable' };
+    if (e instanceof SyntaxError) return { pid: -1, host: os.hostname(), started: '?', token: UNREADABLE };
     throw e;
   }
 }
@@ -48,6 +51,7 @@ export async function acquireRunLock(
   const file = path.join(runDir, LOCK_FILE);
   const info: LockInfo = { pid: process.pid, host: os.hostname(), started: new Date().toISOString(), token: Math.random().toString(36).slice(2) };
   await fs.mkdir(runDir, { recursive: true });
+  const waitUntil = Date.now() + FRESH_MS + 500;
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const h = await fs.open(file, 'wx');
@@ -76,7 +80,15 @@ export async function acquireRunLock(
     if (held.pid === process.pid && sameHost) {
       throw new CheckpointError('LOCKED', `${runDir} is already open in this process (lock ${file}); close the other CheckpointManager first`, { file });
     }
+    if (held.token === UNREADABLE && Date.now() < waitUntil && (await ageMs(fs, file)) < FRESH_MS) {
+      // created (O_EXCL) but not yet written by another opener: wait for its content, do not take it over
+      await new Promise((r) => setTimeout(r, 50));
+      attempt--;
+      continue;
+    }
     if (sameHost && (held.pid <= 0 || !alive(held.pid))) {
+      // another opener may have taken over the same stale lock since it was read: delete only that one
+      if ((await readLock(runDir, fs))?.token !== held.token) continue;
       warn(`drivetrain: taking over stale lock ${file} (pid ${held.pid} started ${held.started} is not running)`);
       await fs.rm(file, { force: true });
       continue;
@@ -88,4 +100,12 @@ export async function acquireRunLock(
     );
   }
   throw new CheckpointError('LOCKED', `could not acquire ${file} (contended); retry`, { file });
+}
+
+async function ageMs(fs: CkptFs, file: string): Promise<number> {
+  try {
+    return Date.now() - (await fs.stat(file)).mtimeMs;
+  } catch {
+    return Infinity; // gone: the next attempt creates it
+  }
 }

@@ -190,6 +190,20 @@ describe('CheckpointManager', () => {
     await m2.close();
   });
 
+  it('lock: a just-created lock whose content is not written yet is waited for, not taken over', async () => {
+    const runDir = newRun();
+    await fsp.mkdir(runDir, { recursive: true });
+    const lock = path.join(runDir, '.lock');
+    await fsp.writeFile(lock, ''); // another opener between open('wx') and writing its content
+    const opening = CheckpointManager.open(runDir, {}, quiet);
+    await new Promise((r) => setTimeout(r, 200));
+    const other = process.ppid; // a live process on this host that is not this one
+    await fsp.writeFile(lock, JSON.stringify({ pid: other, host: (await import('node:os')).hostname(), started: 'x', token: 'other' }));
+    await expect(opening).rejects.toMatchObject({ code: 'LOCKED' });
+    await expect(opening).rejects.toThrow(`in use by pid ${other}`);
+    await fsp.rm(lock);
+  });
+
   it('removes leftover temp dirs at startup and picks up existing checkpoints', async () => {
     const runDir = newRun();
     const m = await CheckpointManager.open(runDir, {}, quiet);
