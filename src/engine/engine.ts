@@ -86,9 +86,14 @@ export class Engine {
     const backend = opts.backend ?? (await selectBackend(opts.device ?? 'cpu', opts.log));
     const store = new StateStore(backend, plan.decls);
     const engine = new Engine(opts, plan, backend, store);
-    await store.set(initialState(plan, opts.seed ?? 0));
-    if (opts.data) engine.data = await DeviceData.create(opts.data, opts.inputs, plan.batchInputs, backend, opts.log);
-    await engine.compile('train', opts.batchSize, !!engine.data); // fail early on graph errors (step() compiles its own lazily)
+    try {
+      await store.set(initialState(plan, opts.seed ?? 0));
+      if (opts.data) engine.data = await DeviceData.create(opts.data, opts.inputs, plan.batchInputs, backend, opts.log);
+      await engine.compile('train', opts.batchSize, !!engine.data); // fail early on graph errors (step() compiles its own lazily)
+    } catch (e) {
+      await engine.release(); // the state (and dataset) may already be on the GPU
+      throw e;
+    }
     return engine;
   }
 

@@ -13,7 +13,9 @@ class Recording extends CpuBackend {
   disposed: ort.Tensor[] = [];
   uploads = 0;
   downloads = 0;
+  released = false;
   override dispose(t: ort.Tensor) { this.disposed.push(t); }
+  override async release() { this.released = true; }
   override async upload(ts: readonly NamedTensor[]) { this.uploads += ts.length; return super.upload(ts); }
   override async download(ts: ReadonlyMap<string, ort.Tensor>) { this.downloads += ts.size; return super.download(ts); }
 }
@@ -37,6 +39,16 @@ describe('StateStore through the engine', () => {
     expect(backend.downloads).toBe(stateCount);
     expect(st.get('opt.step')!.data[0]).toBe(3);
     await e.release();
+  });
+
+  it('a graph error in create() frees the state it placed and releases the backend', async () => {
+    const backend = new Recording();
+    const model = new Sequential({ fc: new Linear(3, 2), head: new Linear(5, 2) });
+    await expect(Engine.create({ model, loss: crossEntropy(), optimizer: new SGD({ lr: 0.1 }), batchSize: 4, inputs: { x: { shape: [3] }, y: { shape: [], dtype: 'int64' } }, backend }))
+      .rejects.toThrow(/Linear "head": input has shape \[2\]/);
+    expect(backend.uploads).toBe(5); // params of fc and head, step
+    expect(backend.disposed.length).toBe(backend.uploads);
+    expect(backend.released).toBe(true);
   });
 
   it('WebGPU session options keep *_new state on the GPU and metrics on the CPU', () => {
