@@ -206,7 +206,8 @@ export function toIndexArray(indices: Int32Array | BigInt64Array | ArrayLike<num
 
 /** The dataset placed for the engine: makes the batch inputs of graphs and feeds them per step. */
 export class DeviceData {
-  private placed = new Map<string, ort.Tensor>();
+  /** Resident columns by feed name (`data.<input>`), fed as they are every step. */
+  private placed: Record<string, ort.Tensor> = {};
 
   private constructor(
     readonly placement: DataPlacement,
@@ -233,7 +234,7 @@ export class DeviceData {
         placement = 'streamed';
         return new DeviceData(placement, columns, rows, bytes, backend);
       }
-      d.placed = up;
+      d.placed = Object.fromEntries(up);
     }
     if (backend.device !== 'cpu') log(`drivetrain: data ${placement} (${mb(bytes)} encoded, budget ${mb(budget)})`);
     return d;
@@ -255,22 +256,20 @@ export class DeviceData {
 
   /** Session feeds for the step's rows. */
   feeds(indices: Int32Array): Record<string, ort.Tensor> {
+    if (this.placement === 'resident') return { ...this.placed, [INDEX_INPUT]: toOrt({ dtype: 'int32', shape: [indices.length], data: indices }) };
     const f: Record<string, ort.Tensor> = {};
-    if (this.placement === 'resident') {
-      f[INDEX_INPUT] = toOrt({ dtype: 'int32', shape: [indices.length], data: indices });
-      for (const c of this.columns) f[`data.${c.name}`] = this.placed.get(`data.${c.name}`)!;
-    } else for (const c of this.columns) f[`enc.${c.name}`] = toOrt(encodeRows(c, indices));
+    for (const c of this.columns) f[`enc.${c.name}`] = toOrt(encodeRows(c, indices));
     return f;
   }
 
   /** Live device tensors held for the dataset. */
   get liveTensors(): number {
-    return this.placed.size;
+    return Object.keys(this.placed).length;
   }
 
   dispose(): void {
-    for (const t of this.placed.values()) this.backend.dispose(t);
-    this.placed.clear();
+    for (const t of Object.values(this.placed)) this.backend.dispose(t);
+    this.placed = {};
   }
 }
 
