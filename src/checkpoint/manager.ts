@@ -1,9 +1,9 @@
 // CheckpointManager: one per run directory. save() snapshots and returns; one background write
 // at a time commits checkpoints atomically, then retention deletes what the keep policy allows.
 //
-// Pending-replacement rule: while a write is in flight, at most the newest save waits behind it.
-// A newer save replaces a waiting one unless that one must be kept (kind `permanent`, or its
-// metrics would make it the new best); replaced saves' `durable` promises resolve with the
+// Pending-replacement rule: while a write is in flight, saves wait behind it in order, and a
+// newer save replaces the waiting ones at the tail that need not be kept (kept: kind `permanent`,
+// or metrics that would make it the new best); replaced saves' `durable` promises resolve with the
 // event of the checkpoint that replaced them (same or later state).
 //
 // Only "write the files + commit them into place" leaves this thread: by default it runs on a
