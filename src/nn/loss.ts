@@ -118,7 +118,8 @@ export interface RegressionOptions {
   weight?: string;
 }
 
-function regression(name: string, opts: RegressionOptions, elementwise: (g: Graph, d: string) => string): Loss {
+/** Elementwise loss term(prediction, target) of equal shapes (target cast to the prediction's dtype), weighted mean. */
+function elementwiseLoss(name: string, opts: RegressionOptions, term: (g: Graph, p: string, y: string) => string, what = 'prediction'): Loss {
   const t = opts.target ?? 'y';
   return {
     targets: opts.weight ? [t, opts.weight] : [t],
@@ -126,13 +127,17 @@ function regression(name: string, opts: RegressionOptions, elementwise: (g: Grap
       const p = pickOutput(outputs, opts.output, name);
       let y = target(batch, t, name);
       const ps = g.shape(p), ys = g.shape(y);
-      if (ps.length !== ys.length || ps.some((d, i) => d !== ys[i])) throw new Error(`${name}: prediction [${ps}] and target "${t}" [${ys}] differ in shape`);
+      if (ps.length !== ys.length || ps.some((d, i) => d !== ys[i])) throw new Error(`${name}: ${what} [${ps}] and target "${t}" [${ys}] differ in shape`);
       if (g.dtype(y) !== g.dtype(p)) y = g.op('Cast', [y], { to: ONNX_DTYPE[g.dtype(p)] }, { scope: 'loss' });
-      const d = g.op('Sub', [p, y], {}, { scope: 'loss' });
       const w = opts.weight ? target(batch, opts.weight, name) : undefined;
-      return { loss: weightedMean(g, elementwise(g, d), w), metrics: {} };
+      return { loss: weightedMean(g, term(g, p, y), w), metrics: {} };
     },
   };
+}
+
+/** A loss of the difference prediction − target. */
+function regression(name: string, opts: RegressionOptions, elementwise: (g: Graph, d: string) => string): Loss {
+  return elementwiseLoss(name, opts, (g, p, y) => elementwise(g, g.op('Sub', [p, y], {}, { scope: 'loss' })));
 }
 
 function abs(g: Graph, d: string): string {
@@ -168,22 +173,11 @@ function huberTerm(g: Graph, d: string, delta: number, scale: number): string {
 
 /** BCE with logits: mean(max(x,0) - x·y + log(1 + exp(-|x|))), the stable form PyTorch uses. */
 export function bceWithLogits(opts: RegressionOptions = {}): Loss {
-  const t = opts.target ?? 'y';
-  return {
-    targets: opts.weight ? [t, opts.weight] : [t],
-    build({ g, outputs, batch }) {
-      const x = pickOutput(outputs, opts.output, 'bceWithLogits');
-      let y = target(batch, t, 'bceWithLogits');
-      const xs = g.shape(x), ys = g.shape(y);
-      if (xs.length !== ys.length || xs.some((d, i) => d !== ys[i])) throw new Error(`bceWithLogits: logits [${xs}] and target "${t}" [${ys}] differ in shape`);
-      const dt = g.dtype(x), s = { scope: 'loss' };
-      if (g.dtype(y) !== dt) y = g.op('Cast', [y], { to: ONNX_DTYPE[dt] }, s);
-      const softplus = g.op('Log', [g.op('Add', [g.op('Exp', [g.op('Neg', [abs(g, x)], {}, s)], {}, s), g.constant(1, dt)], {}, s)], {}, s);
-      const l = g.op('Add', [g.op('Sub', [g.op('Relu', [x], {}, s), g.op('Mul', [x, y], {}, s)], {}, s), softplus], {}, s);
-      const w = opts.weight ? target(batch, opts.weight, 'bceWithLogits') : undefined;
-      return { loss: weightedMean(g, l, w), metrics: {} };
-    },
-  };
+  return elementwiseLoss('bceWithLogits', opts, (g, x, y) => {
+    const dt = g.dtype(x), s = { scope: 'loss' };
+    const softplus = g.op('Log', [g.op('Add', [g.op('Exp', [g.op('Neg', [abs(g, x)], {}, s)], {}, s), g.constant(1, dt)], {}, s)], {}, s);
+    return g.op('Add', [g.op('Sub', [g.op('Relu', [x], {}, s), g.op('Mul', [x, y], {}, s)], {}, s), softplus], {}, s);
+  }, 'logits');
 }
 
 /**
