@@ -1,7 +1,7 @@
 // mountDrive(): pick a Store automatically, parse `<drive>` targets, and warn about quota.
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { type DriveCredentials, createDriveAuth, credentialsFromEnv } from './drive-auth.js';
+import { type DriveAuth, type DriveCredentials, createDriveAuth, credentialsFromEnv } from './drive-auth.js';
 import { GoogleDriveStore, type GoogleDriveStoreOptions } from './drive-store.js';
 import type { SessionMemory } from './drive-upload.js';
 import { LocalDirStore } from './local-store.js';
@@ -45,11 +45,7 @@ export async function mountDrive(o: MountOptions = {}): Promise<Store> {
   const creds = o.credentials ?? credentialsFromEnv(env);
   if (creds) {
     const auth = await createDriveAuth(creds);
-    const store = new GoogleDriveStore({
-      ...o, auth, basePath: o.basePath ?? folder,
-      rootUrl: o.rootUrl ?? (env.DRIVETRAIN_DRIVE_ROOT_URL || undefined),
-      rootFolderId: o.rootFolderId ?? (env.DRIVETRAIN_DRIVE_FOLDER_ID || undefined),
-    });
+    const store = driveStore(auth, o.basePath ?? folder, o, env);
     log(`drivetrain: using Google Drive (${auth.kind}) at ${store.description}`);
     return store;
   }
@@ -64,17 +60,22 @@ export async function mountDrive(o: MountOptions = {}): Promise<Store> {
  */
 export async function storeFromTarget(target: string, o: MountOptions = {}): Promise<Store> {
   if (target.startsWith('drive:')) {
-    const creds = o.credentials ?? credentialsFromEnv(o.env ?? process.env);
-    if (!creds) throw new Error(`"${target}" needs Drive credentials. ${REAL_DRIVE_NOTICE}`);
     const env = o.env ?? process.env;
-    return new GoogleDriveStore({
-      ...o, auth: await createDriveAuth(creds), basePath: target.slice('drive:'.length),
-      rootUrl: o.rootUrl ?? (env.DRIVETRAIN_DRIVE_ROOT_URL || undefined),
-      rootFolderId: o.rootFolderId ?? (env.DRIVETRAIN_DRIVE_FOLDER_ID || undefined),
-    });
+    const creds = o.credentials ?? credentialsFromEnv(env);
+    if (!creds) throw new Error(`"${target}" needs Drive credentials. ${REAL_DRIVE_NOTICE}`);
+    return driveStore(await createDriveAuth(creds), target.slice('drive:'.length), o, env);
   }
   if (target === '') throw new Error('empty <drive> target: give a folder path or drive:folder');
   return new LocalDirStore(target);
+}
+
+/** A GoogleDriveStore with the options given, else the API root and folder id from the environment. */
+function driveStore(auth: DriveAuth, basePath: string, o: MountOptions, env: NodeJS.ProcessEnv): GoogleDriveStore {
+  return new GoogleDriveStore({
+    ...o, auth, basePath,
+    rootUrl: o.rootUrl ?? (env.DRIVETRAIN_DRIVE_ROOT_URL || undefined),
+    rootFolderId: o.rootFolderId ?? (env.DRIVETRAIN_DRIVE_FOLDER_ID || undefined),
+  });
 }
 
 /** Open the store a spec describes (store.spec()), e.g. on a worker thread. */
