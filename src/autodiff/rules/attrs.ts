@@ -1,4 +1,4 @@
-// Reads rule attributes that may be given as a plain number or as `{ float: x }` (see graph.ts).
+// Attribute readers for the VJP rules: floats given as a plain number or as `{ float: x }` (see graph.ts), reduce axes.
 import type { Attrs } from '../../onnx/graph.js';
 
 export function floatAttr(attrs: Attrs, name: string, fallback: number): number {
@@ -6,11 +6,6 @@ export function floatAttr(attrs: Attrs, name: string, fallback: number): number 
   if (typeof v === 'number') return v;
   if (v && typeof v === 'object' && 'float' in v) return v.float;
   return fallback;
-}
-
-export function intAttr(attrs: Attrs, name: string, fallback: number): number {
-  const v = attrs[name];
-  return typeof v === 'number' ? v : fallback;
 }
 
 /** Reduced axes of an opset-17 Reduce* node with an `axes` attribute (all axes when absent). */
