@@ -15,6 +15,11 @@ describe('BatchNormalization (inference form) VJP', () => {
         { name: 'm', shape: [3], differentiable: false }, { name: 'v', shape: [3], range: [0.2, 2], differentiable: false }],
       build: (g, v) => g.op('BatchNormalization', [v.x, v.s, v.b, v.m, v.v]),
     });
+    await gradcheck({ // epsilon given in the forced-float form
+      inputs: [{ name: 'x', shape: [4, 2] }, { name: 's', shape: [2] }, { name: 'b', shape: [2] },
+        { name: 'm', shape: [2], differentiable: false }, { name: 'v', shape: [2], range: [0.2, 2], differentiable: false }],
+      build: (g, v) => g.op('BatchNormalization', [v.x, v.s, v.b, v.m, v.v], { epsilon: { float: 0.25 } }),
+    });
   });
   it('training_mode=1 points to batchNormTraining', () => {
     const g = new Graph();

@@ -4,6 +4,7 @@
 // differentiable ops instead: see composite/batchnorm.ts.
 import { range } from '../spatial.js';
 import { registerVjp } from '../registry.js';
+import { floatAttr } from './attrs.js';
 
 registerVjp('BatchNormalization', ({ g, node, dOut, needs, scope }) => {
   if (node.attrs.training_mode === 1) {
@@ -12,7 +13,7 @@ registerVjp('BatchNormalization', ({ g, node, dOut, needs, scope }) => {
   const [x, scale, , mean, variance] = node.inputs;
   const dy = dOut[0]!;
   const xs = g.shape(x), dt = g.dtype(x);
-  const eps = typeof node.attrs.epsilon === 'number' ? node.attrs.epsilon : 1e-5;
+  const eps = floatAttr(node.attrs, 'epsilon', 1e-5);
   const chan = [1, xs[1], ...xs.slice(2).map(() => 1)];
   const axes = g.ints([0, ...range(xs.length, 2)]);
   const op = (type: string, inputs: string[], attrs = {}) => g.op(type, inputs, attrs, { scope });
