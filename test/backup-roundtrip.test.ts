@@ -226,5 +226,8 @@ describe('dedupe, retention and safety', () => {
     expect(r.globalStep).toBe(1);
     expect(r.rejected.map((x) => x.name)).toEqual(['last-000000002']);
     expect((await loadCheckpoint(r.dir!)).state.globalStep).toBe(1);
+    const again = await restore({ from: store, run: 'fb', into, log: quiet });
+    expect(again.source).toBe('local');
+    expect(again.message).toMatch(/\(step 1\) is valid and the newer backups failed verification \(last-000000002\): keeping the local copy/);
   });
 });

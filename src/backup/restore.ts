@@ -183,7 +183,11 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     }
   }
   if (local) {
-    const message = `Local checkpoint ${local.name} (step ${local.manifest.globalStep}) is valid and at least as new as the backup${candidates[0] ? ` (step ${candidates[0].globalStep})` : ''}: keeping the local copy`;
+    const newest = candidates[0]?.globalStep;
+    const why = newest !== undefined && newest > local.manifest.globalStep
+      ? `the newer backups failed verification (${base.rejected.map((r) => r.name).join(', ')})`
+      : `it is at least as new as the backup${newest !== undefined ? ` (step ${newest})` : ''}`;
+    const message = `Local checkpoint ${local.name} (step ${local.manifest.globalStep}) is valid and ${why}: keeping the local copy`;
     log(message);
     return { ...base, source: 'local', dir: local.dir, name: local.name, globalStep: local.manifest.globalStep, message };
   }
