@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { encodeModel } from '../onnx/model.js';
 import { fromOrt, toOrt } from '../onnx/session.js';
 import type { NamedTensor, Tensor, TensorMap } from '../tensor.js';
+import { numel } from '../tensor.js';
 import { rngFor } from '../nn/module.js';
 import { selectBackend } from './backend.js';
 import type { Backend, Device, DeviceRequest, SessionTuning } from './backend.js';
@@ -336,13 +337,13 @@ export function initialState(plan: StatePlan, seed: number): NamedTensor[] {
     for (const d of decls) {
       const name = `${role}.${d.name}`;
       const data = d.init(d.shape, rngFor(seed, name));
-      if (data.length !== d.shape.reduce((a, b) => a * b, 1)) throw new Error(`${d.module.label()}: initialiser for ${d.name} returned ${data.length} values for shape [${d.shape}]`);
+      if (data.length !== numel(d.shape)) throw new Error(`${d.module.label()}: initialiser for ${d.name} returned ${data.length} values for shape [${d.shape}]`);
       out.push({ name, dtype: d.dtype, shape: [...d.shape], data });
     }
   }
   for (const s of plan.decls) {
     if (s.role !== 'opt') continue;
-    out.push({ name: s.name, dtype: s.dtype, shape: [...s.shape], data: new Float32Array(s.shape.reduce((a, b) => a * b, 1)) });
+    out.push({ name: s.name, dtype: s.dtype, shape: [...s.shape], data: new Float32Array(numel(s.shape)) });
   }
   return out;
 }

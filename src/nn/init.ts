@@ -1,27 +1,26 @@
 // Seeded initialisers with PyTorch's formulas (torch.nn.init). fan_in = shape[1]·∏shape[2:],
 // fan_out = shape[0]·∏shape[2:].
 import type { Initializer } from './module.js';
+import { numel } from '../tensor.js';
 
 export function fans(shape: number[]): { fanIn: number; fanOut: number } {
   if (shape.length < 2) return { fanIn: shape[0] ?? 1, fanOut: shape[0] ?? 1 };
-  const rf = shape.slice(2).reduce((a, b) => a * b, 1);
+  const rf = numel(shape.slice(2));
   return { fanIn: shape[1] * rf, fanOut: shape[0] * rf };
 }
 
-const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
-
 export function uniformInit(bound: number): Initializer {
-  return (shape, rng) => Float32Array.from({ length: size(shape) }, () => rng.uniform(-bound, bound));
+  return (shape, rng) => Float32Array.from({ length: numel(shape) }, () => rng.uniform(-bound, bound));
 }
 
 export function constantInit(value: number): Initializer {
-  return (shape) => new Float32Array(size(shape)).fill(value);
+  return (shape) => new Float32Array(numel(shape)).fill(value);
 }
 export const zeros = constantInit(0);
 export const ones = constantInit(1);
 
 export function normalInit(std: number, mean = 0): Initializer {
-  return (shape, rng) => Float32Array.from({ length: size(shape) }, () => mean + std * rng.normal());
+  return (shape, rng) => Float32Array.from({ length: numel(shape) }, () => mean + std * rng.normal());
 }
 
 /** kaiming_uniform_(a, mode='fan_in', leaky_relu): bound = gain·√(3/fan_in), gain = √(2/(1+a²)). a=√5 is nn.Linear/Conv's default (bound = 1/√fan_in). */

@@ -2,6 +2,7 @@
 // and reductions follow torch.nn.functional (mean reduction).
 import { ONNX_DTYPE } from '../onnx/dtypes.js';
 import type { Graph } from '../onnx/graph.js';
+import { numel } from '../tensor.js';
 
 /** What a loss sees: the model's output(s) and the batch's target values (graph value names). */
 export interface LossInputs {
@@ -44,7 +45,7 @@ const scalar = (g: Graph, x: string) => g.op('ReduceSum', [x], { keepdims: 0 }, 
 /** Mean of all elements of `x`, or Σ(x·w)/max(Σw, 1) with weights `w` (broadcast to x). */
 function weightedMean(g: Graph, x: string, w?: string): string {
   const dt = g.dtype(x);
-  if (!w) return g.op('Mul', [scalar(g, x), g.constant(1 / g.shape(x).reduce((a, b) => a * b, 1), dt)], {}, { scope: 'loss' });
+  if (!w) return g.op('Mul', [scalar(g, x), g.constant(1 / numel(g.shape(x)), dt)], {}, { scope: 'loss' });
   const total = scalar(g, g.op('Mul', [x, w], {}, { scope: 'loss' }));
   const count = scalar(g, g.op('Expand', [w, g.ints(g.shape(x))], {}, { scope: 'loss' }));
   return g.op('Div', [total, g.op('Max', [count, g.constant(1, dt)], {}, { scope: 'loss' })], {}, { scope: 'loss' });

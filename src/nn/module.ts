@@ -2,6 +2,7 @@
 // states, and a forward pass that emits ONNX nodes into a Graph through a ForwardContext.
 import type { Graph } from '../onnx/graph.js';
 import type { DType, TypedArray } from '../tensor.js';
+import { numel } from '../tensor.js';
 import { Rng } from '../random.js';
 
 /** Fills a tensor of `shape` from a seeded generator. */
@@ -133,7 +134,7 @@ export abstract class Module<In = string, Out = string> {
 
   /** Number of trainable scalars. */
   parameterCount(): number {
-    return this.parameters().reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
+    return this.parameters().reduce((s, p) => s + numel(p.shape), 0);
   }
 
   /** Throws a ShapeError naming this layer and both shapes when `actual` differs from `expected` (-1 = any). */

@@ -2,6 +2,7 @@
 // the autodiff batch-norm composite (batch statistics, running stats as state outputs) and
 // evaluates with BatchNormalization on the running statistics.
 import type { Graph } from '../onnx/graph.js';
+import { numel } from '../tensor.js';
 import { ones, zeros } from './init.js';
 import { Module } from './module.js';
 import type { ForwardContext } from './module.js';
@@ -23,8 +24,8 @@ export class LayerNorm extends Module {
     this.expectShape('input (trailing dims)', s.slice(-this.shape.length), this.shape);
     const scope = this.scope();
     const dt = g.dtype(x);
-    const scale = this.affine ? this.paramValue(ctx, 'weight') : g.constant(new Float32Array(this.shape.reduce((a, b) => a * b, 1)).fill(1), dt, this.shape);
-    const bias = this.affine ? this.paramValue(ctx, 'bias') : g.constant(new Float32Array(this.shape.reduce((a, b) => a * b, 1)), dt, this.shape);
+    const scale = this.affine ? this.paramValue(ctx, 'weight') : g.constant(new Float32Array(numel(this.shape)).fill(1), dt, this.shape);
+    const bias = this.affine ? this.paramValue(ctx, 'bias') : g.constant(new Float32Array(numel(this.shape)), dt, this.shape);
     return g.op('LayerNormalization', [x, scale, bias], { axis: -this.shape.length, epsilon: this.eps }, { scope });
   }
 }

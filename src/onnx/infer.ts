@@ -1,6 +1,7 @@
 // Static dtype/shape inference for the ONNX ops drivetrain emits (fixed shapes everywhere).
 // An op without a rule here must be given `out` explicitly by its caller; otherwise it fails.
 import { dtypeFromOnnx } from './dtypes.js';
+import { numel } from '../tensor.js';
 import type { Attrs, Shape, ValueInfo } from './graph.js';
 
 export type ConstOf = (inputIndex: number) => number[] | undefined;
@@ -111,11 +112,11 @@ registerInference(['ArgMax', 'ArgMin'], (ins, a) => {
 registerInference('Reshape', (ins, a, c) => {
   const x = req(ins, 0), target = c(1);
   if (!target) throw new Error('Reshape needs a constant shape input');
-  const total = x.shape.reduce((p, d) => p * d, 1);
+  const total = numel(x.shape);
   const out = target.map((d, i) => (d === 0 && int(a, 'allowzero', 0) === 0 ? x.shape[i] : d));
-  const known = out.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
+  const known = numel(out.filter((d) => d !== -1));
   const res = out.map((d) => (d === -1 ? total / known : d));
-  if (res.reduce((p, d) => p * d, 1) !== total || res.some((d) => !Number.isInteger(d))) {
+  if (numel(res) !== total || res.some((d) => !Number.isInteger(d))) {
     throw new Error(`cannot reshape [${x.shape}] to [${target}]`);
   }
   return [{ dtype: x.dtype, shape: res }];
@@ -123,8 +124,7 @@ registerInference('Reshape', (ins, a, c) => {
 registerInference('Flatten', (ins, a) => {
   const x = req(ins, 0), ax = int(a, 'axis', 1);
   const k = ax < 0 ? ax + x.shape.length : ax;
-  const p = (s: Shape) => s.reduce((m, d) => m * d, 1);
-  return [{ dtype: x.dtype, shape: [p(x.shape.slice(0, k)), p(x.shape.slice(k))] }];
+  return [{ dtype: x.dtype, shape: [numel(x.shape.slice(0, k)), numel(x.shape.slice(k))] }];
 });
 registerInference('Transpose', (ins, a) => {
   const x = req(ins, 0);

@@ -1,6 +1,7 @@
 // y = x[starts:ends:steps] on axes: dx = zeros with dy written back at the sliced positions —
 // Pad when every step is 1, else ScatterND with constant indices.
 import { normAxis } from '../../onnx/infer.js';
+import { numel } from '../../tensor.js';
 import { zeros } from '../indices.js';
 import { registerVjp } from '../registry.js';
 
@@ -22,7 +23,7 @@ registerVjp('Slice', ({ g, node, dOut, scope }) => {
     return [g.op('Pad', [dy, g.ints(pads)], {}, { scope })];
   }
   // Index of every output element in x, row-major over the output: [...out, rank].
-  const n = out.reduce((p, d) => p * d, 1), idx: number[] = new Array(n * rank);
+  const n = numel(out), idx: number[] = new Array(n * rank);
   for (let flat = 0; flat < n; flat++) {
     for (let i = rank - 1, r = flat; i >= 0; i--) {
       idx[flat * rank + i] = first[i] + (r % out[i]) * step[i];
