@@ -60,16 +60,21 @@ export abstract class Module<In = string, Out = string> {
   }
 
   protected addParam(name: string, shape: number[], init: Initializer, dtype: DType = 'float32'): void {
-    if (this.paramDecls.has(name) || this.children.has(name)) throw new Error(`${this.label()}: "${name}" is already registered`);
-    this.paramDecls.set(name, { dtype, shape, init });
+    if (this.children.has(name)) throw new Error(`${this.label()}: "${name}" is already registered`);
+    this.declare(this.paramDecls, name, { dtype, shape, init });
   }
 
   protected addBuffer(name: string, shape: number[], init: Initializer, dtype: DType = 'float32'): void {
-    this.bufferDecls.set(name, { dtype, shape, init });
+    this.declare(this.bufferDecls, name, { dtype, shape, init });
   }
 
   protected addRng(name: string, shape: number[], init: Initializer, dtype: DType = 'int64'): void {
-    this.rngDecls.set(name, { dtype, shape, init });
+    this.declare(this.rngDecls, name, { dtype, shape, init });
+  }
+
+  private declare(decls: Map<string, TensorDecl>, name: string, d: TensorDecl): void {
+    if (decls.has(name)) throw new Error(`${this.label()}: "${name}" is already registered`);
+    decls.set(name, d);
   }
 
   private setPath(p: string): void {

@@ -108,5 +108,9 @@ describe('nn modules', () => {
     await expect(run(new Sequential({ bn: new BatchNorm2d(3) }), img)).rejects.toThrow(/BatchNorm2d "bn": input has shape \[1, 2, 4, 4\] but this layer expects \[\*, 3, \*, \*\]/);
     await expect(run(new Sequential({ ln: new LayerNorm([3]) }), img)).rejects.toThrow(/LayerNorm "ln": input \(trailing dims\) has shape \[4\] but this layer expects \[3\]/);
     expect(() => new Conv2d(3, 4, 3, { groups: 2 })).toThrow(/not divisible by groups 2/);
+    class TwoStats extends BatchNorm2d {
+      constructor() { super(2); this.addBuffer('running_mean', [2], (s) => new Float32Array(s[0])); }
+    }
+    expect(() => new TwoStats()).toThrow(/TwoStats: "running_mean" is already registered/);
   });
 });
