@@ -81,3 +81,10 @@ it('CLI with drive:folder targets talks to the Drive API (fake server via env cr
     await fake.stop();
   }
 });
+
+it('stop() ends the pause between polls instead of waiting it out', async () => {
+  const dir = tmp('dt-watch-stop-');
+  const w = watchFolder({ dir, store: new LocalDirStore(tmp('dt-watch-stop-store-')), run: 'idle', intervalMs: 600_000 });
+  await new Promise((r) => setTimeout(r, 100)); // the first (empty) poll is done; the loop is pausing
+  await expect(w.stop()).resolves.toBeUndefined(); // a ten-minute pause is still to go: only an early wake finishes within the timeout
+}, 5_000);

@@ -33,7 +33,7 @@ export interface FolderWatcher {
   /** One poll: uploads a new snapshot when stable files changed; returns its 'done' event or null. */
   scanOnce(): Promise<BackupEvent | null>;
   onEvent(listener: (e: BackupEvent) => void): () => void;
-  /** Stop polling (after the scan in progress). */
+  /** Stop polling (after the scan in progress; a pause between polls ends at once). */
   stop(): Promise<void>;
 }
 
@@ -79,6 +79,7 @@ export function watchFolder(o: WatchOptions): FolderWatcher {
   let uploaded = new Map<string, { size: number; mtimeMs: number }>();
   let stopped = false;
   let busy: Promise<BackupEvent | null> | null = null;
+  let wake: (() => void) | null = null; // ends the pause between polls early (stop)
 
   async function previous(): Promise<Map<string, PlannedFile>> {
     if (last) return last;
@@ -157,14 +158,14 @@ export function watchFolder(o: WatchOptions): FolderWatcher {
       } catch (e) {
         emit({ type: 'error', name: run, globalStep: 0, error: (e as Error).message, attempt: 1, willRetry: true });
       }
-      if (!stopped) await new Promise((r) => setTimeout(r, o.intervalMs ?? 2000));
+      if (!stopped) await new Promise<void>((r) => { const t = setTimeout(r, o.intervalMs ?? 2000); wake = () => { clearTimeout(t); r(); }; });
     }
   })();
 
   return {
     scanOnce,
     onEvent(l) { listeners.add(l); return () => listeners.delete(l); },
-    async stop() { stopped = true; await loop; if (busy) await busy.catch(() => null); },
+    async stop() { stopped = true; wake?.(); await loop; if (busy) await busy.catch(() => null); },
   };
 }
 
