@@ -128,8 +128,12 @@ export class Engine {
     const key = `${kk}:${b}`;
     const hit = this.sessions.get(key);
     if (hit) return hit;
-    if (b !== this.batchSize && [...this.sessions.keys()].filter((k) => k.startsWith(`${kk}:`) && k !== `${kk}:${this.batchSize}`).length >= MAX_EXTRA_SIZES) {
-      for (const [k, s] of this.sessions) if (k.startsWith(`${kk}:`) && k !== `${kk}:${this.batchSize}`) { await s.session.release(); this.sessions.delete(k); break; }
+    if (b !== this.batchSize) {
+      const extra = [...this.sessions.keys()].filter((k) => k.startsWith(`${kk}:`) && k !== `${kk}:${this.batchSize}`);
+      if (extra.length >= MAX_EXTRA_SIZES) { // drop the oldest last-batch session of this kind
+        await this.sessions.get(extra[0])!.session.release();
+        this.sessions.delete(extra[0]);
+      }
     }
     const source = indexed ? this.data!.source.bind(this.data!) : undefined;
     const tuning: SessionTuning = { threads: this.options.threads, graphOptimizationLevel: this.options.graphOptimizationLevel };

@@ -51,6 +51,20 @@ describe('StateStore through the engine', () => {
     expect(backend.released).toBe(true);
   });
 
+  it('keeps at most 4 last-batch sessions per kind besides the main one, dropping the oldest', async () => {
+    class Counting extends CpuBackend { built = 0; override sessionOptions(o: readonly string[], d: ReadonlySet<string>, t: object) { this.built++; return super.sessionOptions(o, d, t); } }
+    const backend = new Counting();
+    const e = await Engine.create({ model: new Sequential({ fc: new Linear(3, 2) }), loss: crossEntropy(), optimizer: new SGD({ lr: 0.1 }), batchSize: 8, inputs: { x: { shape: [3] }, y: { shape: [], dtype: 'int64' } }, backend });
+    const batch = (b: number) => ({ x: { dtype: 'float32' as const, shape: [b, 3], data: new Float32Array(3 * b).fill(0.5) }, y: { dtype: 'int64' as const, shape: [b], data: new BigInt64Array(b) } });
+    for (const b of [8, 1, 2, 3, 4, 5]) await e.step(batch(b)); // main + 5 sizes: size 1 is dropped for size 5
+    expect(backend.built).toBe(6);
+    for (const b of [8, 2, 3, 4, 5]) await e.step(batch(b));
+    expect(backend.built).toBe(6);
+    await e.step(batch(1));
+    expect(backend.built).toBe(7);
+    await e.release();
+  });
+
   it('WebGPU session options keep *_new state on the GPU and metrics on the CPU', () => {
     const o = new WebGpuBackend().sessionOptions(['loss', 'accuracy', 'param.w_new', 'opt.step_new'], new Set(['param.w_new', 'opt.step_new']), { threads: 2 });
     expect(o.executionProviders).toEqual(['webgpu']);
