@@ -191,7 +191,12 @@ export async function runStage(stage: string | number, opts: StageOptions = {}):
     const useBackup = opts.backup ?? session.store !== null;
     const o: TrainOptions = { ...opts.train, onEvent: chain(view.listener, opts.train?.onEvent) };
     if (useBackup) o.backup = { store: currentStore(), runName: remoteRunName(rb.stages[i]!.name, opts.run) };
-    return await runbookStage(book, i, o);
+    const off = stopOnInterrupt(o);
+    try {
+      return await runbookStage(book, i, o);
+    } finally {
+      off();
+    }
   } catch (e) {
     rethrow(e, 'training');
   }
@@ -203,10 +208,42 @@ export async function train(config: TrainConfigInput, opts: { backup?: boolean; 
     const view = notebookProgress();
     const o: TrainOptions = { ...opts.train, onEvent: chain(view.listener, opts.train?.onEvent) };
     if (opts.backup ?? session.store !== null) o.backup = { store: currentStore() };
-    return await trainRun(config, o);
+    const off = stopOnInterrupt(o);
+    try {
+      return await trainRun(config, o);
+    } finally {
+      off();
+    }
   } catch (e) {
     rethrow(e, 'training');
   }
+}
+
+/**
+ * Jupyter's Interrupt sends the kernel SIGINT: tslab ends the cell at once, but the training
+ * would go on in the background (holding the run folder). Stop it the CLI's way instead: finish
+ * the step, save, flush, return `interrupted`. Sets `o.signal` (still following a given one).
+ */
+function stopOnInterrupt(o: TrainOptions): () => void {
+  if (!inNotebook()) return () => {};
+  const ac = new AbortController();
+  const given = o.signal;
+  if (given?.aborted) ac.abort();
+  else given?.addEventListener('abort', () => ac.abort(), { once: true });
+  o.signal = ac.signal;
+  const onSigint = () => {
+    if (ac.signal.aborted) return;
+    console.log('Interrupted: stopping after this step and saving; re-run the cell to resume.');
+    ac.abort();
+  };
+  // Not while the cell's synchronous part runs: tslab runs it with vm's breakOnSigint, whose
+  // watchdog, when it stops, restores Node's default SIGINT action over a handler added meanwhile
+  // (the next Interrupt would then kill the kernel).
+  const later = setImmediate(() => process.on('SIGINT', onSigint));
+  return () => {
+    clearImmediate(later);
+    process.off('SIGINT', onSigint);
+  };
 }
 
 function chain<E>(...fns: (((e: E) => void) | undefined)[]): (e: E) => void {

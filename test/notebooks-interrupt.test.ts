@@ -1,0 +1,56 @@
+// Jupyter's Interrupt (SIGINT to the tslab kernel) during a training cell: tslab ends the cell at
+// once; the training must stop after its step and save, not go on in the background.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findJupyterServer, KernelClient, OutputCollector, pidsMentioning, startJupyterServer } from '../src/runner/index.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const hasJupyter = findJupyterServer() !== null;
+if (!hasJupyter) console.warn('SKIP interrupt test: no Jupyter server installed (run `make setup`)');
+
+const runDir = mkdtempSync(path.join(os.tmpdir(), 'dt-interrupt-'));
+afterAll(() => rmSync(runDir, { recursive: true, force: true }));
+
+describe.skipIf(!hasJupyter)('Interrupt during a notebook training cell', () => {
+  it('stops the training after its step with a checkpoint (reason interrupted)', async () => {
+    const server = await startJupyterServer({ rootDir: path.join(root, 'notebooks'), log: () => {} });
+    let text = '';
+    const sink = { stream: (_: string, t: string) => void (text += t), display: (d: Record<string, unknown>) => void (text += `${String(d['text/plain'] ?? '')}\n`) };
+    try {
+      const client = await KernelClient.start({ ...server, notebookPath: 'interrupt-test.ipynb', kernelName: 'drivetrain' });
+      // Far more epochs than the test waits for: without the stop it would still be training.
+      const cfg = { epochs: 1000, lr: 0.01, device: 'cpu', data: { n: 256 }, out: runDir };
+      // The promise lives on globalThis: an interrupted cell's declarations are dropped.
+      const first = client.execute(
+        [
+          `import { train } from './src/notebook/index';`,
+          `const g = globalThis as any;`,
+          `g.p = train(${JSON.stringify(cfg)}, { backup: false, train: { onEvent: (e) => { if (e.type === 'step' && e.globalStep === 2) console.log('step two'); } } });`,
+          `const done = await g.p;`,
+        ].join('\n'),
+        new OutputCollector(),
+        sink,
+      );
+      for (let i = 0; i < 1200 && !text.includes('step two'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(text).toContain('step two');
+      await client.kernel.interrupt();
+      expect((await first).status).toBe('error'); // tslab ends the interrupted cell at once
+      await new Promise((r) => setTimeout(r, 500)); // tslab aborts requests that arrive within 200 ms of an error
+      const second = await client.execute(
+        `const s = await Promise.race([(globalThis as any).p, new Promise((r) => setTimeout(() => r({ reason: 'still training after 30 s' }), 30000))]);\nconsole.log('reason=' + (s as { reason: string }).reason);`,
+        new OutputCollector(),
+        sink,
+      );
+      expect(second.status).toBe('ok'); // the kernel survived the interrupt
+      expect(text).toContain('Interrupted: stopping after this step and saving');
+      expect(text).toContain('reason=interrupted');
+      expect(readdirSync(path.join(runDir, 'checkpoints')).length).toBeGreaterThan(0); // saved at the stop
+      await client.shutdown();
+    } finally {
+      await server.stop();
+    }
+    expect(pidsMentioning(server.runtimeDir)).toEqual([]);
+  }, 180_000);
+});
