@@ -300,6 +300,7 @@ export class Engine {
       next[k] = v;
     }
     for (const [k, v] of Object.entries(next)) if (!(Number.isFinite(v) && v >= 0)) throw new Error(`setLr: lr for "${k}" must be a finite number >= 0, got ${v}`);
+    if (Object.keys(next).every((k) => next[k] === this.lrs[k])) return; // the trainer sets the lr before every step
     this.lrs = next;
     this.lrFeeds = undefined;
   }
