@@ -2,7 +2,7 @@
 // latest.json LAST; then store-side retention and garbage collection of unreferenced blobs.
 import { createReadStream, promises as fsp } from 'node:fs';
 import type { CheckpointKind } from '../checkpoint/manifest.js';
-import { selectDeletions, type CheckpointOptions } from '../checkpoint/policy.js';
+import { newestOf, selectDeletions, type CheckpointOptions } from '../checkpoint/policy.js';
 import { hashFileRange } from '../storage/hash-file.js';
 import { LocalDirStore } from '../storage/local-store.js';
 import { type ByteSource, type Store, readFileFromStore } from '../storage/store.js';
@@ -170,9 +170,10 @@ export class RunPublisher {
       bytes: m.files.reduce((a, f) => a + f.size, 0),
     };
     let list = [...(prev?.checkpoints ?? []).filter((c) => c.name !== m.name), entry];
-    const drop = new Set(selectDeletions(list.map((c) => ({ ...c, kind: c.kind as CheckpointKind })), this.keep));
+    const kept = list.map((c) => ({ ...c, kind: c.kind as CheckpointKind }));
+    const drop = new Set(selectDeletions(kept, this.keep));
     list = list.filter((c) => !drop.has(c.name));
-    const newest = [...list].sort((a, b) => a.globalStep - b.globalStep || a.created.localeCompare(b.created)).pop()!;
+    const newest = newestOf(kept.filter((c) => !drop.has(c.name)))!; // the one selectDeletions protects
     const retiredBefore = (prev?.retired ?? []).filter((r) => !list.some((c) => c.name === r.name));
     const gone = retiredBefore.filter((r) => r.generation < generation);
     const retired = [...retiredBefore.filter((r) => !gone.includes(r)), ...[...drop].map((name) => ({ name, generation }))];
