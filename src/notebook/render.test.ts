@@ -46,6 +46,25 @@ describe('svg', () => {
     expect(c.losses.match(/<polyline/g)).toHaveLength(2);
     expect(c.others!.match(/<polyline/g)).toHaveLength(1);
   });
+  it('puts the legend under the plot and pairs a metric with its dashed val_ twin', () => {
+    const c = metricsCharts([
+      { epoch: 0, values: { acc: 0.9, val_acc: 0.95, box_iou: 0.5 } },
+      { epoch: 1, values: { acc: 0.99, val_acc: 0.97, box_iou: 0.6 } },
+    ]);
+    const svg = c.others!;
+    const plotBottom = (() => {
+      const r = /<rect x="56" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"/.exec(svg)!;
+      return Number(r[1]) + Number(r[2]);
+    })();
+    const labels = [...svg.matchAll(/<text x="[\d.]+" y="([\d.]+)" dy="0.32em" fill="#222">([^<]+)</g)].map((x) => ({ y: Number(x[1]), name: x[2] }));
+    expect(labels.map((l) => l.name)).toEqual(['acc', 'box_iou', 'val_acc']);
+    for (const l of labels) expect(l.y).toBeGreaterThan(plotBottom);
+    const line = (name: string) => new RegExp(`<polyline fill="none" stroke="([^"]+)" stroke-width="2"( stroke-dasharray="[^"]+")? points="[^"]+"><title>${name}</title>`).exec(svg)!;
+    expect(line('val_acc')[1]).toBe(line('acc')[1]);
+    expect(line('val_acc')[2]).toBeDefined();
+    expect(line('acc')[2]).toBeUndefined();
+    expect(line('box_iou')[1]).not.toBe(line('acc')[1]);
+  });
 });
 
 describe('html', () => {

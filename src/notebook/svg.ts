@@ -4,6 +4,9 @@
 export interface Series {
   name: string;
   points: [number, number][];
+  /** Default: the next color of the palette. */
+  color?: string;
+  dashed?: boolean;
 }
 
 export interface ChartOptions {
@@ -53,12 +56,22 @@ function fmtTick(v: number): string {
 /** A line chart as a standalone SVG string. Empty series are skipped; no data gives a note. */
 export function lineChart(series: Series[], opts: ChartOptions = {}): string {
   const W = opts.width ?? 560;
-  const H = opts.height ?? 300;
-  const m = { l: 56, r: 16, t: opts.title ? 28 : 12, b: 40 };
   const ty = (y: number) => (opts.logY ? Math.log10(y) : y);
   const usable = series
-    .map((s, i) => ({ ...s, color: COLORS[i % COLORS.length]!, points: s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!opts.logY || y > 0)) }))
+    .map((s, i) => ({ ...s, color: s.color ?? COLORS[i % COLORS.length]!, points: s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!opts.logY || y > 0)) }))
     .filter((s) => s.points.length > 0);
+  // The legend goes in rows under the plot (inside, it would hide lines near the top).
+  const m = { l: 56, r: 16, t: opts.title ? 28 : 12, b: 40 };
+  const legend: { x: number; row: number }[] = [];
+  let lx = 0, row = 0;
+  for (const s of usable) {
+    const w = 22 + s.name.length * 6.5 + 16; // sample line, label at ~6.5 px per character, gap
+    if (lx > 0 && lx + w > W - m.l - m.r) [lx, row] = [0, row + 1];
+    legend.push({ x: m.l + lx, row });
+    lx += w;
+  }
+  const legendH = usable.length ? (row + 1) * 15 + 4 : 0;
+  const H = opts.height ?? 300 + legendH;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -75,7 +88,7 @@ export function lineChart(series: Series[], opts: ChartOptions = {}): string {
   const yt = niceTicks(Math.min(...ys), Math.max(...ys));
   const [y0, y1] = [yt[0]!, yt[yt.length - 1]!];
   const pw = W - m.l - m.r;
-  const ph = H - m.t - m.b;
+  const ph = H - m.t - m.b - legendH;
   const px = (x: number) => m.l + ((x - x0) / (x1 - x0)) * pw;
   const py = (y: number) => m.t + ph - ((ty(y) - y0) / (y1 - y0 || 1)) * ph;
   const pyT = (t: number) => m.t + ph - ((t - y0) / (y1 - y0 || 1)) * ph;
@@ -90,17 +103,19 @@ export function lineChart(series: Series[], opts: ChartOptions = {}): string {
     parts.push(`<text x="${px(t).toFixed(1)}" y="${m.t + ph + 15}" text-anchor="middle" fill="#444">${escapeXml(fmtTick(t))}</text>`);
   }
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
-  if (opts.xLabel) parts.push(`<text x="${m.l + pw / 2}" y="${H - 6}" text-anchor="middle" fill="#444">${escapeXml(opts.xLabel)}</text>`);
+  if (opts.xLabel) parts.push(`<text x="${m.l + pw / 2}" y="${m.t + ph + 34}" text-anchor="middle" fill="#444">${escapeXml(opts.xLabel)}</text>`);
   usable.forEach((s, i) => {
+    const dash = s.dashed ? ' stroke-dasharray="5 3"' : '';
     const pts = s.points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`);
-    parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.join(' ')}"><title>${escapeXml(s.name)}</title></polyline>`);
+    parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2"${dash} points="${pts.join(' ')}"><title>${escapeXml(s.name)}</title></polyline>`);
     for (const p of pts) {
       const [cx, cy] = p.split(',');
       parts.push(`<circle cx="${cx}" cy="${cy}" r="2.5" fill="${s.color}"/>`);
     }
-    const ly = m.t + 12 + i * 15;
-    parts.push(`<line x1="${m.l + pw - 130}" x2="${m.l + pw - 112}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"/>`);
-    parts.push(`<text x="${m.l + pw - 108}" y="${ly}" dy="0.32em" fill="#222">${escapeXml(s.name)}</text>`);
+    const { x, row: r } = legend[i]!;
+    const ly = m.t + ph + m.b + 6 + r * 15;
+    parts.push(`<line x1="${x}" x2="${x + 18}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`);
+    parts.push(`<text x="${x + 22}" y="${ly}" dy="0.32em" fill="#222">${escapeXml(s.name)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('');
@@ -115,7 +130,16 @@ export interface EpochRecord {
 /** Splits per-epoch metrics into a loss chart (`*loss*`) and a chart of the other metrics. */
 export function metricsCharts(history: EpochRecord[], title = ''): { losses: string; others: string | null; keys: string[] } {
   const keys = [...new Set(history.flatMap((h) => Object.keys(h.values)))].sort();
-  const toSeries = (ks: string[]) => ks.map((k) => ({ name: k, points: history.filter((h) => k in h.values).map((h) => [h.epoch + 1, h.values[k]!] as [number, number]) }));
+  // A metric and its val_ twin share a color; the validation line is dashed.
+  const base = (k: string) => k.replace(/^(val|train)_/, '');
+  const bases = [...new Set(keys.map(base))];
+  const toSeries = (ks: string[]): Series[] =>
+    ks.map((k) => ({
+      name: k,
+      points: history.filter((h) => k in h.values).map((h) => [h.epoch + 1, h.values[k]!] as [number, number]),
+      color: COLORS[bases.indexOf(base(k)) % COLORS.length],
+      dashed: k.startsWith('val_'),
+    }));
   const lossKeys = keys.filter((k) => /loss/i.test(k));
   const otherKeys = keys.filter((k) => !/loss/i.test(k) && !/^(lr|time|seconds)/.test(k));
   const t = title ? `${title}: ` : '';
