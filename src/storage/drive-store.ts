@@ -192,8 +192,9 @@ export class GoogleDriveStore implements Store {
         } catch (e) {
           const err = toDriveError(e, `read ${self.full(p)}`);
           if (!err.retryable || attempt >= (self.o.attempts ?? 8)) throw err;
-          const delayMs = backoffDelay(attempt++, self.o);
+          const delayMs = backoffDelay(attempt, self.o);
           self.o.onRetry?.({ op: 'read', attempt, delayMs, reason: err.message });
+          attempt++;
           await sleep(delayMs);
         } finally {
           clearTimeout(timer);
