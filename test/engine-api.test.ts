@@ -176,6 +176,20 @@ describe('engine: multi-head models', () => {
   });
 });
 
+describe('engine: parameters the loss does not read', () => {
+  it('are left untouched with their optimizer slots (PyTorch skips grad None: no weight decay)', async () => {
+    const e = await Engine.create({ model: new TwoHead(), loss: crossEntropy({ output: 'cls' }), optimizer: new AdamW({ lr: 1e-2, weightDecay: 0.1 }), batchSize: 32, inputs: io });
+    const before = await e.getState();
+    for (let i = 0; i < 3; i++) await e.step(batch);
+    const after = await e.getState();
+    for (const k of ['param.box.weight', 'param.box.bias', 'opt.m.box.weight', 'opt.v.box.bias']) expect(bits(after.get(k)!), k).toEqual(bits(before.get(k)!));
+    expect(bits(after.get('param.cls.weight')!)).not.toEqual(bits(before.get('param.cls.weight')!));
+    await e.release();
+    await expect(Engine.create({ model: new TwoHead(), loss: crossEntropy({ output: 'cls' }), optimizer: new SGD({ lr: 0.1 }), batchSize: 32, inputs: io, frozen: ['body', 'cls'] }))
+      .rejects.toThrow(/the loss depends on no trainable parameter/);
+  });
+});
+
 /** Two model inputs (a record) → one output. */
 class Pair extends Module<Record<string, string>, string> {
   fa = this.add('fa', new Linear(3, 4));

@@ -1,6 +1,6 @@
 // Reverse-mode walker: emits gradient nodes (standard ONNX ops) for the nodes on the path from
 // `wrt` values to `loss`, accumulating contributions and unbroadcasting centrally.
-import type { Graph } from '../onnx/graph.js';
+import type { Graph, Node } from '../onnx/graph.js';
 import { zeros } from './indices.js';
 import { lookupVjp } from './registry.js';
 import { unbroadcast } from './unbroadcast.js';
@@ -11,18 +11,29 @@ export interface BackwardOptions {
   seed?: string;
 }
 
+/** Values `loss` is computed from (itself included); nodes are topological, as the builder appends them. */
+function lossAncestors(nodes: readonly Node[], loss: string): Set<string> {
+  const toLoss = new Set([loss]);
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const n = nodes[k];
+    if (n.outputs.some((o) => toLoss.has(o))) n.inputs.forEach((i) => i && toLoss.add(i));
+  }
+  return toLoss;
+}
+
+/** The `names` the loss depends on (the others would get a zero gradient from gradients()). */
+export function reachesLoss(g: Graph, loss: string, names: readonly string[]): string[] {
+  const toLoss = lossAncestors(g.nodes, loss);
+  return names.filter((n) => toLoss.has(n));
+}
+
 /** Returns a map wrt-name → gradient value name. A `wrt` the loss does not depend on maps to a zeros constant. */
 export function gradients(g: Graph, loss: string, wrt: string[], opts: BackwardOptions = {}): Map<string, string> {
   const nodes = g.nodes.slice(); // topological: the builder appends in creation order
   // Forward reachability from wrt.
   const fromWrt = new Set(wrt);
   for (const n of nodes) if (n.inputs.some((i) => fromWrt.has(i))) n.outputs.forEach((o) => fromWrt.add(o));
-  // Backward reachability to loss.
-  const toLoss = new Set([loss]);
-  for (let k = nodes.length - 1; k >= 0; k--) {
-    const n = nodes[k];
-    if (n.outputs.some((o) => toLoss.has(o))) n.inputs.forEach((i) => i && toLoss.add(i));
-  }
+  const toLoss = lossAncestors(nodes, loss);
   const onPath = (v: string) => fromWrt.has(v) && toLoss.has(v);
 
   const grads = new Map<string, string>();

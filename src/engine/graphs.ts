@@ -3,7 +3,7 @@
 //   every state tensor (`param.…`, `opt.<slot>.…`, `opt.step`, `buffer.…`, `rng.…`), `lr.<group>`.
 //   Outputs: metrics (`loss`, …) and `<state>_new` for each state it changes.
 // - eval: forward (eval mode) + loss metrics; predict: forward only.
-import { gradients } from '../autodiff/backward.js';
+import { gradients, reachesLoss } from '../autodiff/backward.js';
 import type { Loss } from '../nn/loss.js';
 import type { ForwardContext, Module, NamedDecl } from '../nn/module.js';
 import { selectNames } from '../nn/select.js';
@@ -197,7 +197,8 @@ export function buildTrainGraph(spec: GraphSpec, plan: StatePlan, batchSize: num
   const outputs = runModel(g, spec, plan, batch, ctx);
   const { loss, metrics } = spec.loss.build({ g, outputs, batch });
   if (g.shape(loss).length !== 0) throw new Error(`the loss must be a scalar, got [${g.shape(loss)}]`);
-  const wrt = plan.trainable.map((n) => `param.${n}`);
+  const wrt = reachesLoss(g, loss, plan.trainable.map((n) => `param.${n}`));
+  if (!wrt.length) throw new Error('the loss depends on no trainable parameter: check the model outputs the loss reads and the frozen patterns');
   let grads = gradients(g, loss, wrt);
   const extra: Record<string, string> = { ...metrics };
   if (spec.clipGradNorm !== undefined) {
@@ -208,7 +209,7 @@ export function buildTrainGraph(spec: GraphSpec, plan: StatePlan, batchSize: num
   const metricNames = addMetricOutputs(g, loss, extra);
   const t = g.op('Add', ['opt.step', g.constant(1)], {}, { scope: 'step' });
   const upd = emitOptimizerUpdate(g, spec.optimizer, plan.optimizer, {
-    param: (n) => `param.${n}`, grad: (n) => grads.get(`param.${n}`)!, slot: (n) => n, lr: (gr) => `lr.${gr}`, t,
+    param: (n) => `param.${n}`, grad: (n) => grads.get(`param.${n}`), slot: (n) => n, lr: (gr) => `lr.${gr}`, t,
   });
   upd.set('opt.step', t);
   for (const [n, v] of ctx.bufferUpdates) upd.set(`buffer.${n}`, v);

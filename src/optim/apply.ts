@@ -42,7 +42,11 @@ export function planOptimizer(opt: Optimizer, params: readonly ParamInfo[], grou
 
 export interface UpdateSources {
   param(name: string): string;
-  grad(name: string): string;
+  /**
+   * Gradient of a parameter, or undefined when the loss does not depend on it: like PyTorch with
+   * `grad is None`, such a parameter and its slots are left as they are (no weight decay either).
+   */
+  grad(name: string): string | undefined;
   /** Current value of a state slot by full name. */
   slot(stateName: string): string;
   /** Scalar learning-rate input of a group. */
@@ -51,7 +55,7 @@ export interface UpdateSources {
   t: string;
 }
 
-/** Returns new values keyed by state name (`param.<p>`, `opt.<slot>.<p>`). */
+/** Returns new values keyed by state name (`param.<p>`, `opt.<slot>.<p>`) for the parameters that have a gradient. */
 export function emitOptimizerUpdate(g: Graph, opt: Optimizer, plan: OptimizerPlan, src: UpdateSources): Map<string, string> {
   const out = new Map<string, string>();
   for (const gr of plan.groups) {
@@ -59,9 +63,11 @@ export function emitOptimizerUpdate(g: Graph, opt: Optimizer, plan: OptimizerPla
     const shared = opt.groupScalars(g, gr.hp, lr, src.t);
     const slotNames = opt.slotNames(gr.hp);
     for (const p of gr.params) {
+      const grad = src.grad(p);
+      if (grad === undefined) continue;
       const slots: Record<string, string> = {};
       for (const s of slotNames) slots[s] = src.slot(`opt.${s}.${p}`);
-      const r = opt.update({ g, name: p, param: src.param(p), grad: src.grad(p), slots, lr, t: src.t, shared, hp: gr.hp });
+      const r = opt.update({ g, name: p, param: src.param(p), grad, slots, lr, t: src.t, shared, hp: gr.hp });
       out.set(`param.${p}`, r.param);
       for (const [s, v] of Object.entries(r.slots)) out.set(`opt.${s}.${p}`, v);
     }
