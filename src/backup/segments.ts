@@ -1,7 +1,7 @@
 // Cutting a folder's files into content-addressed segments. A drivetrain checkpoint already
 // lists the sha256 of its safetensors header and of every tensor (manifest.json), so those need
 // no hashing; tensors bigger than `chunkBytes`, gaps and other files are hashed here.
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { readSafetensorsHeader } from '../checkpoint/safetensors.js';
@@ -52,39 +52,38 @@ function safetensorsPieces(size: number, header: { end: number; sha256?: string 
   return out.filter((p) => p.size > 0 || p.offset === 0);
 }
 
-/** Fill in missing hashes by reading the file once (only the needed ranges when the file hash is known). */
+/**
+ * Fill in missing hashes: with the file hash known, each missing range on the hashing thread;
+ * otherwise by reading the file once for the file hash and the ranges together.
+ */
 async function hashPieces(abs: string, size: number, pieces: Piece[], fileSha?: string): Promise<{ sha256: string; segments: PlannedSegment[] }> {
   const todo = pieces.filter((p) => !p.sha256);
-  if (todo.length === 0 && fileSha) return { sha256: fileSha, segments: pieces.map((p) => ({ offset: p.offset, size: p.size, sha256: p.sha256!, of: p.of })) };
-  const h = await fsp.open(abs, 'r');
   let sha = fileSha;
-  try {
-    const buf = Buffer.allocUnsafe(8 * 1024 * 1024);
-    const feed = async (from: number, to: number, sinks: { begin: number; end: number; hash: Hash }[]) => {
-      for (let pos = from; pos < to; ) {
-        const { bytesRead } = await h.read(buf, 0, Math.min(buf.length, to - pos), pos);
+  if (sha) {
+    for (const p of todo) p.sha256 = (await hashFileRange(abs, p.offset, p.size, ['sha256']))[0]; // worker thread
+  } else {
+    const sinks = todo.map((p) => ({ p, begin: p.offset, end: p.offset + p.size, hash: createHash('sha256') }));
+    const whole = { begin: 0, end: size, hash: createHash('sha256') };
+    const h = await fsp.open(abs, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(8 * 1024 * 1024);
+      for (let pos = 0; pos < size; ) {
+        const { bytesRead } = await h.read(buf, 0, Math.min(buf.length, size - pos), pos);
         if (bytesRead === 0) throw new Error(`${abs} is shorter than expected (${size} bytes); it changed while being backed up`);
-        for (const s of sinks) {
+        for (const s of [whole, ...sinks]) {
           const a = Math.max(s.begin, pos);
           const b = Math.min(s.end, pos + bytesRead);
           if (a < b) s.hash.update(buf.subarray(a - pos, b - pos));
         }
         pos += bytesRead;
       }
-    };
-    const sinks = todo.map((p) => ({ p, begin: p.offset, end: p.offset + p.size, hash: createHash('sha256') }));
-    if (!sha) {
-      const whole = { begin: 0, end: size, hash: createHash('sha256') };
-      await feed(0, size, [whole, ...sinks]);
-      sha = whole.hash.digest('hex');
-    } else {
-      for (const s of sinks) s.p.sha256 = (await hashFileRange(abs, s.begin, s.end - s.begin, ['sha256']))[0]; // worker thread
+    } finally {
+      await h.close();
     }
-    for (const s of sinks) s.p.sha256 ??= s.hash.digest('hex');
-  } finally {
-    await h.close();
+    sha = whole.hash.digest('hex');
+    for (const s of sinks) s.p.sha256 = s.hash.digest('hex');
   }
-  return { sha256: sha!, segments: pieces.map((p) => ({ offset: p.offset, size: p.size, sha256: p.sha256!, of: p.of })) } as { sha256: string; segments: PlannedSegment[] };
+  return { sha256: sha, segments: pieces.map((p) => ({ offset: p.offset, size: p.size, sha256: p.sha256!, of: p.of })) };
 }
 
 /** Plan a drivetrain checkpoint directory (its manifest.json gives most hashes). */
