@@ -11,10 +11,10 @@ import {
   NotebookCellError,
   parseParam,
   PICK_KERNEL_HELP,
-  projectRoot,
   runNotebook,
   tslabConvert,
 } from '../runner/index.js';
+import { packageRoot } from '../paths.js';
 
 function collectParam(value: string, previous: Record<string, unknown>): Record<string, unknown> {
   const [k, v] = parseParam(value);
@@ -67,7 +67,7 @@ export function register(program: Command): void {
     .description('Install the kernel spec for this user (JupyterLab, Notebook and VS Code find it)')
     .option('--prefix <dir>', 'install under <dir>/share/jupyter/kernels instead of the user dir')
     .action((opts: { prefix?: string }) => {
-      const r = installKernel(projectRoot(), opts);
+      const r = installKernel(packageRoot(), opts);
       console.log(`Installed kernel "drivetrain" in ${r.dir} (${r.via}).`);
       if (r.listed === false) console.log('Warning: `jupyter kernelspec list` does not show it; check JUPYTER_PATH / JUPYTER_DATA_DIR.');
       else if (r.listed) console.log('`jupyter kernelspec list` shows it.');
@@ -77,7 +77,7 @@ export function register(program: Command): void {
     .command('check')
     .description('Check that notebooks can import src: type-check as tslab does (TypeScript 5.0) and run its converter')
     .action(() => {
-      const root = projectRoot();
+      const root = packageRoot();
       const r = checkTslabCompat(root, [path.join(root, 'src', 'index.ts'), path.join(root, 'src', 'notebook', 'index.ts')]);
       // Then tslab's own converter, which has transforms of its own (only meaningful once types check).
       if (r.diagnostics.length === 0) r.diagnostics.push(...tslabConvert(root, 'src/notebook/index'));

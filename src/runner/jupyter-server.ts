@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { packageRoot } from '../paths.js';
 
 export interface JupyterDirs {
   /** Folder with `kernels/<name>/kernel.json` (put on JUPYTER_PATH). */
@@ -26,17 +27,7 @@ export interface ServerHandle {
   killNow(): void;
 }
 
-/** Finds the project root (the folder holding package.json and kernel-spec/) from this file. */
-export function projectRoot(): string {
-  let dir = path.dirname(new URL(import.meta.url).pathname);
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(path.join(dir, 'kernel-spec')) && existsSync(path.join(dir, 'package.json'))) return dir;
-    dir = path.dirname(dir);
-  }
-  throw new Error('drivetrain: cannot find the project root (a folder with package.json and kernel-spec/)');
-}
-
-export function defaultDirs(root = projectRoot()): JupyterDirs {
+export function defaultDirs(root = packageRoot()): JupyterDirs {
   return { kernelSpecDir: path.join(root, 'kernel-spec'), localDir: path.join(root, '.jupyter-local') };
 }
 
