@@ -68,4 +68,23 @@ describe('shape inference agrees with onnxruntime', () => {
       expect(g.shape(y), `slice ${start}:${end}:${step}`).toEqual(out.y.shape);
     }
   });
+
+  it('pooling with ceil_mode: sizes as onnxruntime computes them; a last window starting in the end padding is refused', async () => {
+    for (const [n, k, s, p] of [[5, 2, 2, 0], [7, 3, 3, 1], [6, 3, 2, 1]]) {
+      for (const op of ['MaxPool', 'AveragePool']) {
+        const g = new Graph();
+        const x = g.input('x', 'float32', [1, 1, n, n]);
+        const y = g.output(g.node(op, [x], { kernel_shape: [k, k], strides: [s, s], pads: [p, p, p, p], ceil_mode: 1 }, { outputs: 1 })[0], 'y');
+        const out = await runGraph(g, { x: { dtype: 'float32', shape: [1, 1, n, n], data: new Float32Array(n * n).fill(1) } });
+        expect(g.shape(y), `${op} n=${n} k=${k} s=${s} p=${p}`).toEqual(out.y.shape);
+      }
+    }
+    // onnxruntime's kernel gives 3×3 and 2×2 here, its shape inference 4×4 and 3×3.
+    for (const [n, k, s, p] of [[6, 1, 2, 0], [4, 2, 3, 1]]) {
+      const g = new Graph();
+      const x = g.input('x', 'float32', [1, 1, n, n]);
+      expect(() => g.node('AveragePool', [x], { kernel_shape: [k, k], strides: [s, s], pads: [p, p, p, p], ceil_mode: 1 }, { scope: 'pool' }))
+        .toThrow(/pool: AveragePool on inputs \[1,1,\d,\d\]: ceil_mode: the last window would start in the end padding/);
+    }
+  });
 });

@@ -19,6 +19,10 @@ function spatial(x: Shape, kernel: number[], a: Attrs, transposed = false): Shap
     }
     const span = h + pads[i] + pads[i + n] - dil[i] * (k - 1) - 1;
     const out = (ceil ? Math.ceil(span / strides[i]) : Math.floor(span / strides[i])) + 1;
+    if (ceil && (out - 1) * strides[i] >= h + pads[i]) {
+      // onnxruntime's kernel drops such a window (as PyTorch does) but its shape inference counts it.
+      throw new Error(`ceil_mode: the last window would start in the end padding (input ${h}, kernel ${k}, stride ${strides[i]}, pads ${pads[i]}+${pads[i + n]}); onnxruntime disagrees with itself on that output size — use ceil_mode 0, a smaller stride or less padding`);
+    }
     if (out <= 0) throw new Error(`kernel ${k} (dilation ${dil[i]}) does not fit input size ${h} with pads ${pads[i]}+${pads[i + n]}`);
     return out;
   });
