@@ -13,7 +13,7 @@ import type { Store } from '../storage/store.js';
 import { ConfigError, type Runbook, type TrainConfigInput } from '../train/config.js';
 import { MetricsLog } from '../train/metrics-log.js';
 import { train as trainRun, type TrainOptions, type TrainSummary } from '../train/run.js';
-import { loadRunbook, runStage as runbookStage, stageIndex, withRunName, type StageSummary } from '../train/runbook.js';
+import { loadRunbook, runStage as runbookStage, stageIndex, stageOut, withRunName, type StageSummary } from '../train/runbook.js';
 import { inNotebook, show, showHtml } from './display.js';
 import { escapeHtml, fmtCell, htmlTable, textTable, type Cell } from './html.js';
 import { notebookProgress } from './progress.js';
@@ -81,10 +81,6 @@ export function loadBook(runbook = DEFAULT_RUNBOOK, run?: string): Runbook {
   } catch (e) {
     throw userError((e as Error).message);
   }
-}
-
-function stageOut(rb: Runbook, i: number): string {
-  return rb.stages[i]!.out ?? path.join(rb.out, rb.stages[i]!.name);
 }
 
 /** Name of a stage's run on the backup store (`<run>-<stage>` when a run name is given). */

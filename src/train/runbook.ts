@@ -45,7 +45,8 @@ export function stageIndex(rb: Runbook, which: number | string): number {
   throw new ConfigError(`no stage "${s}" in runbook ${rb.name}: stages are ${rb.stages.map((st, i) => `${i} (${st.name})`).join(', ')}`);
 }
 
-function stageOut(rb: Runbook, i: number): string {
+/** The run folder of stage `i`: its own `out`, else `<runbook out>/<stage name>`. */
+export function stageOut(rb: Runbook, i: number): string {
   return rb.stages[i].out ?? path.join(rb.out, rb.stages[i].name);
 }
 
