@@ -13,7 +13,8 @@ DRIVE ?=
 RUN ?=
 EPOCHS ?=
 DATA_N ?=
-BASE ?= runs
+# `make runs` / `make clean-checkpoints`: the runbook's stage runs, in runs/<RUN> (runs/glyphs by default).
+BASE ?= runs/$(or $(RUN),glyphs)
 RUNBOOK ?= runbooks/glyphs.json
 NBP = -p DEVICE=$(DEVICE) $(if $(DRIVE),-p DRIVE=$(DRIVE)) $(if $(RUN),-p RUN=$(RUN)) $(if $(EPOCHS),-p EPOCHS=$(EPOCHS)) $(if $(DATA_N),-p DATA_N=$(DATA_N))
 
@@ -71,7 +72,7 @@ runs: setup
 	$(DT) runs --base $(BASE)
 
 clean-checkpoints: setup
-	$(DT) clean-checkpoints --base $(BASE) $(if $(RUN),--run $(RUN)) --keep-last 1
+	$(DT) clean-checkpoints --base $(BASE) --keep-last 1
 
 bench: setup
 	$(TSX) bench/engine-mlp.ts

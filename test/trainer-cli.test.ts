@@ -44,6 +44,12 @@ describe('drivetrain train flags', () => {
     expect(cli('runbook', path.join(tmp, 'missing.json')).out).toMatch(/runbook .*missing\.json does not exist/);
     expect(cli('runbook', 'runbooks/glyphs.json', '--stage', '9').out).toMatch(/no stage "9" in runbook glyphs: stages are 0 \(stage0-pretrain\)/);
     expect(cli('train', '--epochs', '1', '--lr', '0.1', '--model', 'resnet', '--out', path.join(tmp, 'x')).out).toMatch(/unknown model "resnet" \(known: glyph, glyph-tiny, mnist\)/);
+    // a runbook's folder of stage runs is not a run: refused, and left without a metadata.json
+    fs.mkdirSync(path.join(tmp, 'book', 'stage1'), { recursive: true });
+    const notRun = cli('clean-checkpoints', '--base', tmp, '--run', 'book');
+    expect(notRun.code).toBe(1);
+    expect(notRun.out).toMatch(/book is not a run \(no checkpoints\/ or metadata\.json\).*contains: stage1.*pass --base .*book without --run/);
+    expect(fs.readdirSync(path.join(tmp, 'book'))).toEqual(['stage1']);
   });
 
   it('trains from flags with the familiar output and a background backup', () => {

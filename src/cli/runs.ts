@@ -3,7 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import {
-  CHECKPOINTS_DIR, CheckpointManager, MANIFEST_FILE, describeContents, defaultRunsBase, formatRunsTable, formatTextTable,
+  CHECKPOINTS_DIR, CheckpointManager, MANIFEST_FILE, METADATA_FILE, describeContents, defaultRunsBase, formatRunsTable, formatTextTable,
   listRuns, readManifest, selectResume, verifyCheckpoint, type Manifest,
 } from '../checkpoint/index.js';
 
@@ -54,6 +54,10 @@ async function runDirs(base: string, run?: string): Promise<string[]> {
   if (run) {
     const d = path.resolve(base, run);
     if (!(await isDir(d))) throw new Error(`run ${run} not found under ${path.resolve(base)}; ${await describeContents(base)}`);
+    // Opening any folder as a run would write metadata.json into it (e.g. a runbook's folder of stages).
+    if (!(await isDir(path.join(d, CHECKPOINTS_DIR))) && !(await fsp.stat(path.join(d, METADATA_FILE)).catch(() => null))) {
+      throw new Error(`${d} is not a run (no ${CHECKPOINTS_DIR}/ or ${METADATA_FILE}); ${await describeContents(d)}. For the stages of a runbook run, pass --base ${path.join(base, run)} without --run`);
+    }
     return [d];
   }
   return (await listRuns(base)).map((r) => r.dir);
