@@ -93,6 +93,17 @@ describe('backward walker', () => {
     await expect(check).rejects.toThrow(/gradcheck failed for d\/da\[\d+\] in FakeSquareForTest/);
   });
 
+  it("unreached: 'omit' leaves out a wrt the loss does not depend on, or only through non-differentiable ops", () => {
+    const g = new Graph();
+    const a = g.input('a', 'float64', [2]);
+    const gate = g.input('gate', 'float64', [2]);
+    const free = g.input('free', 'float64', [3]);
+    const mask = g.op('Cast', [g.op('Greater', [gate, g.constant(0, 'float64')])], { to: 11 });
+    const loss = g.op('ReduceSum', [g.op('Mul', [a, mask])], { keepdims: 0 });
+    expect([...gradients(g, loss, [a, gate, free], { unreached: 'omit' }).keys()]).toEqual([a]);
+    expect([...gradients(g, loss, [a, gate, free]).keys()]).toEqual([a, gate, free]);
+  });
+
   it('an unconnected wrt yields zeros of its shape', async () => {
     const g = new Graph();
     const a = g.input('a', 'float64', [2]);

@@ -1,6 +1,6 @@
 // Reverse-mode walker: emits gradient nodes (standard ONNX ops) for the nodes on the path from
 // `wrt` values to `loss`, accumulating contributions and unbroadcasting centrally.
-import type { Graph, Node } from '../onnx/graph.js';
+import type { Graph } from '../onnx/graph.js';
 import { zeros } from './indices.js';
 import { lookupVjp } from './registry.js';
 import { unbroadcast } from './unbroadcast.js';
@@ -9,31 +9,26 @@ import './rules/index.js';
 export interface BackwardOptions {
   /** Gradient of the loss itself (default: ones of the loss shape). */
   seed?: string;
+  /**
+   * A `wrt` no gradient reaches (the loss does not depend on it, or only through
+   * non-differentiable ops): 'zeros' (default) maps it to a zeros constant, 'omit' leaves it out
+   * (PyTorch's `grad is None`).
+   */
+  unreached?: 'zeros' | 'omit';
 }
 
-/** Values `loss` is computed from (itself included); nodes are topological, as the builder appends them. */
-function lossAncestors(nodes: readonly Node[], loss: string): Set<string> {
-  const toLoss = new Set([loss]);
-  for (let k = nodes.length - 1; k >= 0; k--) {
-    const n = nodes[k];
-    if (n.outputs.some((o) => toLoss.has(o))) n.inputs.forEach((i) => i && toLoss.add(i));
-  }
-  return toLoss;
-}
-
-/** The `names` the loss depends on (the others would get a zero gradient from gradients()). */
-export function reachesLoss(g: Graph, loss: string, names: readonly string[]): string[] {
-  const toLoss = lossAncestors(g.nodes, loss);
-  return names.filter((n) => toLoss.has(n));
-}
-
-/** Returns a map wrt-name → gradient value name. A `wrt` the loss does not depend on maps to a zeros constant. */
+/** Returns a map wrt-name → gradient value name (see `unreached` for a wrt no gradient reaches). */
 export function gradients(g: Graph, loss: string, wrt: string[], opts: BackwardOptions = {}): Map<string, string> {
   const nodes = g.nodes.slice(); // topological: the builder appends in creation order
   // Forward reachability from wrt.
   const fromWrt = new Set(wrt);
   for (const n of nodes) if (n.inputs.some((i) => fromWrt.has(i))) n.outputs.forEach((o) => fromWrt.add(o));
-  const toLoss = lossAncestors(nodes, loss);
+  // Backward reachability to loss.
+  const toLoss = new Set([loss]);
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const n = nodes[k];
+    if (n.outputs.some((o) => toLoss.has(o))) n.inputs.forEach((i) => i && toLoss.add(i));
+  }
   const onPath = (v: string) => fromWrt.has(v) && toLoss.has(v);
 
   const grads = new Map<string, string>();
@@ -63,8 +58,9 @@ export function gradients(g: Graph, loss: string, wrt: string[], opts: BackwardO
   }
   const out = new Map<string, string>();
   for (const w of wrt) {
-    const info = g.info(w);
-    out.set(w, grads.get(w) ?? zeros(g, info.dtype, info.shape, 'grad_zero'));
+    const d = grads.get(w);
+    if (d) out.set(w, d);
+    else if (opts.unreached !== 'omit') out.set(w, zeros(g, g.dtype(w), g.shape(w), 'grad_zero'));
   }
   return out;
 }

@@ -3,7 +3,7 @@
 //   every state tensor (`param.…`, `opt.<slot>.…`, `opt.step`, `buffer.…`, `rng.…`), `lr.<group>`.
 //   Outputs: metrics (`loss`, …) and `<state>_new` for each state it changes.
 // - eval: forward (eval mode) + loss metrics; predict: forward only.
-import { gradients, reachesLoss } from '../autodiff/backward.js';
+import { gradients } from '../autodiff/backward.js';
 import type { Loss } from '../nn/loss.js';
 import type { ForwardContext, Module, NamedDecl } from '../nn/module.js';
 import { selectNames } from '../nn/select.js';
@@ -197,9 +197,9 @@ export function buildTrainGraph(spec: GraphSpec, plan: StatePlan, batchSize: num
   const outputs = runModel(g, spec, plan, batch, ctx);
   const { loss, metrics } = spec.loss.build({ g, outputs, batch });
   if (g.shape(loss).length !== 0) throw new Error(`the loss must be a scalar, got [${g.shape(loss)}]`);
-  const wrt = reachesLoss(g, loss, plan.trainable.map((n) => `param.${n}`));
-  if (!wrt.length) throw new Error('the loss depends on no trainable parameter: check the model outputs the loss reads and the frozen patterns');
-  let grads = gradients(g, loss, wrt);
+  // A parameter no gradient reaches is not updated at all (PyTorch skips `grad is None`).
+  let grads = gradients(g, loss, plan.trainable.map((n) => `param.${n}`), { unreached: 'omit' });
+  if (!grads.size) throw new Error('the loss depends on no trainable parameter: check the model outputs the loss reads and the frozen patterns');
   const extra: Record<string, string> = { ...metrics };
   if (spec.clipGradNorm !== undefined) {
     const c = clipGradNorm(g, grads, spec.clipGradNorm);
