@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { feedRanges } from '../checkpoint/dir.js';
 import { readSafetensorsHeader } from '../checkpoint/safetensors.js';
 import { hashFileRange } from '../storage/hash-file.js';
 import { MANIFEST_FILE, TENSORS_FILE, parseManifest, type Manifest } from '../checkpoint/manifest.js';
@@ -70,11 +71,7 @@ async function hashPieces(abs: string, size: number, pieces: Piece[], fileSha?: 
       for (let pos = 0; pos < size; ) {
         const { bytesRead } = await h.read(buf, 0, Math.min(buf.length, size - pos), pos);
         if (bytesRead === 0) throw new Error(`${abs} is shorter than expected (${size} bytes); it changed while being backed up`);
-        for (const s of [whole, ...sinks]) {
-          const a = Math.max(s.begin, pos);
-          const b = Math.min(s.end, pos + bytesRead);
-          if (a < b) s.hash.update(buf.subarray(a - pos, b - pos));
-        }
+        feedRanges([whole, ...sinks], buf.subarray(0, bytesRead), pos);
         pos += bytesRead;
       }
     } finally {

@@ -194,7 +194,8 @@ export async function verifyCheckpoint(dir: string, opts: { fs?: CkptFs; quick?:
   return m;
 }
 
-function feedRanges(ranges: { begin: number; end: number; hash: Hash }[], chunk: Uint8Array, pos: number): void {
+/** Feed the part of `chunk` (file bytes from `pos`) that falls in each [begin, end) range to its hash. */
+export function feedRanges(ranges: { begin: number; end: number; hash: Hash }[], chunk: Uint8Array, pos: number): void {
   const end = pos + chunk.byteLength;
   for (const r of ranges) {
     const a = Math.max(r.begin, pos);
