@@ -84,8 +84,6 @@ export class ResumableSampler {
     this.position = 0;
   }
 
-  /** Batches already taken in the current epoch. */
-  get batchIndex(): number { return Math.ceil(this.position / this.batchSize); }
 
   state(): SamplerState { return { epoch: this.epoch, position: this.position }; }
 

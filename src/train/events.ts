@@ -18,7 +18,7 @@ export type DoneReason = 'completed' | 'earlyStop' | 'interrupted' | 'nonFinite'
 
 export type EventListener = (e: TrainEvent) => void;
 
-/** Calls every listener; a throwing listener is reported once and never stops training. */
+/** Calls every listener; a listener that throws is reported on stderr and never stops training. */
 export class Emitter {
   private readonly listeners: EventListener[] = [];
   constructor(...initial: (EventListener | undefined)[]) {
