@@ -122,6 +122,7 @@ describe('device-resident data (CPU EP)', () => {
     const e = await create({ data: u8 });
     await expect(e.stepIndices([0, N])).rejects.toThrow(/index 70 at position 1 is outside the dataset \(0 … 69\)/);
     await expect(e.stepIndices([0.5])).rejects.toThrow(/outside the dataset/);
+    await expect(e.evaluateIndices([-1])).rejects.toThrow(/^evaluateIndices: index -1 at position 0 is outside the dataset/);
     await expect(e.stepIndices(new Int32Array(B + 1))).rejects.toThrow(/17 indices exceed the engine's batchSize 16/);
     await expect(e.stepIndices(BigInt64Array.of(1n, 2n))).resolves.toHaveProperty('loss');
     await e.release();

@@ -195,11 +195,11 @@ export function hostBatch(opts: DeviceDataOptions, inputs: Record<string, InputS
 }
 
 /** Converts and checks step indices (int32 on every device; WebGPU has no int64 Gather). */
-export function toIndexArray(indices: Int32Array | BigInt64Array | ArrayLike<number>, rows: number): Int32Array {
+export function toIndexArray(indices: Int32Array | BigInt64Array | ArrayLike<number>, rows: number, what = 'stepIndices'): Int32Array {
   const out = indices instanceof Int32Array ? indices : Int32Array.from(indices as ArrayLike<number | bigint>, (v) => Number(v));
   for (let k = 0; k < out.length; k++) {
     const i = out[k];
-    if (!(i >= 0 && i < rows) || Number(indices[k]) !== i) throw new RangeError(`stepIndices: index ${indices[k]} at position ${k} is outside the dataset (0 … ${rows - 1})`);
+    if (!(i >= 0 && i < rows) || Number(indices[k]) !== i) throw new RangeError(`${what}: index ${indices[k]} at position ${k} is outside the dataset (0 … ${rows - 1})`);
   }
   return out;
 }

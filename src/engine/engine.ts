@@ -225,7 +225,7 @@ export class Engine {
 
   private indexBatch(indices: Int32Array | BigInt64Array | ArrayLike<number>, what: string): Int32Array {
     if (!this.data) throw new Error(`${what}() needs the dataset: create the engine with data: { tensors: { … } }`);
-    const idx = toIndexArray(indices, this.data.rows);
+    const idx = toIndexArray(indices, this.data.rows, what);
     if (idx.length < 1) throw new Error(`${what}: no indices`);
     if (idx.length > this.batchSize) throw new Error(`${what}: ${idx.length} indices exceed the engine's batchSize ${this.batchSize}`);
     return idx;
