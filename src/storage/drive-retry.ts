@@ -67,7 +67,7 @@ export function toDriveError(e: unknown, op: string): DriveError {
     // for streamed responses gaxios leaves `data` empty and puts the error body in the message
     const body = g.response?.data ?? g.message;
     const reason = errorReason(body);
-    const msg = errorMessage(body) ?? `HTTP ${status}`;
+    const msg = redactSecrets(errorMessage(body) ?? `HTTP ${status}`);
     return new DriveError(`Drive ${op}: ${status}${reason ? ` ${reason}` : ''}: ${msg}`, status, reason, isRetryableStatus(status, reason));
   }
   // No HTTP status: a network error (reset, refused, timeout, premature close) — retry.
