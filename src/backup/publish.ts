@@ -1,6 +1,6 @@
 // Publishing snapshots of one run to a Store: missing blobs first, then the manifest, then
 // latest.json LAST; then store-side retention and garbage collection of unreferenced blobs.
-import { createReadStream, promises as fsp } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import type { CheckpointKind } from '../checkpoint/manifest.js';
 import { newestOf, selectDeletions, type CheckpointOptions } from '../checkpoint/policy.js';
 import { hashFileRange } from '../storage/hash-file.js';
@@ -210,11 +210,4 @@ export class RunPublisher {
       this.present.delete(sha);
     }
   }
-}
-
-/** Local file size helper for status (pending bytes). */
-export async function filesBytes(files: { abs: string }[]): Promise<number> {
-  let n = 0;
-  for (const f of files) n += (await fsp.stat(f.abs).catch(() => ({ size: 0 }))).size;
-  return n;
 }

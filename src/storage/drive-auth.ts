@@ -4,8 +4,6 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { auth } from '@googleapis/drive';
 
-export const DRIVE_SCOPE = 'https://www.googleapis.com/auth/drive.file';
-
 export interface DriveCredentials {
   /** A ready OAuth access token (tests, short sessions). */
   accessToken?: string;
