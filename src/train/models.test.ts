@@ -33,6 +33,18 @@ describe('glyph models', () => {
     }
   });
 
+  it('the CNN takes every allowed image size, not only multiples of 8', async () => {
+    const ds = glyphDataset({ n: 8, seed: 1, size: 36 });
+    const cfg = parseTrainConfig({ model: 'glyph', epochs: 1, lr: 0.1, batchSize: 8, threads: 1, data: { size: 36 } });
+    const e = await createEngine(createModel('glyph', { size: 36, classes: 12 }), cfg, ds.getBatch([0]));
+    try {
+      const m = await e.step(ds.getBatch([0, 1, 2, 3, 4, 5, 6, 7]), { lr: { backbone: 0.1, head: 0.1 } });
+      expect(Number.isFinite(m.loss)).toBe(true);
+    } finally {
+      await e.dispose();
+    }
+  });
+
   it('rejects unknown models and groups with the names that exist', async () => {
     expect(() => createModel('resnet', { size: 32, classes: 12 })).toThrow(/unknown model "resnet" \(known: glyph, glyph-tiny, mnist\)/);
     const ds = glyphDataset({ n: 8, seed: 1 });

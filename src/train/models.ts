@@ -87,7 +87,7 @@ export function glyphModel(opts: { size?: number; classes?: number; width?: numb
     conv1: new Conv2d(1, w, 3, { padding: 1 }), relu1: new ReLU(), pool1: new MaxPool2d(2),
     conv2: new Conv2d(w, 2 * w, 3, { padding: 1 }), relu2: new ReLU(), pool2: new MaxPool2d(2),
     conv3: new Conv2d(2 * w, 2 * w, 3, { padding: 1 }), relu3: new ReLU(), pool3: new MaxPool2d(2),
-    flatten: new Flatten(), fc: new Linear(2 * w * (size / 8) ** 2, 64), relu4: new ReLU(),
+    flatten: new Flatten(), fc: new Linear(2 * w * Math.floor(size / 8) ** 2, 64), relu4: new ReLU(), // each pool floors
   });
   return { model: new Detector(backbone, 64, classes), loss: detectionLoss(), input: 'image', groups: ['backbone', 'head'], rename: RENAME };
 }
