@@ -118,7 +118,7 @@ export function stageInput(rb: Runbook, i: number): Record<string, unknown> {
   return mergeStage(rb.defaults, rest);
 }
 
-/** `a.b[2].c: message` lines for every issue. */
+/** `a.b[2].c` from an issue's path. */
 function keyPath(path: readonly PropertyKey[]): string {
   let p = '';
   for (const k of path) p += typeof k === 'number' ? `[${k}]` : p ? `.${String(k)}` : String(k);
