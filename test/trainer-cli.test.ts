@@ -43,6 +43,7 @@ describe('drivetrain train flags', () => {
     expect(cli('train', '--config', path.join(tmp, 'nope.json')).out).toMatch(/config file .*nope\.json does not exist/);
     expect(cli('runbook', path.join(tmp, 'missing.json')).out).toMatch(/runbook .*missing\.json does not exist/);
     expect(cli('runbook', 'runbooks/glyphs.json', '--stage', '9').out).toMatch(/no stage "9" in runbook glyphs: stages are 0 \(stage0-pretrain\)/);
+    expect(cli('runbook', 'runbooks/glyphs.json', '--summary', '--stage', '9').out).toMatch(/no stage "9" in runbook glyphs/); // --summary honours --stage
     expect(cli('train', '--epochs', '1', '--lr', '0.1', '--model', 'resnet', '--out', path.join(tmp, 'x')).out).toMatch(/unknown model "resnet" \(known: glyph, glyph-tiny, mnist\)/);
     // a runbook's folder of stage runs is not a run: refused, and left without a metadata.json
     fs.mkdirSync(path.join(tmp, 'book', 'stage1'), { recursive: true });

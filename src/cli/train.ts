@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { parseTrainConfig } from '../train/config.js';
 import { configFromFlags, int, num, type TrainFlags } from './train-flags.js';
 import { train, type TrainOptions } from '../train/run.js';
-import { formatStageTable, loadRunbook, runRunbook, runStage, summarizeRunbook, withRunName } from '../train/runbook.js';
+import { formatStageTable, loadRunbook, runRunbook, runStage, stageIndex, summarizeRunbook, withRunName } from '../train/runbook.js';
 
 function runOptions(f: { gdriveBackup?: string; quiet?: boolean }): TrainOptions {
   return { render: !f.quiet, handleSignals: true, backup: f.gdriveBackup ? { to: f.gdriveBackup } : undefined };
@@ -62,7 +62,8 @@ export function register(program: Command): void {
     .action(async (file: string, f: { stage?: string; run?: string; summary?: boolean; gdriveBackup?: string; quiet?: boolean }) => {
       const rb = withRunName(loadRunbook(file), f.run);
       if (f.summary) {
-        console.log(formatStageTable(await summarizeRunbook(rb)));
+        const rows = await summarizeRunbook(rb);
+        console.log(formatStageTable(f.stage !== undefined ? [rows[stageIndex(rb, f.stage)]!] : rows));
         return;
       }
       const t0 = Date.now();
