@@ -153,7 +153,8 @@ export class BackupRunner implements Backup {
         try {
           await this.backupOne(job);
         } catch (e) {
-          const newer = this.queue.some((j) => j.globalStep >= job.globalStep);
+          const step = job.globalStep;
+          const newer = this.queue.some((j) => j.globalStep >= step);
           const willRetry = job.attempt < (this.o.maxAttempts ?? 5) && (!newer || job.mustKeep);
           this.fail(job, e, willRetry);
           if (willRetry) {
