@@ -32,6 +32,16 @@ export const StoreFileSchema = z.object({
   segments: z.array(SegmentSchema),
 });
 
+/** What a store manifest and its index entry both say about a checkpoint. */
+const checkpointFields = {
+  kind: z.string(),
+  epoch: z.number().int().nonnegative(),
+  stepInEpoch: z.number().int().nonnegative(),
+  globalStep: z.number().int().nonnegative(),
+  metrics: z.record(z.string(), z.number()).default({}),
+  created: z.string(),
+};
+
 export const StoreManifestSchema = z.object({
   format: z.literal(STORE_MANIFEST_FORMAT),
   version: z.literal(1),
@@ -41,23 +51,13 @@ export const StoreManifestSchema = z.object({
   type: z.enum(['checkpoint', 'folder']),
   /** where the files go, relative to the run folder ('' = the folder itself) */
   relDir: z.string(),
-  kind: z.string(),
-  epoch: z.number().int().nonnegative(),
-  stepInEpoch: z.number().int().nonnegative(),
-  globalStep: z.number().int().nonnegative(),
-  metrics: z.record(z.string(), z.number()).default({}),
-  created: z.string(),
+  ...checkpointFields,
   files: z.array(StoreFileSchema),
 });
 
 export const IndexEntrySchema = z.object({
   name: z.string().min(1),
-  kind: z.string(),
-  epoch: z.number().int().nonnegative(),
-  stepInEpoch: z.number().int().nonnegative(),
-  globalStep: z.number().int().nonnegative(),
-  metrics: z.record(z.string(), z.number()).default({}),
-  created: z.string(),
+  ...checkpointFields,
   bytes: z.number().int().nonnegative(),
 });
 
