@@ -2,11 +2,11 @@
 // checkpoint is backed up, then kernel and server are killed at a random moment and the local
 // run folder is deleted; the setup/restore notebook and stage 2 run again and must continue from
 // the backed-up step, and stage 3 must start from stage 2's best checkpoint.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { spawnCli } from './support/cli-process.js';
 import { listRemoteRuns } from '../src/backup/restore.js';
 import { readRunMetadata } from '../src/checkpoint/metadata.js';
 import { findJupyterServer, pidsMentioning, runNotebook } from '../src/runner/index.js';
@@ -50,18 +50,11 @@ describe.skipIf(!hasJupyter)('disconnect during stage 2 (headless notebooks)', (
     // 2048 samples: 56 steps per epoch; checkpoints every 50 steps and at epoch ends. Backups
     // finish some steps after their checkpoint, so the stage needs room to run on after the first.
     const stage2Params = ['-p', `DRIVE=${drive}`, '-p', `RUN=${RUN}`, '-p', 'DEVICE=cpu', '-p', 'EPOCHS=3', '-p', 'DATA_N=2048'];
-    const child = spawn(process.execPath, [path.join(root, 'bin', 'drivetrain.js'), 'notebook', 'run', nb('02-stage2.ipynb'), ...stage2Params, '--out', path.join(out, 'killed.ipynb')], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let text = '';
-    child.stdout.on('data', (b) => (text += b));
-    child.stderr.on('data', (b) => (text += b));
-    const exited = new Promise<void>((r) => child.on('exit', () => r()));
-    for (let i = 0; i < 1200 && !/✓ Backed up step \d+/.test(text) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
-    if (!/✓ Backed up step \d+/.test(text)) {
+    const cli = spawnCli(['notebook', 'run', nb('02-stage2.ipynb'), ...stage2Params, '--out', path.join(out, 'killed.ipynb')]);
+    const { child, exited } = cli;
+    if (!(await cli.waitFor(/✓ Backed up step \d+/, 120_000))) {
       child.kill('SIGKILL');
-      throw new Error(`stage 2 never reported a backup; its output ends:\n${text.slice(-3000)}`);
+      throw new Error(`stage 2 never reported a backup; its output ends:\n${cli.output().slice(-3000)}`);
     }
     const delay = Math.round(Math.random() * 300);
     await new Promise((r) => setTimeout(r, delay));
@@ -70,7 +63,7 @@ describe.skipIf(!hasJupyter)('disconnect during stage 2 (headless notebooks)', (
     expect(victims.length).toBeGreaterThanOrEqual(2);
     for (const pid of [...victims, child.pid!]) process.kill(pid, 'SIGKILL');
     await exited;
-    expect(text, `stage 2 finished before the kill (after ${delay} ms); give it more epochs`).not.toContain('Finished 3 epochs');
+    expect(cli.output(), `stage 2 finished before the kill (after ${delay} ms); give it more epochs`).not.toContain('Finished 3 epochs');
     expect(pidsMentioning(runtimeTag)).toEqual([]);
 
     const remote = (await listRemoteRuns(new LocalDirStore(drive))).find((r) => r.run === `${RUN}-stage2-unfreeze`);

@@ -1,11 +1,11 @@
 // Jupyter's Interrupt (SIGINT to the tslab kernel) during a training cell: tslab ends the cell at
 // once; the training must stop after its step and save, not go on in the background. Ctrl-C of
 // the headless runner interrupts the kernel the same way and waits for that save.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { spawnCli } from './support/cli-process.js';
 import { readRunMetadata } from '../src/checkpoint/metadata.js';
 import { findJupyterServer, KernelClient, OutputCollector, pidsMentioning, startJupyterServer } from '../src/runner/index.js';
 
@@ -63,19 +63,13 @@ describe.skipIf(!hasJupyter)('Interrupt during a notebook training cell', () => 
 
   it('Ctrl-C of `drivetrain notebook run` saves the training where it stopped before shutting down', async () => {
     const params = ['-p', `RUN=${RUN}`, '-p', 'DEVICE=cpu', '-p', 'DATA_N=2048', '-p', 'PRETRAIN_EPOCHS=1', '-p', 'EPOCHS=50', '-p', `DRIVE=${runDir}`];
-    const child = spawn(process.execPath, [path.join(root, 'bin', 'drivetrain.js'), 'notebook', 'run', path.join(root, 'notebooks', '01-stage1.ipynb'), ...params, '--out', path.join(runDir, 'nb.ipynb')], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let text = '';
-    child.stdout.on('data', (b) => (text += b));
-    child.stderr.on('data', (b) => (text += b));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    for (let i = 0; i < 1800 && !text.includes('[stage1-head] Training in'); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(text).toContain('[stage1-head] Training in');
+    const cli = spawnCli(['notebook', 'run', path.join(root, 'notebooks', '01-stage1.ipynb'), ...params, '--out', path.join(runDir, 'nb.ipynb')]);
+    await cli.waitFor('[stage1-head] Training in', 180_000);
+    expect(cli.output()).toContain('[stage1-head] Training in');
     await new Promise((r) => setTimeout(r, 1500)); // some steps into stage 1
-    child.kill('SIGINT');
-    expect(await exited).toBe(130);
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toBe(130);
+    const text = cli.output();
     expect(text).toContain('Interrupted: stopping after this step and saving');
     // Nothing trained is lost: the newest checkpoint is the last logged step.
     const stage = path.join(root, 'runs', RUN, 'stage1-head');
@@ -83,6 +77,6 @@ describe.skipIf(!hasJupyter)('Interrupt during a notebook training cell', () => 
     const meta = await readRunMetadata(stage);
     const newest = Math.max(...meta!.checkpoints.map((c) => c.globalStep));
     expect(newest).toBe(Math.max(...steps));
-    expect(pidsMentioning(`${path.join(root, '.jupyter-local', 'runtime')}/run-${child.pid}-`)).toEqual([]);
+    expect(pidsMentioning(`${path.join(root, '.jupyter-local', 'runtime')}/run-${cli.child.pid}-`)).toEqual([]);
   }, 240_000);
 });

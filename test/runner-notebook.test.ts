@@ -1,9 +1,9 @@
 // The headless runner against a real Jupyter server and the tslab kernel.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { spawnCli } from './support/cli-process.js';
 import { findJupyterServer, NotebookCellError, pidsMentioning, runNotebook, type ServerHandle } from '../src/runner/index.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -66,16 +66,10 @@ describe.skipIf(!hasJupyter)('runNotebook (real Jupyter server + tslab)', () => 
 
   it('shuts kernel and server down on Ctrl-C (SIGINT) through the CLI', async () => {
     const out = path.join(tmp(), 'sigint.ipynb');
-    const child = spawn(process.execPath, [path.join(root, 'bin', 'drivetrain.js'), 'notebook', 'run', fixture, '-p', 'sleepMs=60000', '--out', out], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let text = '';
-    child.stdout.on('data', (b) => (text += b));
-    child.stderr.on('data', (b) => (text += b));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    for (let i = 0; i < 300 && !text.includes('sleeping 60000 ms'); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(text).toContain('sleeping 60000 ms');
+    const cli = spawnCli(['notebook', 'run', fixture, '-p', 'sleepMs=60000', '--out', out]);
+    const { child, exited } = cli;
+    await cli.waitFor('sleeping 60000 ms', 30_000);
+    expect(cli.output()).toContain('sleeping 60000 ms');
     const runtimeTag = `${path.join(root, '.jupyter-local', 'runtime')}/run-${child.pid}-`;
     expect(pidsMentioning(runtimeTag).length).toBeGreaterThanOrEqual(2); // server + kernel
     child.kill('SIGINT');

@@ -80,6 +80,15 @@ export class KernelClient {
     return { status: content.status, executionCount: content.execution_count ?? null, stderr, errorText };
   }
 
+  /** Interrupts the running cell (SIGINT to the kernel through the server). Never throws. */
+  async interrupt(): Promise<void> {
+    try {
+      await this.kernel.interrupt();
+    } catch {
+      /* a dead kernel needs no interrupt */
+    }
+  }
+
   /** Shuts down the kernel via the session API and closes all connections. Never throws. */
   async shutdown(): Promise<void> {
     try {

@@ -3,7 +3,10 @@
 import path from 'node:path';
 import { startJupyterServer, type JupyterDirs, type ServerHandle } from './jupyter-server.js';
 import { KernelClient, type OutputSink } from './kernel-client.js';
-import { injectParameters, OutputCollector, readNotebook, sourceText, writeNotebook, type Notebook } from './notebook-file.js';
+import { injectParameters, OutputCollector, readNotebook, sourceText, writeNotebook, type Notebook, type NotebookCell } from './notebook-file.js';
+
+/** How long Ctrl-C waits for the running cell to stop and save before shutting down anyway. */
+const INTERRUPT_GRACE_MS = 30_000;
 
 export interface RunNotebookOptions {
   /** Overrides for the cell tagged `parameters` (a new cell is injected after it). */
@@ -111,24 +114,38 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
     })());
   const killNow = () => server?.killNow();
   let interrupted = false;
+  // The cell in flight, so Ctrl-C can let it finish (a training cell saves and returns) and keep its output.
+  let running: { cell: NotebookCell; collector: OutputCollector; done: Promise<unknown> } | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = true;
-    log(`${sig}: shutting down the kernel and the Jupyter server…`);
     (nb.metadata.drivetrain as Record<string, unknown>).status = `interrupted (${sig})`;
-    try {
-      writeNotebook(out, nb);
-    } catch {
-      /* best effort */
-    }
     const hard = setTimeout(() => {
       killNow();
       process.exit(130);
-    }, 8000);
-    void cleanup().finally(() => {
-      clearTimeout(hard);
-      process.exit(sig === 'SIGINT' ? 130 : 143);
-    });
+    }, sig === 'SIGINT' ? INTERRUPT_GRACE_MS + 8000 : 8000);
+    const finishCell = async () => {
+      if (sig !== 'SIGINT' || !client || !running) return;
+      log('SIGINT: interrupting the running cell (training stops after its step and saves)…');
+      const r = running;
+      await client.interrupt();
+      await Promise.race([r.done.catch(() => {}), new Promise((res) => setTimeout(res, INTERRUPT_GRACE_MS))]);
+      r.cell.outputs = r.collector.finish();
+    };
+    void finishCell()
+      .then(() => {
+        log(`${sig}: shutting down the kernel and the Jupyter server…`);
+        try {
+          writeNotebook(out, nb);
+        } catch {
+          /* best effort */
+        }
+      })
+      .then(cleanup)
+      .finally(() => {
+        clearTimeout(hard);
+        process.exit(sig === 'SIGINT' ? 130 : 143);
+      });
   };
   if (opts.handleSignals) {
     process.on('SIGINT', onSignal);
@@ -153,7 +170,10 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
       const n = numbers[i]!;
       log(`cell ${n > 0 ? n : '(injected parameters)'} of ${source.cells.length}`);
       const collector = new OutputCollector();
-      const res = await client.execute(code, collector, sink);
+      const done = client.execute(code, collector, sink);
+      running = { cell, collector, done };
+      const res = await done;
+      running = null;
       // After Ctrl-C the signal handler owns the ending (its shutdown also ends this request).
       if (interrupted) await new Promise(() => {});
       cell.outputs = collector.finish();
