@@ -62,11 +62,14 @@ describe.skipIf(!hasJupyter)('Interrupt during a notebook training cell', () => 
   }, 180_000);
 
   it('Ctrl-C of `drivetrain notebook run` saves the training where it stopped before shutting down', async () => {
-    const params = ['-p', `RUN=${RUN}`, '-p', 'DEVICE=cpu', '-p', 'DATA_N=2048', '-p', 'PRETRAIN_EPOCHS=1', '-p', 'EPOCHS=50', '-p', `DRIVE=${runDir}`];
+    const params = ['-p', `RUN=${RUN}`, '-p', 'DEVICE=cpu', '-p', 'DATA_N=8192', '-p', 'PRETRAIN_EPOCHS=1', '-p', 'EPOCHS=50', '-p', `DRIVE=${runDir}`];
     const cli = spawnCli(['notebook', 'run', path.join(root, 'notebooks', '01-stage1.ipynb'), ...params, '--out', path.join(runDir, 'nb.ipynb')]);
     await cli.waitFor('[stage1-head] Training in', 180_000);
     expect(cli.output()).toContain('[stage1-head] Training in');
-    await new Promise((r) => setTimeout(r, 1500)); // some steps into stage 1
+    // Some steps into stage 1, well before it can end: its early stopping (patience 5) needs at
+    // least 6 epochs of 224 steps.
+    await cli.waitFor(/\[stage1-head\] Training in[\s\S]*✓ Backed up step/, 60_000);
+    expect(cli.output(), 'stage 1 ended before the interrupt').not.toMatch(/Stopped early|Finished \d+ epochs \(global step \d+\)\. Best train_loss/);
     cli.child.kill('SIGINT');
     expect(await cli.exited).toBe(130);
     const text = cli.output();
