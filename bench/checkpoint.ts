@@ -55,19 +55,13 @@ async function run(transfer: boolean) {
   for (let r = 0; r < REPS + 1; r++) {
     const handOver = transfer ? state(MB) : ts; // transfer: fresh arrays each time (ownership passes)
     await new Promise((res) => setTimeout(res, 50)); // a few training steps between saves
-    let last = performance.now();
-    let stall = 0;
-    const tick = setInterval(() => {
-      const now = performance.now();
-      stall = Math.max(stall, now - last);
-      last = now;
-    }, 1);
+    const monitor = stallMonitor();
     const t0 = performance.now();
     const h = m.save('last', handOver, { epoch: r, stepInEpoch: 0, globalStep: r + 1 });
     const t1 = performance.now();
     await h.durable;
     const t2 = performance.now();
-    clearInterval(tick);
+    const stall = monitor.stop();
     if (r === 0) {
       console.log(`  ${transfer ? 'transfer' : 'copy'} mode, first save (cold snapshot buffer): blocked ${f1(t1 - t0)} ms`);
       continue;
@@ -80,7 +74,8 @@ async function run(transfer: boolean) {
   return { bytes, blocked: median(blocked), maxBlocked: Math.max(...blocked), mbps: median(mbps), stall: median(stalls) };
 }
 
-async function idleStall(ms: number): Promise<number> {
+/** Longest gap between 1 ms ticks of the event loop until stop(): how long it was blocked. */
+function stallMonitor(): { stop(): number } {
   let last = performance.now();
   let stall = 0;
   const tick = setInterval(() => {
@@ -88,9 +83,13 @@ async function idleStall(ms: number): Promise<number> {
     stall = Math.max(stall, now - last);
     last = now;
   }, 1);
+  return { stop: () => (clearInterval(tick), stall) };
+}
+
+async function idleStall(ms: number): Promise<number> {
+  const monitor = stallMonitor();
   await new Promise((res) => setTimeout(res, ms));
-  clearInterval(tick);
-  return stall;
+  return monitor.stop();
 }
 
 console.log(`checkpoint bench: ${MB} MB state, ${REPS} saves per mode, dir ${work}`);
