@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { tensor } from '../tensor.js';
-import { loadCheckpoint, verifyCheckpoint } from './dir.js';
+import { loadCheckpoint, loadCheckpointState, verifyCheckpoint } from './dir.js';
 import { CheckpointManager } from './manager.js';
 import { selectResume, resolveResume } from './resume.js';
 
@@ -123,5 +123,15 @@ describe('checkpoint corruption is detected and the previous valid one is chosen
     await expect(resolveResume(runDir, missing)).rejects.toThrow(/last-000000001, last-000000002, last-000000003/);
     await unlink(path.join(dirs[0], 'tensors.safetensors'));
     await expect(resolveResume(runDir, dirs[0])).rejects.toMatchObject({ code: 'MISSING_FILE' });
+  });
+});
+
+describe('loadCheckpointState', () => {
+  it('reads the state without the tensors and rejects a state.json that differs from the manifest', async () => {
+    const dirs = await makeRun();
+    expect((await loadCheckpointState(dirs[1])).globalStep).toBe(2);
+    const file = path.join(dirs[1], 'state.json');
+    await writeFile(file, (await readFile(file, 'utf8')).replace(/("globalStep":\s*)2/, (_, key: string) => `${key}9`));
+    await expect(loadCheckpointState(dirs[1])).rejects.toMatchObject({ code: 'HASH_MISMATCH' });
   });
 });

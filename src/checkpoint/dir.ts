@@ -130,6 +130,12 @@ async function readState(dir: string, m: Manifest, fs: CkptFs): Promise<TrainSta
   return parseState(value, file);
 }
 
+/** A checkpoint's training state alone (state.json checked against the manifest), without its tensors. */
+export async function loadCheckpointState(dir: string, opts: { fs?: CkptFs } = {}): Promise<TrainState> {
+  const fs = opts.fs ?? nodeFs;
+  return readState(dir, await readManifest(dir, fs), fs);
+}
+
 export interface LoadedCheckpoint {
   dir: string;
   tensors: TensorMap;

@@ -15,7 +15,7 @@ export {
   type CheckpointKind, type Manifest,
 } from './manifest.js';
 export { AtomicRenameTarget, type CommitTarget, type StagedCheckpoint } from './commit.js';
-export { writeCheckpointFiles, loadCheckpoint, verifyCheckpoint, readManifest, type LoadedCheckpoint, type CheckpointMeta } from './dir.js';
+export { writeCheckpointFiles, loadCheckpoint, loadCheckpointState, verifyCheckpoint, readManifest, type LoadedCheckpoint, type CheckpointMeta } from './dir.js';
 export {
   savePolicies, combineSavePolicies, savePolicyFromOptions, selectDeletions, findBest, isImprovement, CheckpointOptionsSchema,
   type CheckpointEvent, type SaveDecision, type SavePolicy, type SaveContext, type CheckpointOptions, type CheckpointOptionsInput, type BestOptions, type KeptCheckpoint,

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { listRuns, type RunRow } from '../checkpoint/runs.js';
 import { readRunMetadata } from '../checkpoint/metadata.js';
-import { STATE_FILE } from '../checkpoint/manifest.js';
+import { loadCheckpointState } from '../checkpoint/dir.js';
 import { selectResume } from '../checkpoint/resume.js';
 import { listRemoteRuns, restore as restoreRun, type RemoteRun, type RestoreResult } from '../backup/restore.js';
 import { probeWebGpu } from '../engine/backend.js';
@@ -92,12 +92,9 @@ export function remoteRunName(stage: string, run?: string): string {
 export async function stageFinished(runDir: string): Promise<boolean> {
   const choice = await selectResume(runDir, { warn: () => {} }).catch(() => null);
   if (!choice) return false;
-  try {
-    const state = JSON.parse(fs.readFileSync(path.join(choice.dir, STATE_FILE), 'utf8')) as { extra?: { finished?: string | null } };
-    return state.extra?.finished === 'completed' || state.extra?.finished === 'earlyStop';
-  } catch {
-    return false;
-  }
+  const state = await loadCheckpointState(choice.dir).catch(() => null);
+  const finished = (state?.extra as { finished?: string | null } | undefined)?.finished;
+  return finished === 'completed' || finished === 'earlyStop';
 }
 
 /** The notebook that runs stage `index` of the default runbook (stage 0 runs inside 01-stage1). */

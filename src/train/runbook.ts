@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, parseRunbook, parseTrainConfig, stageInput, type Runbook, type TrainConfig } from './config.js';
 import type { DoneReason, Metrics } from './events.js';
-import { loadCheckpoint, selectResume } from '../checkpoint/index.js';
+import { loadCheckpointState, selectResume } from '../checkpoint/index.js';
 import { bestCheckpoint, train, type TrainOptions } from './run.js';
 
 export interface StageSummary {
@@ -119,7 +119,7 @@ export async function summarizeRunbook(rb: Runbook | string): Promise<StageSumma
   for (let i = 0; i < book.stages.length; i++) {
     const out = stageOut(book, i);
     const choice = await selectResume(out, { warn: () => {} }).catch(() => null);
-    const state = choice ? (await loadCheckpoint(choice.dir)).state : null;
+    const state = choice ? await loadCheckpointState(choice.dir) : null;
     const hist = state?.metrics ?? [];
     const values = (k: number) => (hist[k] ? Object.fromEntries(Object.entries(hist[k].values).filter(([, v]) => v !== null)) as Metrics : null);
     const finished = (state?.extra as { finished?: DoneReason | null } | undefined)?.finished;
