@@ -4,30 +4,28 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { listRuns, type RunRow } from '../checkpoint/runs.js';
 import { readRunMetadata } from '../checkpoint/metadata.js';
-import { loadCheckpointState } from '../checkpoint/dir.js';
-import { selectResume } from '../checkpoint/resume.js';
 import { listRemoteRuns, restore as restoreRun, type RemoteRun, type RestoreResult } from '../backup/restore.js';
 import { probeWebGpu } from '../engine/backend.js';
+import { isUserError, UserError } from '../errors.js';
 import { mountDrive, storeFromTarget, type MountOptions } from '../storage/mount.js';
 import type { Store } from '../storage/store.js';
-import { ConfigError, type Runbook, type TrainConfigInput } from '../train/config.js';
+import type { Runbook, TrainConfigInput } from '../train/config.js';
 import { MetricsLog } from '../train/metrics-log.js';
 import { train as trainRun, type TrainOptions, type TrainSummary } from '../train/run.js';
-import { loadRunbook, runStage as runbookStage, stageIndex, stageOut, withRunName, type StageSummary } from '../train/runbook.js';
+import { firstUnfinishedStage, loadRunbook, runStage as runbookStage, StageOrderError, stageIndex, stageOut, withRunName, type StageSummary } from '../train/runbook.js';
+import type { BackupOption } from '../train/backup-link.js';
 import { inNotebook, show, showHtml } from './display.js';
 import { escapeHtml, fmtCell, htmlTable, textTable, type Cell } from './html.js';
 import { notebookProgress } from './progress.js';
+import { mountedStore, requireMountedStore, setMountedStore } from './session.js';
 import { metricsCharts, type EpochRecord } from './svg.js';
+
+export { stageFinished } from '../train/runbook.js';
 
 export const DEFAULT_RUNBOOK = 'runbooks/glyphs.json';
 
-/** What earlier cells set up (the mounted store); survives between cells of one kernel. */
-const session: { store: Store | null } = { store: null };
-
-/** Errors a user can act on: tslab prints only stderr text, so drop the stack trace noise. */
-export class DrivetrainError extends Error {
-  override name = 'DrivetrainError';
-}
+/** A user error as a cell shows it: tslab prints only stderr text, so without the stack trace noise. */
+export class DrivetrainError extends UserError {}
 
 export function userError(message: string): Error {
   const e = new DrivetrainError(message);
@@ -35,14 +33,17 @@ export function userError(message: string): Error {
   return e;
 }
 
-function rethrow(e: unknown, what: string): never {
-  let msg = (e as Error)?.message ?? String(e);
-  const stage = /run stage (\d+) first/.exec(msg);
-  if (stage) msg += `. In notebooks: run ${stageNotebook(Number(stage[1]))} first.`;
-  if (e instanceof ConfigError || stage || /^(no |runbook |stage |"|device |WebGPU )/.test(msg)) throw userError(msg);
-  const err = e instanceof Error ? e : new Error(msg);
-  err.message = `${what} failed: ${msg}`;
-  throw err;
+/**
+ * What a cell throws for `e`: a UserError (config, runbook, device, storage) without its stack,
+ * telling which notebook to run first when a stage is out of order; anything else as
+ * `<what> failed: …` with its stack.
+ */
+export function cellError(e: unknown, what: string): Error {
+  if (e instanceof StageOrderError) return userError(`${e.message}. In notebooks: run ${stageNotebook(e.needsStage)} first.`);
+  if (isUserError(e)) return userError(e.message);
+  const err = e instanceof Error ? e : new Error(String(e));
+  err.message = `${what} failed: ${err.message}`;
+  return err;
 }
 
 function table(headers: string[], rows: Cell[][], caption?: string): void {
@@ -57,21 +58,17 @@ function table(headers: string[], rows: Cell[][], caption?: string): void {
 export async function mount(target?: string | null, opts: MountOptions = {}): Promise<Store> {
   const lines: string[] = [];
   const log = (m: string) => lines.push(m);
+  let store: Store;
   try {
-    session.store = !target || target === 'auto' ? await mountDrive({ log, ...opts }) : await storeFromTarget(target, opts);
+    store = !target || target === 'auto' ? await mountDrive({ log, ...opts }) : await storeFromTarget(target, opts);
   } catch (e) {
-    rethrow(e, 'mount');
+    throw cellError(e, 'mount');
   }
-  const store = session.store!;
+  setMountedStore(store);
   const remote = await listRemoteRuns(store).catch(() => [] as RemoteRun[]);
   const text = [...lines, `Backups go to ${store.description} (${remote.length} backed-up run${remote.length === 1 ? '' : 's'} there).`].join('\n');
   showHtml(`<div>${lines.map((l) => `${escapeHtml(l)}<br>`).join('')}Backups go to <code>${escapeHtml(store.description)}</code> (${remote.length} backed-up run${remote.length === 1 ? '' : 's'} there).</div>`, text);
   return store;
-}
-
-function currentStore(): Store {
-  if (!session.store) throw userError('no backup location yet: run the mount cell first (`await mount(DRIVE)` in 00-setup-and-restore)');
-  return session.store;
 }
 
 /** The runbook, with its output folder moved to `runs/<run>` when a run name is given. */
@@ -79,22 +76,13 @@ export function loadBook(runbook = DEFAULT_RUNBOOK, run?: string): Runbook {
   try {
     return withRunName(loadRunbook(runbook), run);
   } catch (e) {
-    throw userError((e as Error).message);
+    throw cellError(e, 'loading the runbook');
   }
 }
 
 /** Name of a stage's run on the backup store (`<run>-<stage>` when a run name is given). */
 export function remoteRunName(stage: string, run?: string): string {
   return run ? `${run}-${stage}` : stage;
-}
-
-/** Whether a stage's newest checkpoint says it completed or stopped early. */
-export async function stageFinished(runDir: string): Promise<boolean> {
-  const choice = await selectResume(runDir, { warn: () => {} }).catch(() => null);
-  if (!choice) return false;
-  const state = await loadCheckpointState(choice.dir).catch(() => null);
-  const finished = (state?.extra as { finished?: string | null } | undefined)?.finished;
-  return finished === 'completed' || finished === 'earlyStop';
 }
 
 /** The notebook that runs stage `index` of the default runbook (stage 0 runs inside 01-stage1). */
@@ -105,13 +93,7 @@ export function stageNotebook(index: number): string {
 
 /** Index and name of the first stage that has not finished (the last stage when all have). */
 export async function currentStage(opts: { runbook?: string; run?: string } = {}): Promise<{ index: number; name: string; started: boolean; allDone: boolean }> {
-  const rb = loadBook(opts.runbook, opts.run);
-  for (let i = 0; i < rb.stages.length; i++) {
-    const dir = stageOut(rb, i);
-    if (!(await stageFinished(dir))) return { index: i, name: rb.stages[i]!.name, started: fs.existsSync(dir), allDone: false };
-  }
-  const last = rb.stages.length - 1;
-  return { index: last, name: rb.stages[last]!.name, started: true, allDone: true };
+  return firstUnfinishedStage(loadBook(opts.runbook, opts.run));
 }
 
 /**
@@ -120,13 +102,8 @@ export async function currentStage(opts: { runbook?: string; run?: string } = {}
  * a disconnect, then re-run the stage notebook: training continues from that step.
  */
 export async function restore(opts: { runbook?: string; run?: string; store?: Store } = {}): Promise<RestoreResult[]> {
-  const store = opts.store ?? currentStore();
-  let rb: Runbook;
-  try {
-    rb = loadBook(opts.runbook, opts.run);
-  } catch (e) {
-    rethrow(e, 'restore');
-  }
+  const store = opts.store ?? requireMountedStore();
+  const rb = loadBook(opts.runbook, opts.run);
   const remote = new Map((await listRemoteRuns(store)).map((r) => [r.run, r]));
   const results: RestoreResult[] = [];
   const rows: Cell[][] = [];
@@ -171,44 +148,46 @@ export interface StageOptions {
 
 /** Runs one runbook stage with live progress; resumes automatically from the newest checkpoint. */
 export async function runStage(stage: string | number, opts: StageOptions = {}): Promise<StageSummary> {
+  const rb = loadBook(opts.runbook, opts.run);
+  let i: number;
   try {
-    const rb = loadBook(opts.runbook, opts.run);
-    const i = stageIndex(rb, stage);
-    const given: Record<string, unknown> = { ...opts.overrides };
-    if (opts.epochs) given.epochs = opts.epochs;
-    if (opts.device) given.device = opts.device;
-    if (opts.dataN) given.data = { ...(given.data as object), n: opts.dataN };
-    const overrides = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined && v !== null && v !== ''));
-    const book: Runbook = { ...rb, stages: rb.stages.map((s, j) => (j === i ? { ...s, ...overrides, name: s.name } : s)) };
-    const view = notebookProgress();
-    const useBackup = opts.backup ?? session.store !== null;
-    const o: TrainOptions = { ...opts.train, onEvent: chain(view.listener, opts.train?.onEvent) };
-    if (useBackup) o.backup = { store: currentStore(), runName: remoteRunName(rb.stages[i]!.name, opts.run) };
-    const off = stopOnInterrupt(o);
-    try {
-      return await runbookStage(book, i, o);
-    } finally {
-      off();
-    }
+    i = stageIndex(rb, stage);
   } catch (e) {
-    rethrow(e, 'training');
+    throw cellError(e, 'training');
   }
+  const given: Record<string, unknown> = { ...opts.overrides };
+  if (opts.epochs) given.epochs = opts.epochs;
+  if (opts.device) given.device = opts.device;
+  if (opts.dataN) given.data = { ...(given.data as object), n: opts.dataN };
+  const overrides = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined && v !== null && v !== ''));
+  const book: Runbook = { ...rb, stages: rb.stages.map((s, j) => (j === i ? { ...s, ...overrides, name: s.name } : s)) };
+  const backup = backupOption(opts.backup, remoteRunName(rb.stages[i]!.name, opts.run));
+  return trainInCell(opts.train, backup, (o) => runbookStage(book, i, o));
 }
 
 /** Trains one config (no runbook) with live progress. */
 export async function train(config: TrainConfigInput, opts: { backup?: boolean; train?: TrainOptions } = {}): Promise<TrainSummary> {
+  return trainInCell(opts.train, backupOption(opts.backup), (o) => trainRun(config, o));
+}
+
+/** Back up to the mounted store when asked, or by default when mount() ran. */
+function backupOption(asked: boolean | undefined, runName?: string): BackupOption | undefined {
+  if (!(asked ?? mountedStore() !== null)) return undefined;
+  return runName === undefined ? { store: requireMountedStore() } : { store: requireMountedStore(), runName };
+}
+
+/** The setup runStage and train share: live progress, backup, Interrupt stops (saving), errors as cells show them. */
+async function trainInCell<T>(given: TrainOptions | undefined, backup: BackupOption | undefined, run: (o: TrainOptions) => Promise<T>): Promise<T> {
+  const view = notebookProgress();
+  const o: TrainOptions = { ...given, onEvent: chain(view.listener, given?.onEvent) };
+  if (backup) o.backup = backup;
+  const off = stopOnInterrupt(o);
   try {
-    const view = notebookProgress();
-    const o: TrainOptions = { ...opts.train, onEvent: chain(view.listener, opts.train?.onEvent) };
-    if (opts.backup ?? session.store !== null) o.backup = { store: currentStore() };
-    const off = stopOnInterrupt(o);
-    try {
-      return await trainRun(config, o);
-    } finally {
-      off();
-    }
+    return await run(o);
   } catch (e) {
-    rethrow(e, 'training');
+    throw cellError(e, 'training');
+  } finally {
+    off();
   }
 }
 
@@ -287,9 +266,10 @@ export async function results(stage: string | number | StageSummary, opts: { run
     ['best checkpoint', best ? `${best.name}: ${best.metric}=${fmtCell(best.value)} at step ${best.globalStep}` : 'none yet'],
     ['checkpoints', meta ? meta.checkpoints.map((c) => c.name).join(', ') : '-'],
   ];
-  if (session.store) {
-    const remote = (await listRemoteRuns(session.store).catch(() => [] as RemoteRun[])).find((r) => r.run === remoteRunName(name, opts.run));
-    lines.push(['backup', remote ? `${remote.checkpoints} checkpoint(s) on ${session.store.description}, newest ${remote.latest} (step ${remote.globalStep})` : `nothing backed up yet to ${session.store.description}`]);
+  const store = mountedStore();
+  if (store) {
+    const remote = (await listRemoteRuns(store).catch(() => [] as RemoteRun[])).find((r) => r.run === remoteRunName(name, opts.run));
+    lines.push(['backup', remote ? `${remote.checkpoints} checkpoint(s) on ${store.description}, newest ${remote.latest} (step ${remote.globalStep})` : `nothing backed up yet to ${store.description}`]);
   } else {
     lines.push(['backup', 'off (run the mount cell in 00-setup-and-restore to back up)']);
   }
@@ -319,8 +299,9 @@ export async function status(opts: { runbook?: string } = {}): Promise<{ node: s
     }
   })();
   const webgpu = (await probeWebGpu()) ?? 'available';
-  const remote = session.store ? await listRemoteRuns(session.store).catch(() => [] as RemoteRun[]) : [];
-  const info = { node: process.version, onnxruntime: ortPkg, webgpu, store: session.store?.description ?? null, remote };
+  const store = mountedStore();
+  const remote = store ? await listRemoteRuns(store).catch(() => [] as RemoteRun[]) : [];
+  const info = { node: process.version, onnxruntime: ortPkg, webgpu, store: store?.description ?? null, remote };
   table(
     ['', ''],
     [

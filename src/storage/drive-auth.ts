@@ -2,6 +2,7 @@
 // service-account key, or a bare access token. Tokens are never printed or logged.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { UserError } from '../errors.js';
 import { auth } from '@googleapis/drive';
 
 export interface DriveCredentials {
@@ -44,12 +45,12 @@ export async function createDriveAuth(c: DriveCredentials): Promise<DriveAuth> {
   if (c.serviceAccountKeyFile) {
     const key = await readJson(c.serviceAccountKeyFile, 'service-account key');
     if (typeof key.client_email !== 'string' || typeof key.private_key !== 'string') {
-      throw new Error(`${c.serviceAccountKeyFile} is not a service-account key (needs client_email and private_key)`);
+      throw new UserError(`${c.serviceAccountKeyFile} is not a service-account key (needs client_email and private_key)`);
     }
     const client = new auth.JWT({ email: key.client_email, key: key.private_key, scopes: ['https://www.googleapis.com/auth/drive'] });
     return { kind: 'service-account', client, credentials: { serviceAccountKeyFile: c.serviceAccountKeyFile } };
   }
-  throw new Error('no Drive credentials: give accessToken, tokenFile or serviceAccountKeyFile (or set DRIVETRAIN_DRIVE_TOKEN_FILE)');
+  throw new UserError('no Drive credentials: give accessToken, tokenFile or serviceAccountKeyFile (or set DRIVETRAIN_DRIVE_TOKEN_FILE)');
 }
 
 async function oauthFromTokenFile(file: string): Promise<InstanceType<typeof auth.OAuth2>> {
@@ -58,7 +59,7 @@ async function oauthFromTokenFile(file: string): Promise<InstanceType<typeof aut
   const clientId = app.client_id ?? j.client_id;
   const clientSecret = app.client_secret ?? j.client_secret;
   if (typeof clientId !== 'string' || typeof clientSecret !== 'string' || typeof j.refresh_token !== 'string') {
-    throw new Error(`${file} needs client_id, client_secret and refresh_token (an installed-app OAuth client and a refresh token with the drive.file scope)`);
+    throw new UserError(`${file} needs client_id, client_secret and refresh_token (an installed-app OAuth client and a refresh token with the drive.file scope)`);
   }
   const client = new auth.OAuth2({ clientId, clientSecret });
   client.setCredentials({
@@ -87,12 +88,12 @@ async function readJson(file: string, what: string): Promise<Record<string, unkn
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read the ${what} ${file}: ${(e as Error).message}`);
+    throw new UserError(`cannot read the ${what} ${file}: ${(e as Error).message}`);
   }
   try {
     return JSON.parse(text);
   } catch {
-    throw new Error(`the ${what} ${file} is not valid JSON`);
+    throw new UserError(`the ${what} ${file} is not valid JSON`);
   }
 }
 

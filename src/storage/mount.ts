@@ -1,6 +1,7 @@
 // mountDrive(): pick a Store automatically, parse `<drive>` targets, and warn about quota.
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { UserError } from '../errors.js';
 import { type DriveAuth, type DriveCredentials, createDriveAuth, credentialsFromEnv } from './drive-auth.js';
 import { GoogleDriveStore, type GoogleDriveStoreOptions } from './drive-store.js';
 import type { SessionMemory } from './drive-upload.js';
@@ -62,10 +63,10 @@ export async function storeFromTarget(target: string, o: MountOptions = {}): Pro
   if (target.startsWith('drive:')) {
     const env = o.env ?? process.env;
     const creds = o.credentials ?? credentialsFromEnv(env);
-    if (!creds) throw new Error(`"${target}" needs Drive credentials. ${REAL_DRIVE_NOTICE}`);
+    if (!creds) throw new UserError(`"${target}" needs Drive credentials. ${REAL_DRIVE_NOTICE}`);
     return driveStore(await createDriveAuth(creds), target.slice('drive:'.length), o, env);
   }
-  if (target === '') throw new Error('empty <drive> target: give a folder path or drive:folder');
+  if (target === '') throw new UserError('empty <drive> target: give a folder path or drive:folder');
   return new LocalDirStore(target);
 }
 

@@ -2,6 +2,7 @@
 // `stages[1].lrGroups.head: expected number, received string`.
 import crypto from 'node:crypto';
 import { z } from 'zod';
+import { UserError } from '../errors.js';
 import { EarlyStopSchema } from './early-stop.js';
 import { ScheduleSchema } from './schedule.js';
 
@@ -143,7 +144,8 @@ export function formatConfigError(err: z.ZodError, what = 'config'): string {
   return `invalid ${what}:\n${configIssues(err).join('\n')}`;
 }
 
-export class ConfigError extends Error {}
+/** A config, flag or runbook the user has to change; the message names the key and the fix. */
+export class ConfigError extends UserError {}
 
 export function parseTrainConfig(input: unknown, what = 'train config'): TrainConfig {
   const r = TrainConfigSchema.safeParse(input);

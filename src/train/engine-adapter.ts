@@ -7,7 +7,7 @@ import { AdamW } from '../optim/adamw.js';
 import { SGD } from '../optim/sgd.js';
 import type { Batch, TensorDataset } from '../data/dataset.js';
 import type { TensorMap } from '../tensor.js';
-import type { TrainConfig } from './config.js';
+import { ConfigError, type TrainConfig } from './config.js';
 import type { Metrics } from './events.js';
 import type { ModelSpec } from './models.js';
 import type { LoopEngine } from './ports.js';
@@ -26,16 +26,16 @@ export interface TrainEngine extends LoopEngine {
  */
 export async function createEngine(spec: ModelSpec, cfg: TrainConfig, sample: Batch, data?: TensorDataset): Promise<TrainEngine> {
   for (const f of cfg.freeze) {
-    if (!spec.groups.includes(f)) throw new Error(`freeze: the model has no parameter group "${f}" (groups: ${spec.groups.join(', ')})`);
+    if (!spec.groups.includes(f)) throw new ConfigError(`freeze: the model has no parameter group "${f}" (groups: ${spec.groups.join(', ')})`);
   }
   const groups = spec.groups.filter((g) => !cfg.freeze.includes(g));
   for (const g of Object.keys(cfg.lrGroups)) {
-    if (!spec.groups.includes(g)) throw new Error(`lrGroups.${g}: the model has no parameter group "${g}" (groups: ${spec.groups.join(', ')})`);
+    if (!spec.groups.includes(g)) throw new ConfigError(`lrGroups.${g}: the model has no parameter group "${g}" (groups: ${spec.groups.join(', ')})`);
   }
   // feed the model's input and the loss targets; other dataset columns are left out
   const used = [spec.input, ...spec.loss.targets];
   const missing = used.filter((k) => !sample[k]);
-  if (missing.length) throw new Error(`model: the dataset has no column ${missing.map((k) => `"${k}"`).join(', ')} (it has ${Object.keys(sample).join(', ')}); pick a model and data that match (e.g. model "mnist" with data.name "mnist")`);
+  if (missing.length) throw new ConfigError(`model: the dataset has no column ${missing.map((k) => `"${k}"`).join(', ')} (it has ${Object.keys(sample).join(', ')}); pick a model and data that match (e.g. model "mnist" with data.name "mnist")`);
   const inputs: Record<string, { shape: number[]; dtype: Batch[string]['dtype'] }> = {};
   for (const k of used) inputs[k] = { shape: sample[k].shape.slice(1), dtype: sample[k].dtype };
   const pick = (b: Batch): Batch => Object.fromEntries(used.map((k) => [k, b[k]]));

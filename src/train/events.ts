@@ -14,7 +14,8 @@ export type TrainEvent =
   | { type: 'done'; reason: DoneReason; epoch: number; globalStep: number; message: string }
   | { type: 'error'; message: string };
 
-export type DoneReason = 'completed' | 'earlyStop' | 'interrupted' | 'nonFinite' | 'alreadyDone';
+export const DONE_REASONS = ['completed', 'earlyStop', 'interrupted', 'nonFinite', 'alreadyDone'] as const;
+export type DoneReason = (typeof DONE_REASONS)[number];
 
 export type EventListener = (e: TrainEvent) => void;
 

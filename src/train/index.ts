@@ -6,7 +6,8 @@ export {
   ConfigError, formatConfigError, mergeStage, stageInput,
   type TrainConfig, type TrainConfigInput, type Runbook, type Stage,
 } from './config.js';
-export { runLoop, groupLrs, validate, type LoopOptions, type LoopSummary, type LoopHooks } from './trainer.js';
+export { Trainer, groupLrs, validate, type TrainerOptions, type TrainerSummary, type TrainerHooks, type TrainerControl, type StepRecord } from './trainer.js';
+export { ResumeFieldsSchema, readResumeFields, finishedReason, type ResumeFields } from './resume-state.js';
 export { Emitter, formatEpochLine, type TrainEvent, type EventListener, type DoneReason, type Metrics as TrainMetrics } from './events.js';
 export { terminalRenderer, type TerminalOptions } from './progress.js';
 export { MetricsLog, type MetricsRecord as MetricsLogRecord } from './metrics-log.js';

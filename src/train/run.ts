@@ -1,5 +1,5 @@
 // train(config): builds data, model, engine, checkpoint manager (and backup) from a config, runs
-// the loop, and closes everything. The CLI, runbooks and notebook helpers all come through here.
+// the trainer, and closes everything. The CLI, runbooks and notebook helpers all come through here.
 import path from 'node:path';
 import { CheckpointManager, type OpenDeps } from '../checkpoint/manager.js';
 import { loadCheckpoint } from '../checkpoint/dir.js';
@@ -11,14 +11,16 @@ import { trainValSplit, type Dataset } from '../data/dataset.js';
 import { glyphDataset, GLYPH_CLASSES } from '../data/glyphs.js';
 import { mnistDatasets } from '../data/mnist-digits.js';
 import type { TensorMap } from '../tensor.js';
-import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
+import { ConfigError, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { createEngine } from './engine-adapter.js';
 import { tensorRows } from './resident-data.js';
 import { Emitter, type EventListener } from './events.js';
 import { MetricsLog } from './metrics-log.js';
 import { createModel, type ModelSpec } from './models.js';
 import { terminalRenderer } from './progress.js';
-import { runLoop, type LoopSummary } from './trainer.js';
+import { Trainer, type TrainerHooks, type TrainerSummary } from './trainer.js';
+import { DeviceUnavailableError } from '../engine/backend.js';
+import { DeviceError } from '../errors.js';
 import { startRunBackup, type BackupOption, type RunBackup } from './backup-link.js';
 
 export interface TrainOptions {
@@ -40,9 +42,11 @@ export interface TrainOptions {
   stage?: string;
   /** Passed to CheckpointManager.open (file-system fault injection in tests). */
   checkpointDeps?: OpenDeps;
+  /** Callbacks that see every step and epoch and may ask to save or stop (see TrainerHooks). */
+  hooks?: TrainerHooks[];
 }
 
-export interface TrainSummary extends LoopSummary {
+export interface TrainSummary extends TrainerSummary {
   runDir: string;
   config: TrainConfig;
 }
@@ -94,7 +98,7 @@ export async function loadWeights(from: string, groups: string[] | null = null):
   const out: TensorMap = new Map();
   const wanted = (k: string) => !groups || groups.some((g) => k.startsWith(`param.${g}.`) || k.startsWith(`buffer.${g}.`));
   for (const [k, t] of tensors) if ((k.startsWith('param.') || k.startsWith('buffer.')) && wanted(k)) out.set(k, t);
-  if (out.size === 0) throw new Error(`initFrom ${from}: no param.* tensors${groups ? ` of groups ${groups.join(', ')}` : ''} found`);
+  if (out.size === 0) throw new ConfigError(`initFrom ${from}: no param.* tensors${groups ? ` of groups ${groups.join(', ')}` : ''} found`);
   return out;
 }
 
@@ -126,7 +130,9 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
   const data = opts.datasets ? { ...opts.datasets, classes: 0 } : buildDatasets(cfg);
   const spec = opts.model ?? createModel(cfg.model, { size: cfg.data.size, classes: data.classes || GLYPH_CLASSES.length });
   const sample = await data.train.getBatch([0]);
-  const engine = await createEngine(spec, cfg, sample, tensorRows(data.train)?.base); // in-memory data: held by the engine
+  const engine = await createEngine(spec, cfg, sample, tensorRows(data.train)?.base).catch((e: unknown) => { // in-memory data: held by the engine
+    throw e instanceof DeviceUnavailableError ? new DeviceError(e.message, { cause: e }) : e;
+  });
   let manager: CheckpointManager;
   try {
     manager = await CheckpointManager.open(cfg.out, checkpointOptions(cfg), { warn, experiment: opts.stage, ...opts.checkpointDeps });
@@ -147,14 +153,15 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
       events.emit({ type: 'log', message: `Initialised ${cfg.initGroups ? cfg.initGroups.join(' + ') : 'all'} weights from ${cfg.initFrom} (fresh optimizer)` });
     }
     log.truncateAfter(resume?.state.globalStep ?? 0);
-    const s = await runLoop({
+    const metricsLog: TrainerHooks = {
+      onStep: (r) => log.append({ type: 'step', epoch: r.epoch, globalStep: r.globalStep, time: new Date().toISOString(), ...r.metrics }),
+      onEpochEnd: (r) => log.append({ type: 'epoch', epoch: r.epoch, globalStep: r.globalStep, time: new Date().toISOString(), ...r.metrics }),
+    };
+    const s = await new Trainer({
       config: cfg, engine, train: data.train, val: data.val, checkpoints: manager, events, groups: engine.groups,
       stop: opts.signal, stage: opts.stage, resume: resume ? { dir: resume.dir, tensors: resume.tensors, state: resume.state } : null,
-      hooks: {
-        onStep: (r) => log.append({ type: 'step', epoch: r.epoch, globalStep: r.globalStep, time: new Date().toISOString(), ...r.metrics }),
-        onEpochEnd: (r) => log.append({ type: 'epoch', epoch: r.epoch, globalStep: r.globalStep, time: new Date().toISOString(), ...r.metrics }),
-      },
-    });
+      hooks: [metricsLog, ...(opts.hooks ?? [])],
+    }).run();
     await backup?.flush();
     return { ...s, runDir: manager.runDir, config: cfg };
   } catch (e) {

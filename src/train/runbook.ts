@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, parseRunbook, parseTrainConfig, stageInput, type Runbook, type TrainConfig } from './config.js';
 import type { DoneReason, Metrics } from './events.js';
-import { loadCheckpointState, selectResume } from '../checkpoint/index.js';
+import { loadCheckpointState, selectResume, type TrainState } from '../checkpoint/index.js';
+import { finishedReason } from './resume-state.js';
 import { bestCheckpoint, train, type TrainOptions } from './run.js';
 
 export interface StageSummary {
@@ -25,6 +26,13 @@ export interface StageSummary {
   initFrom: string | null;
   seconds: number;
   message: string;
+}
+
+/** A stage that starts from an earlier stage's best checkpoint, which does not exist yet. */
+export class StageOrderError extends ConfigError {
+  constructor(message: string, readonly needsStage: number) {
+    super(message);
+  }
 }
 
 export function loadRunbook(file: string): Runbook {
@@ -60,7 +68,7 @@ export async function stageConfig(rb: Runbook, i: number): Promise<TrainConfig> 
     const prev = rb.stages[i - 1];
     const best = await bestCheckpoint(stageOut(rb, i - 1));
     if (!best) {
-      throw new ConfigError(`stage ${i} (${name}) starts from the best checkpoint of stage ${i - 1} (${prev.name}), which has none yet in ${stageOut(rb, i - 1)}: run stage ${i - 1} first (drivetrain runbook <file> --stage ${i - 1})`);
+      throw new StageOrderError(`stage ${i} (${name}) starts from the best checkpoint of stage ${i - 1} (${prev.name}), which has none yet in ${stageOut(rb, i - 1)}: run stage ${i - 1} first (drivetrain runbook <file> --stage ${i - 1})`, i - 1);
     }
     init = best;
   } else if (spec && spec !== 'none') {
@@ -112,20 +120,42 @@ export function withRunName(rb: Runbook, run?: string): Runbook {
   return { ...rb, out: path.join(path.dirname(rb.out), run) };
 }
 
+/** The state of a run folder's newest valid checkpoint, and how that run ended (null: it goes on). */
+export async function stageProgress(runDir: string): Promise<{ state: TrainState; finished: DoneReason | null } | null> {
+  const choice = await selectResume(runDir, { warn: () => {} }).catch(() => null);
+  const state = choice ? await loadCheckpointState(choice.dir).catch(() => null) : null;
+  return state ? { state, finished: finishedReason(state) } : null;
+}
+
+/** Whether a stage's newest checkpoint says it completed or stopped early. */
+export async function stageFinished(runDir: string): Promise<boolean> {
+  const f = (await stageProgress(runDir))?.finished;
+  return f === 'completed' || f === 'earlyStop';
+}
+
+/** The first stage that has not finished (the last stage when all have). */
+export async function firstUnfinishedStage(rb: Runbook): Promise<{ index: number; name: string; started: boolean; allDone: boolean }> {
+  for (let i = 0; i < rb.stages.length; i++) {
+    const dir = stageOut(rb, i);
+    if (!(await stageFinished(dir))) return { index: i, name: rb.stages[i].name, started: fs.existsSync(dir), allDone: false };
+  }
+  const last = rb.stages.length - 1;
+  return { index: last, name: rb.stages[last].name, started: true, allDone: true };
+}
+
 /** What each stage has reached so far, read from its newest valid checkpoint; never trains. */
 export async function summarizeRunbook(rb: Runbook | string): Promise<StageSummary[]> {
   const book = typeof rb === 'string' ? loadRunbook(rb) : rb;
   const rows: StageSummary[] = [];
   for (let i = 0; i < book.stages.length; i++) {
     const out = stageOut(book, i);
-    const choice = await selectResume(out, { warn: () => {} }).catch(() => null);
-    const state = choice ? await loadCheckpointState(choice.dir) : null;
+    const progress = await stageProgress(out);
+    const state = progress?.state ?? null;
     const hist = state?.metrics ?? [];
     const values = (k: number) => (hist[k] ? Object.fromEntries(Object.entries(hist[k].values).filter(([, v]) => v !== null)) as Metrics : null);
-    const finished = (state?.extra as { finished?: DoneReason | null } | undefined)?.finished;
     rows.push({
       index: i, stage: book.stages[i].name, out,
-      reason: finished ?? (state ? 'interrupted' : 'notStarted'),
+      reason: progress?.finished ?? (state ? 'interrupted' : 'notStarted'),
       epochs: state?.epoch ?? 0, globalStep: state?.globalStep ?? 0,
       first: values(0), last: values(hist.length - 1),
       best: state?.best ? { metric: state.best.metric, value: state.best.value, epoch: state.best.epoch } : null,

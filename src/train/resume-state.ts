@@ -1,0 +1,48 @@
+// The trainer's own fields in a checkpoint's state.json `extra` (the checkpoint core keeps
+// `extra` free-form JSON). One schema, parsed by everything that reads them: the trainer when it
+// resumes, runbook summaries and the notebook's stage discovery.
+import { z } from 'zod';
+import { CheckpointError } from '../checkpoint/errors.js';
+import type { TrainState } from '../checkpoint/state.js';
+import { DONE_REASONS } from './events.js';
+
+/** Running sums of the step metrics since the epoch began (the epoch means come from them). */
+export const EpochSumsSchema = z.object({
+  sums: z.record(z.string(), z.number()),
+  count: z.number().int().nonnegative(),
+});
+export type EpochSums = z.infer<typeof EpochSumsSchema>;
+
+export const ResumeFieldsSchema = z.preprocess(
+  // checkpoints written before the rename keep the epoch sums under `acc`
+  (v) => (v && typeof v === 'object' && 'acc' in v && !('epochSums' in v) ? { ...v, epochSums: (v as { acc: unknown }).acc } : v),
+  z.object({
+    epochSums: EpochSumsSchema.default({ sums: {}, count: 0 }),
+    /** Set on the checkpoint that ended the run: `completed` or `earlyStop`; else null. */
+    finished: z.enum(DONE_REASONS).nullable().default(null),
+    /** Epoch of the early-stopping monitor's best value (state.earlyStop has no field for it). */
+    earlyStopBestEpoch: z.number().int().nullable().default(null),
+  }),
+);
+export type ResumeFields = z.output<typeof ResumeFieldsSchema>;
+
+export const emptyEpochSums = (): EpochSums => ({ sums: {}, count: 0 });
+
+/** The resume fields of a checkpoint's state; a malformed `extra` fails naming the checkpoint. */
+export function readResumeFields(state: TrainState, checkpointDir: string): ResumeFields {
+  const r = ResumeFieldsSchema.safeParse(state.extra);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => `extra.${i.path.join('.')}: ${i.message}`).join('; ');
+  throw new CheckpointError('BAD_SCHEMA', `${checkpointDir}/state.json: ${issues}`, { file: checkpointDir, detail: issues });
+}
+
+/** How the run that wrote `state` ended (null: still running, interrupted, or unreadable fields). */
+export function finishedReason(state: TrainState): ResumeFields['finished'] {
+  const r = ResumeFieldsSchema.safeParse(state.extra);
+  return r.success ? r.data.finished : null;
+}
+
+/** `extra` for a checkpoint (other keys of `extra` are not the trainer's and are not written). */
+export function resumeExtra(f: ResumeFields): Record<string, unknown> {
+  return { epochSums: f.epochSums, finished: f.finished, earlyStopBestEpoch: f.earlyStopBestEpoch };
+}

@@ -1,0 +1,82 @@
+// The Trainer with a scripted engine and an in-memory checkpoint port (no ONNX, no files): hooks
+// that ask to save or stop, a refusing onStart, and the resume fields read through their schema.
+import { describe, expect, it } from 'vitest';
+import type { CheckpointKind } from '../checkpoint/manifest.js';
+import type { SaveDecision } from '../checkpoint/policy.js';
+import { parseTrainState, type TrainStateInput } from '../checkpoint/state.js';
+import type { Dataset } from '../data/dataset.js';
+import { tensor } from '../tensor.js';
+import { parseTrainConfig } from './config.js';
+import { Emitter, type TrainEvent } from './events.js';
+import type { LoopCheckpoints, LoopEngine } from './ports.js';
+import { Trainer, type TrainerHooks } from './trainer.js';
+
+const data: Dataset = { length: 8, getBatch: (idx) => ({ x: tensor('x', 'float32', [idx.length]) }) };
+
+function rig(hooks: TrainerHooks[], opts: { epochs?: number; resume?: TrainStateInput } = {}) {
+  let steps = 0;
+  const engine: LoopEngine = {
+    step: () => ({ loss: 1 / ++steps }),
+    evaluate: () => ({ loss: 0 }),
+    getState: () => new Map([['param.w', tensor('param.w', 'float32', [1])]]),
+    setState: () => undefined,
+  };
+  const saves: { kind: string; globalStep: number; state: TrainStateInput }[] = [];
+  let flushes = 0;
+  const checkpoints: LoopCheckpoints = {
+    runDir: 'run',
+    signalReceived: false,
+    shouldSave: () => null,
+    save(d: CheckpointKind | SaveDecision, _t, state) {
+      const kind = typeof d === 'string' ? d : d.kind;
+      saves.push({ kind, globalStep: state.globalStep, state });
+      return { kind, globalStep: state.globalStep, durable: new Promise(() => {}) };
+    },
+    flush: async () => { flushes++; },
+  } as unknown as LoopCheckpoints;
+  const events: TrainEvent[] = [];
+  const config = parseTrainConfig({ epochs: opts.epochs ?? 2, lr: 0.1, batchSize: 2, validate: false, checkpoint: { monitor: null } });
+  const resume = opts.resume ? { dir: 'run/ck', tensors: new Map(), state: parseTrainState(opts.resume) } : null;
+  const trainer = new Trainer({ config, engine, train: data, checkpoints, events: new Emitter((e) => events.push(e)), groups: ['all'], hooks, resume });
+  return { trainer, saves, events, flushes: () => flushes, steps: () => steps };
+}
+
+describe('Trainer hooks', () => {
+  it('a hook may ask for a save (taken at that step boundary) and for a stop (saved, flushed, resumable)', async () => {
+    const r = rig([{
+      onStep: (s, t) => {
+        if (s.globalStep === 1) t.requestSave();
+        if (s.globalStep === 6) t.requestStop('time budget used up');
+      },
+    }]);
+    const s = await r.trainer.run();
+    expect([s.reason, s.message, s.globalStep]).toEqual(['interrupted', 'time budget used up', 6]);
+    expect(r.saves.map((x) => [x.kind, x.globalStep])).toEqual([['manual', 1], ['manual', 6]]); // no save policy here: the epoch end at step 4 saves nothing
+    expect(r.saves[1].state.extra).toEqual({ epochSums: { sums: { loss: 1 / 5 + 1 / 6 }, count: 2 }, finished: null, earlyStopBestEpoch: null });
+    expect(r.flushes()).toBe(1);
+    expect(r.events.at(-1)).toMatchObject({ type: 'done', reason: 'interrupted', globalStep: 6 });
+  });
+
+  it('an onStart hook that throws refuses the run before its first step', async () => {
+    const r = rig([{ onStart: () => { throw new Error('monitor "val_iou" is not a metric of this model'); } }]);
+    await expect(r.trainer.run()).rejects.toThrow(/val_iou/);
+    expect([r.steps(), r.saves.length]).toEqual([0, 0]);
+  });
+});
+
+describe('resume fields', () => {
+  const at = (extra: Record<string, unknown>): TrainStateInput => ({ epoch: 0, stepInEpoch: 2, globalStep: 2, extra });
+
+  it('continue the epoch sums (also from checkpoints that kept them as `acc`)', async () => {
+    const r = rig([], { epochs: 1, resume: at({ acc: { sums: { loss: 10 }, count: 2 }, finished: null }) });
+    const s = await r.trainer.run();
+    expect([s.reason, s.globalStep, r.steps()]).toEqual(['completed', 4, 2]);
+    expect(s.last).toEqual({ train_loss: (10 + 1 + 1 / 2) / 4 });
+    expect(r.events.find((e) => e.type === 'resume')).toMatchObject({ epoch: 0, stepInEpoch: 2, globalStep: 2 });
+  });
+
+  it('a finished run stays finished; a malformed field names the checkpoint', async () => {
+    expect((await rig([], { epochs: 1, resume: at({ finished: 'earlyStop' }) }).trainer.run()).reason).toBe('alreadyDone');
+    await expect(rig([], { resume: at({ finished: 'maybe' }) }).trainer.run()).rejects.toMatchObject({ code: 'BAD_SCHEMA', message: expect.stringMatching(/^run\/ck\/state\.json: extra\.finished/) });
+  });
+});
