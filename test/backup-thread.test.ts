@@ -92,7 +92,7 @@ it('a dead backup thread is a loud error; queued and later checkpoints are backe
   backup.onEvent((e) => events.push(e));
   await backup.flush();
   backup.enqueue(await saveStep(mgr, 1, { backbone: 1000, head: 100 }));
-  await (backup as unknown as { worker: Worker }).worker.terminate(); // the thread dies (as on a fatal error)
+  await (backup as unknown as { thread: { worker: Worker } }).thread.worker.terminate(); // the thread dies (as on a fatal error)
   const st = await backup.flush();
   expect(events).toContainEqual(expect.objectContaining({ type: 'error', error: expect.stringMatching(/backup thread exited .*backing up on the main thread/) }));
   expect(st.failures).toBeGreaterThanOrEqual(1);

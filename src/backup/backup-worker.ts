@@ -1,31 +1,18 @@
-// Runs in the backup thread (started by threaded.ts): reopens the store from its spec, runs a
-// BackupRunner on this thread's event loop, and reports events, status and idleness back.
-import { parentPort, workerData } from 'node:worker_threads';
+// Runs in the backup thread (started by threaded.ts through src/worker): reopens the store from
+// its spec, runs a BackupRunner on this thread's event loop, reports its events, and answers each
+// request with the status once the runner has nothing left to do.
 import { storeFromSpec } from '../storage/mount.js';
+import type { ThreadContext, ThreadHandler } from '../worker/spawn.js';
 import { BackupRunner } from './backup.js';
+import type { BackupStatus } from './events.js';
 import type { FromWorker, ToWorker, WorkerInit } from './threaded.js';
 
-async function main(): Promise<void> {
-  const port = parentPort;
-  if (!port) throw new Error('backup-worker.ts runs only as a worker thread (threaded.ts starts it)');
-  const init = workerData as WorkerInit;
-  const post = (m: FromWorker) => port.postMessage(m);
+export async function start(ctx: ThreadContext<FromWorker>): Promise<ThreadHandler<ToWorker, BackupStatus>> {
+  const init = ctx.workerData as WorkerInit;
   const runner = new BackupRunner({ ...init.options, store: await storeFromSpec(init.spec) });
-  let seen = 0;
-  runner.onEvent((event) => post({ type: 'event', event, status: runner.status() }));
-  const reportIdle = () => { if (runner.idle) post({ type: 'idle', seen, status: runner.status() }); };
-  const settle = () => { void runner.flush().then(reportIdle); };
-  // Messages sent before this listener exists wait in the port, in order.
-  port.on('message', (m: ToWorker) => {
-    seen++;
-    if (m.type === 'enqueue') {
-      runner.enqueue(m.info);
-      settle();
-    } else {
-      void runner.flush().then((status) => { post({ type: 'flushed', id: m.id, status }); reportIdle(); });
-    }
-  });
-  settle(); // start-up catch-up
+  runner.onEvent((event) => ctx.notify({ type: 'event', event, status: runner.status() }));
+  return (m) => {
+    if (m.type === 'enqueue') runner.enqueue(m.info);
+    return runner.flush(); // 'start': the start-up catch-up; 'enqueue': until it is backed up; 'flush'
+  };
 }
-
-void main(); // a failure here is an uncaught error of the thread: threaded.ts reports it and carries on

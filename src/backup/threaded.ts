@@ -4,29 +4,21 @@
 // plain JSON: durable events in, backup events + status out. If the thread dies, that is a loud
 // backup error and the backup goes on on the main thread (never stops training).
 import * as path from 'node:path';
-import type { Worker } from 'node:worker_threads';
 import type { StoreSpec } from '../storage/store.js';
-import { startModuleWorker } from '../worker/spawn.js';
+import { ThreadClient } from '../worker/client.js';
 import { type Backup, type BackupEvent, type BackupOptions, type BackupStatus, type DurableInfo, formatBackupEvent } from './events.js';
 
 export const BACKUP_WORKER = 'src/backup/backup-worker.ts';
 
 export interface WorkerInit { spec: StoreSpec; options: Omit<BackupOptions, 'store' | 'thread'> }
-export type ToWorker = { type: 'enqueue'; info: DurableInfo } | { type: 'flush'; id: number };
-export type FromWorker =
-  | { type: 'event'; event: BackupEvent; status: BackupStatus }
-  | { type: 'flushed'; id: number; status: BackupStatus }
-  /** the worker had nothing to do after handling `seen` messages */
-  | { type: 'idle'; seen: number; status: BackupStatus };
+/** Each request is answered with the status once the thread's backup has nothing left to do. */
+export type ToWorker = { type: 'start' } | { type: 'enqueue'; info: DurableInfo } | { type: 'flush' };
+export type FromWorker = { type: 'event'; event: BackupEvent; status: BackupStatus };
 
 export class ThreadedBackup implements Backup {
-  private worker: Worker | null = null;
+  private readonly thread: ThreadClient<ToWorker, BackupStatus, FromWorker>;
   private st: BackupStatus;
   private listeners = new Set<(e: BackupEvent) => void>();
-  private sent = 0;
-  private idleSeen = -1;
-  private flushes = new Map<number, (s: BackupStatus) => void>();
-  private nextFlush = 0;
   /** enqueued here and not yet done, skipped or given up by the thread (handed to the fallback if it dies) */
   private unsettled: DurableInfo[] = [];
   private fallback: Backup | null = null;
@@ -34,15 +26,12 @@ export class ThreadedBackup implements Backup {
 
   constructor(init: WorkerInit, initial: BackupStatus, private makeFallback: () => Backup) {
     this.st = initial;
-    try {
-      const w = startModuleWorker(BACKUP_WORKER, { workerData: init });
-      w.on('message', (m: FromWorker) => this.receive(m));
-      w.on('error', (e) => this.die(`crashed: ${e.message}`));
-      w.on('exit', (code) => { if (!this.closed) this.die(`exited (code ${code})`); });
-      this.worker = w; // ref'd until it reports idle (start-up catch-up may be uploading)
-    } catch (e) {
-      this.die(`could not start: ${(e as Error).message}`); // no listeners yet: printed
-    }
+    this.thread = new ThreadClient({
+      entry: { module: BACKUP_WORKER }, name: 'backup thread', workerData: init,
+      onNotice: (m) => this.receive(m),
+      onLost: (e) => this.die(e.message), // no listeners yet when it cannot start: printed
+    });
+    this.ask({ type: 'start' }); // start-up catch-up; the thread is ref'd until it is done
   }
 
   onEvent(listener: (e: BackupEvent) => void): () => void {
@@ -56,7 +45,7 @@ export class ThreadedBackup implements Backup {
     const plain: DurableInfo = { dir: info.dir, name: info.name, kind: info.kind, globalStep: info.globalStep, metrics: info.metrics ? { ...info.metrics } : undefined };
     if (this.fallback) return this.fallback.enqueue(plain);
     this.unsettled.push(plain);
-    this.post({ type: 'enqueue', info: plain });
+    this.ask({ type: 'enqueue', info: plain });
   }
 
   status(): BackupStatus {
@@ -67,48 +56,37 @@ export class ThreadedBackup implements Backup {
 
   flush(): Promise<BackupStatus> {
     if (this.fallback) return this.fallback.flush().then(() => this.status());
-    if (!this.worker) return Promise.resolve(this.status());
-    const id = this.nextFlush++;
-    return new Promise((resolve) => {
-      this.flushes.set(id, resolve);
-      this.post({ type: 'flush', id });
-    });
+    return this.ask({ type: 'flush' });
   }
 
   async close(): Promise<BackupStatus> {
     const st = await this.flush();
     this.closed = true;
     await this.fallback?.close();
-    const w = this.worker;
-    this.worker = null; // no more unref() from late messages
-    w?.ref(); // an unref'd thread would let the process exit before terminate() resolves
-    await w?.terminate();
+    await this.thread.close();
     return this.fallback ? this.status() : st;
   }
 
-  private post(m: ToWorker): void {
-    this.sent++;
-    this.worker!.ref(); // work pending: keep the process alive until the thread reports idle
-    this.worker!.postMessage(m);
+  /** A request; when the thread dies meanwhile, the answer comes from the main-thread fallback. */
+  private ask(m: ToWorker): Promise<BackupStatus> {
+    return this.thread.request(m).then(
+      (st) => {
+        if (!this.fallback) this.st = st;
+        return this.status();
+      },
+      () => (this.fallback ? this.fallback.flush().then(() => this.status()) : this.status()),
+    );
   }
 
   private receive(m: FromWorker): void {
     if (this.fallback) return;
     this.st = m.status;
-    if (m.type === 'event') {
-      const e = m.event;
-      if (e.type === 'done' || e.type === 'skipped' || (e.type === 'error' && !e.willRetry)) {
-        const i = this.unsettled.findIndex((u) => (u.name ?? path.basename(u.dir)) === e.name);
-        if (i >= 0) this.unsettled.splice(i, 1);
-      }
-      this.emit(e);
-    } else if (m.type === 'flushed') {
-      this.flushes.get(m.id)?.(m.status);
-      this.flushes.delete(m.id);
-    } else {
-      this.idleSeen = m.seen;
+    const e = m.event;
+    if (e.type === 'done' || e.type === 'skipped' || (e.type === 'error' && !e.willRetry)) {
+      const i = this.unsettled.findIndex((u) => (u.name ?? path.basename(u.dir)) === e.name);
+      if (i >= 0) this.unsettled.splice(i, 1);
     }
-    if (this.worker && this.idleSeen === this.sent && this.flushes.size === 0) this.worker.unref();
+    this.emit(e);
   }
 
   private emit(e: BackupEvent): void {
@@ -121,17 +99,14 @@ export class ThreadedBackup implements Backup {
   /** The thread is gone: say so loudly, then back up on the main thread from here on. */
   private die(why: string): void {
     if (this.fallback || this.closed) return;
-    void this.worker?.terminate();
-    this.worker = null;
+    void this.thread.close();
     const up = this.st.uploading;
-    const error = `the backup thread ${why}; backing up on the main thread from now on`;
+    const error = `the ${why}; backing up on the main thread from now on`;
     this.st = { ...this.st, uploading: null, lastError: `(backup thread): ${error}`, failures: this.st.failures + 1 };
     this.emit({ type: 'error', name: up?.name ?? '(backup thread)', globalStep: up?.globalStep ?? this.st.lastBackedUp?.globalStep ?? 0, error, attempt: 1, willRetry: true });
     const fb = this.makeFallback();
     this.fallback = fb;
     fb.onEvent((e) => this.emit(e));
     for (const info of this.unsettled.splice(0)) fb.enqueue(info);
-    for (const resolve of this.flushes.values()) void fb.flush().then(() => resolve(this.status()));
-    this.flushes.clear();
   }
 }

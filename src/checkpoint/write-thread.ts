@@ -1,14 +1,10 @@
-// Worker-thread side of ThreadWriter (writer.ts): runs the manager's file operations one at a
-// time, in arrival order, with node:fs on this thread's own event loop; replies with the result
-// or the error.
-import { parentPort } from 'node:worker_threads';
+// Worker-thread side of ThreadWriter (writer.ts), served by src/worker: runs the manager's file
+// operations one at a time, in arrival order, with node:fs on this thread's own event loop.
 import { AtomicRenameTarget } from './commit.js';
 import { nodeFs } from './fsio.js';
 import { writeRunMetadata } from './metadata.js';
-import { serializeError, writeAndCommit, type ThreadOp, type ThreadReply, type ThreadRequest } from './writer.js';
-
-const port = parentPort!;
-const reply = (r: ThreadReply) => port.postMessage(r);
+import { writeAndCommit, type ThreadOp } from './writer.js';
+import type { ThreadHandler } from '../worker/spawn.js';
 
 function run(r: ThreadOp): Promise<unknown> {
   switch (r.op) {
@@ -18,10 +14,11 @@ function run(r: ThreadOp): Promise<unknown> {
   }
 }
 
-let queue: Promise<void> = Promise.resolve();
-port.on('message', (r: ThreadRequest) => {
-  queue = queue.then(() => run(r)).then(
-    (value) => reply({ id: r.id, value }),
-    (e: unknown) => reply({ id: r.id, error: serializeError(e) }),
-  );
-});
+export function start(): ThreadHandler<ThreadOp, unknown> {
+  let queue: Promise<unknown> = Promise.resolve();
+  return (op) => {
+    const done = queue.then(() => run(op));
+    queue = done.catch(() => undefined);
+    return done;
+  };
+}

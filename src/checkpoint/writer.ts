@@ -8,9 +8,9 @@
 // - 'inline': the same job on the calling thread, through an injectable CkptFs and CommitTarget
 //   (chosen automatically when OpenDeps.fs or OpenDeps.target is given: fault-injection tests).
 import * as path from 'node:path';
-import type { Worker } from 'node:worker_threads';
 import type { NamedTensor } from '../tensor.js';
-import { startModuleWorker } from '../worker/spawn.js';
+import { ThreadClient, ThreadLost } from '../worker/client.js';
+import type { SerializedError } from '../worker/spawn.js';
 import type { CommitTarget } from './commit.js';
 import { writeCheckpointFiles, type CheckpointMeta } from './dir.js';
 import { CheckpointError, type CheckpointErrorCode } from './errors.js';
@@ -77,42 +77,16 @@ export class InlineWriter implements CheckpointWriter {
   async close(): Promise<void> {}
 }
 
-/** What crosses the thread boundary for a failure (Errors lose `code`/`path` in structured clone). */
-export interface SerializedError {
-  message: string;
-  stack?: string;
-  code?: string;
-  errno?: number;
-  syscall?: string;
-  path?: string;
-  /** set when the error was a CheckpointError */
-  checkpoint?: { code: CheckpointErrorCode; file?: string; detail?: string };
-}
-
-export function serializeError(e: unknown): SerializedError {
-  const x = (e ?? {}) as NodeJS.ErrnoException & { file?: string; detail?: string };
-  const out: SerializedError = { message: x.message ?? String(e), stack: x.stack, code: x.code, errno: x.errno, syscall: x.syscall, path: x.path };
-  if (e instanceof CheckpointError) out.checkpoint = { code: e.code, file: e.file, detail: e.detail };
-  return out;
-}
-
-function deserializeError(s: SerializedError): Error {
-  if (s.checkpoint) return new CheckpointError(s.checkpoint.code, s.message, { file: s.checkpoint.file, detail: s.checkpoint.detail });
-  const e = Object.assign(new Error(s.message), { code: s.code, errno: s.errno, syscall: s.syscall, path: s.path });
-  if (s.stack) e.stack = `${s.stack}\n    (in the checkpoint writer thread)`;
-  return e;
+/** A CheckpointError from the writer thread, with its code (structured clone drops an Error's fields). */
+function decodeCheckpointError(s: SerializedError): Error | undefined {
+  if (s.name !== 'CheckpointError') return undefined;
+  return new CheckpointError(s.code as CheckpointErrorCode, s.message, { file: s.file as string | undefined, detail: s.detail as string | undefined });
 }
 
 export type ThreadOp =
   | { op: 'write'; root: string; job: WriteJob }
   | { op: 'remove'; root: string; name: string }
   | { op: 'metadata'; runDir: string; meta: RunMetadata };
-export type ThreadRequest = ThreadOp & { id: number };
-/** `error` is set when the operation failed, else `value` is its result. */
-export type ThreadReply = { id: number; value?: unknown; error?: SerializedError };
-
-/** The writer thread could not start or died (as opposed to a failed file operation). */
-class ThreadFailure extends Error {}
 
 /**
  * Runs the operations on a worker thread (started on first use) with AtomicRenameTarget + node:fs.
@@ -121,18 +95,17 @@ class ThreadFailure extends Error {}
  * with the inline writer (open() writes metadata.json first, so this shows up there).
  */
 export class ThreadWriter implements CheckpointWriter {
-  private worker: Worker | null = null;
-  private nextId = 1;
-  private answered = false;
+  private readonly thread: ThreadClient<ThreadOp, unknown>;
   private inline: InlineWriter | null = null;
-  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
 
   constructor(
     private readonly root: string,
     private readonly fallback: () => InlineWriter,
     private readonly warn: (m: string) => void,
-    private readonly module = 'src/checkpoint/write-thread.ts',
-  ) {}
+    module = 'src/checkpoint/write-thread.ts',
+  ) {
+    this.thread = new ThreadClient({ entry: { module }, name: 'checkpoint writer thread', decodeError: decodeCheckpointError });
+  }
 
   get mode(): WriterMode {
     return this.inline ? 'inline' : 'worker';
@@ -152,72 +125,21 @@ export class ThreadWriter implements CheckpointWriter {
     await this.run({ op: 'metadata', runDir, meta }, [], (w) => w.writeMetadata(runDir, meta));
   }
 
-  async close(): Promise<void> {
-    const w = this.worker;
-    this.worker = null;
-    if (w) await w.terminate();
-    this.failAll(new Error('checkpoint writer closed'));
+  close(): Promise<void> {
+    return this.thread.close();
   }
 
   private async run(op: ThreadOp, transfer: ArrayBuffer[], inline: (w: InlineWriter) => Promise<unknown>): Promise<unknown> {
     if (this.inline) return inline(this.inline);
     try {
-      return await this.call(op, transfer);
+      return await this.thread.request(op, transfer);
     } catch (e) {
-      if (!(e instanceof ThreadFailure) || this.answered) throw e;
+      if (!(e instanceof ThreadLost) || this.thread.answered) throw e;
       if (!this.inline) {
         this.warn(`drivetrain: ${e.message}; writing checkpoints on the main thread instead (they become durable more slowly while training blocks it)`);
         this.inline = this.fallback();
       }
       return inline(this.inline); // moved (transfer-mode) tensors are gone: that write fails with a clear size error
     }
-  }
-
-  private call(op: ThreadOp, transfer: ArrayBuffer[]): Promise<unknown> {
-    let w: Worker;
-    try {
-      w = this.start();
-    } catch (e) {
-      return Promise.reject(new ThreadFailure(`checkpoint writer thread could not start: ${(e as Error).message}`));
-    }
-    const id = this.nextId++;
-    const done = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    try {
-      w.postMessage({ ...op, id }, transfer);
-    } catch (e) {
-      this.pending.delete(id);
-      return Promise.reject(e);
-    }
-    w.ref(); // work in flight keeps the process alive, as pending fs calls do
-    return done;
-  }
-
-  private start(): Worker {
-    if (this.worker) return this.worker;
-    const w = startModuleWorker(this.module);
-    w.unref();
-    w.on('message', (r: ThreadReply) => {
-      const p = this.pending.get(r.id);
-      if (!p) return;
-      this.answered = true;
-      this.pending.delete(r.id);
-      if (!this.pending.size) w.unref();
-      if (r.error) p.reject(deserializeError(r.error));
-      else p.resolve(r.value);
-    });
-    const lost = (why: string) => {
-      if (this.worker !== w) return;
-      this.worker = null; // the next operation starts a fresh thread
-      this.failAll(new ThreadFailure(`checkpoint writer thread ${why}`));
-    };
-    w.on('error', (e) => lost(`failed: ${e.message}`));
-    w.on('exit', (code) => lost(`exited (code ${code})`));
-    this.worker = w;
-    return w;
-  }
-
-  private failAll(e: Error): void {
-    for (const p of this.pending.values()) p.reject(e);
-    this.pending.clear();
   }
 }

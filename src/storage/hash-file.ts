@@ -1,98 +1,63 @@
-// Hash byte ranges of files on a worker thread, so backup's sha256/md5 work does not run on the
-// event loop that training uses (crypto hash updates are synchronous). The worker is plain JS
-// (eval) so it runs the same under tsx, vitest and built code; it is unref'd (never keeps the
-// process alive). Falls back to hashing here if workers are unavailable.
+// Hash (and copy) byte ranges of files on a worker thread, so backup's sha256/md5 work does not
+// run on the event loop that training or uploads use (crypto hash updates are synchronous). The
+// thread is a self-contained script served by src/worker (it starts in tens of ms, see
+// worker/spawn.ts); it keeps the process alive only while a request is pending. Where threads
+// cannot start, hashing runs here instead.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import { ThreadClient, ThreadLost } from '../worker/client.js';
 
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+/** The thread: one read loop feeds the hashes and, for copies, the destination file. */
+const HASH_THREAD = `
 const fs = require('node:fs');
 const crypto = require('node:crypto');
-const buf = Buffer.allocUnsafe(4 << 20);
-function copy({ id, file, start, size, dest, sha256 }) {
-  let fd = -1, out = -1;
-  try {
-    fd = fs.openSync(file, 'r');
-    out = fs.openSync(dest, 'wx');
-    const h = crypto.createHash('md5');
-    const s = sha256 ? crypto.createHash('sha256') : null;
+function start() {
+  const buf = Buffer.allocUnsafe(4 << 20);
+  function eachChunk(fd, file, start, size, use) {
     for (let pos = start, end = start + size; pos < end; ) {
       const n = fs.readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
       if (n === 0) throw new Error(file + ' ended at byte ' + pos + ', expected ' + end);
-      h.update(buf.subarray(0, n));
-      if (s) s.update(buf.subarray(0, n));
-      for (let w = 0; w < n; ) w += fs.writeSync(out, buf, w, n - w);
+      use(buf.subarray(0, n));
       pos += n;
     }
-    if (s) {
-      const got = s.digest('hex');
-      if (got !== sha256) throw Object.assign(new Error(file + ' bytes ' + start + '+' + size + ' have sha256 ' + got.slice(0, 12) + '…, expected ' + sha256.slice(0, 12) + '… (changed since hashed)'), { code: 'ESHA256' });
-    }
-    fs.fsyncSync(out);
-    parentPort.postMessage({ id, digests: [h.digest('hex')] });
-  } catch (e) {
-    parentPort.postMessage({ id, error: String(e && e.message || e), code: e && e.code });
-  } finally {
-    if (fd >= 0) fs.closeSync(fd);
-    if (out >= 0) fs.closeSync(out);
   }
+  return ({ file, start, size, algos, dest, sha256 }) => {
+    let fd = -1, out = -1;
+    try {
+      fd = fs.openSync(file, 'r');
+      if (dest) out = fs.openSync(dest, 'wx');
+      const hs = algos.map((a) => crypto.createHash(a));
+      eachChunk(fd, file, start, size, (b) => {
+        for (const h of hs) h.update(b);
+        for (let w = 0; out >= 0 && w < b.length; ) w += fs.writeSync(out, b, w, b.length - w);
+      });
+      const digests = hs.map((h) => h.digest('hex'));
+      if (sha256 && digests[1] !== sha256) {
+        throw Object.assign(new Error(file + ' bytes ' + start + '+' + size + ' have sha256 ' + digests[1].slice(0, 12) + '…, expected ' + sha256.slice(0, 12) + '… (changed since hashed)'), { code: 'ESHA256' });
+      }
+      if (out >= 0) fs.fsyncSync(out);
+      return digests;
+    } finally {
+      if (fd >= 0) fs.closeSync(fd);
+      if (out >= 0) fs.closeSync(out);
+    }
+  };
 }
-parentPort.on('message', ({ id, file, start, size, algos, dest, sha256 }) => {
-  if (dest) return copy({ id, file, start, size, dest, sha256 });
-  let fd = -1;
-  try {
-    fd = fs.openSync(file, 'r');
-    const hs = algos.map((a) => crypto.createHash(a));
-    for (let pos = start, end = start + size; pos < end; ) {
-      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
-      if (n === 0) throw new Error(file + ' ended at byte ' + pos + ', expected ' + end);
-      for (const h of hs) h.update(buf.subarray(0, n));
-      pos += n;
-    }
-    parentPort.postMessage({ id, digests: hs.map((h) => h.digest('hex')) });
-  } catch (e) {
-    parentPort.postMessage({ id, error: String(e && e.message || e), code: e && e.code });
-  } finally {
-    if (fd >= 0) fs.closeSync(fd);
-  }
-});
 `;
 
-type Reply = { id: number; digests?: string[]; error?: string; code?: string };
-let worker: Worker | null = null;
-let broken = false;
-let nextId = 0;
-const waiting = new Map<number, { resolve(d: string[]): void; reject(e: Error): void }>();
+interface HashRequest { file: string; start: number; size: number; algos: string[]; dest?: string; sha256?: string }
 
-function getWorker(): Worker | null {
-  if (broken) return null;
-  if (worker) return worker;
+const thread = new ThreadClient<HashRequest, string[]>({ entry: { script: HASH_THREAD }, name: 'hashing thread' });
+let noThreads = false;
+
+/** On the thread; null when threads cannot start here (then never tried again). */
+async function onThread(r: HashRequest): Promise<string[] | null> {
+  if (noThreads) return null;
   try {
-    const w = new Worker(WORKER_SOURCE, { eval: true });
-    w.unref();
-    w.on('message', (m: Reply) => {
-      const p = waiting.get(m.id);
-      if (!p) return;
-      waiting.delete(m.id);
-      if (waiting.size === 0) w.unref();
-      if (m.error !== undefined) p.reject(Object.assign(new Error(m.error), { code: m.code }));
-      else p.resolve(m.digests!);
-    });
-    // A thread that dies fails what it was asked (nothing else would ever answer); the next call starts a new one.
-    const lost = (e: Error) => {
-      if (worker !== w) return;
-      worker = null;
-      for (const p of waiting.values()) p.reject(e);
-      waiting.clear();
-    };
-    w.on('error', lost);
-    w.on('exit', (code) => lost(new Error(`hashing thread exited (code ${code})`)));
-    worker = w;
-    return w;
-  } catch {
-    broken = true;
+    return await thread.request(r);
+  } catch (e) {
+    if (!(e instanceof ThreadLost && e.startFailed)) throw e; // a thread that died: the next call starts a new one
+    noThreads = true;
     return null;
   }
 }
@@ -103,26 +68,16 @@ async function hashHere(file: string, start: number, size: number, algos: string
   return hs.map((h) => h.digest('hex'));
 }
 
-function ask(w: Worker, msg: Record<string, unknown>): Promise<string[]> {
-  const id = nextId++;
-  w.ref(); // keep the process alive while a request is pending
-  return new Promise((resolve, reject) => {
-    waiting.set(id, { resolve, reject });
-    w.postMessage({ id, ...msg });
-  });
-}
-
 /** Hex digests (e.g. ['sha256'], ['md5']) of bytes [start, start+size) of a file. */
-export function hashFileRange(file: string, start: number, size: number, algos: string[]): Promise<string[]> {
-  const w = getWorker();
-  return w ? ask(w, { file, start, size, algos }) : hashHere(file, start, size, algos);
+export async function hashFileRange(file: string, start: number, size: number, algos: string[]): Promise<string[]> {
+  return (await onThread({ file, start, size, algos })) ?? hashHere(file, start, size, algos);
 }
 
 /**
  * Copy bytes [start, start+size) of `file` into a new file `dest` (fsynced) and return their md5,
- * on the worker thread, checking `sha256` if given; null when no worker is available.
+ * on the worker thread, checking `sha256` if given; null when no thread can run here.
  */
 export async function copyFileRange(file: string, start: number, size: number, dest: string, sha256?: string): Promise<string | null> {
-  const w = getWorker();
-  return w ? (await ask(w, { file, start, size, dest, sha256 }))[0] : null;
+  const algos = sha256 ? ['md5', 'sha256'] : ['md5'];
+  return (await onThread({ file, start, size, algos, dest, sha256 }))?.[0] ?? null;
 }
