@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { drive, type drive_v3 } from '@googleapis/drive';
 import { type DriveAuth, SERVICE_ACCOUNT_QUOTA_HINT } from './drive-auth.js';
 import { hashFileRange } from './hash-file.js';
-import { DriveError, type RetryOptions, backoffDelay, sleep, toDriveError, withRetry } from './drive-retry.js';
+import { DRIVE_DEFAULTS, DriveError, RetryPolicy, type RetryOptions, toDriveError } from './drive-retry.js';
 import { type RequestClient, type SessionMemory, resumableUpload } from './drive-upload.js';
 import {
   type ByteRange, type ByteSource, readAll, type Store, type StoreEntry, type StoreSpec, type StoreStat, type WriteData, type StoreWriteResult,
@@ -44,9 +44,11 @@ export class GoogleDriveStore implements Store {
   private folderIds = new Map<string, string>();
   private folderPending = new Map<string, Promise<string>>();
   private o: GoogleDriveStoreOptions;
+  private readonly retry: RetryPolicy;
 
   constructor(o: GoogleDriveStoreOptions) {
     this.o = o;
+    this.retry = new RetryPolicy(o);
     this.rootUrl = (o.rootUrl ?? 'https://www.googleapis.com/').replace(/\/?$/, '/');
     this.base = normalizePath(o.basePath ?? '');
     this.api = drive({ version: 'v3', auth: o.auth.client, rootUrl: this.rootUrl });
@@ -60,7 +62,7 @@ export class GoogleDriveStore implements Store {
   }
 
   private call<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    return withRetry(op, this.o, fn).catch((e: unknown) => { throw this.explain(toDriveError(e, op)); });
+    return this.retry.run(op, fn).catch((e: unknown) => { throw this.explain(toDriveError(e, op)); });
   }
 
   private explain(e: DriveError): DriveError {
@@ -72,7 +74,7 @@ export class GoogleDriveStore implements Store {
   }
 
   private opts() {
-    return { rootUrl: this.rootUrl, retry: false, timeout: this.o.timeoutMs ?? 120_000 };
+    return { rootUrl: this.rootUrl, retry: false, timeout: this.o.timeoutMs ?? DRIVE_DEFAULTS.timeoutMs };
   }
 
   private async query(q: string): Promise<DriveFile[]> {
@@ -162,47 +164,39 @@ export class GoogleDriveStore implements Store {
     const f = await this.findFile(p);
     if (!f) throw new DriveError(`Drive read ${this.full(p)}: not found`, 404, 'notFound', false);
     const end = Math.min(range.end ?? f.size - 1, f.size - 1);
-    let pos = range.start ?? 0;
-    if (pos > end) return Readable.from([]);
-    const self = this;
-    const idleMs = this.o.timeoutMs ?? 120_000;
-    async function* body(): AsyncGenerator<Buffer> {
-      for (let attempt = 1; pos <= end; ) {
-        const ac = new AbortController();
-        let timer: NodeJS.Timeout | undefined;
-        const arm = () => { clearTimeout(timer); timer = setTimeout(() => ac.abort(), idleMs); };
-        try {
-          arm();
-          const res = await self.api.files.get(
-            { fileId: f!.id, alt: 'media', supportsAllDrives: true },
-            { ...self.opts(), timeout: undefined, signal: ac.signal, responseType: 'stream', headers: { Range: `bytes=${pos}-${end}` } },
-          );
-          let skip = res.status === 200 ? pos : 0; // a server that ignored Range
-          for await (const c of res.data as unknown as AsyncIterable<Buffer>) {
-            arm();
-            let b = c;
-            if (skip > 0) { const k = Math.min(skip, b.length); skip -= k; b = b.subarray(k); }
-            if (b.length > end - pos + 1) b = b.subarray(0, end - pos + 1);
-            if (b.length === 0) continue;
-            pos += b.length;
-            attempt = 1;
-            yield b;
-          }
-          if (pos <= end) throw Object.assign(new Error('download ended early'), { code: 'EPREMATURE' });
-        } catch (e) {
-          const err = toDriveError(e, `read ${self.full(p)}`);
-          if (!err.retryable || attempt >= (self.o.attempts ?? 8)) throw err;
-          const delayMs = backoffDelay(attempt, self.o);
-          self.o.onRetry?.({ op: 'read', attempt, delayMs, reason: err.message });
-          attempt++;
-          await sleep(delayMs);
-        } finally {
-          clearTimeout(timer);
-          ac.abort();
+    const start = range.start ?? 0;
+    if (start > end) return Readable.from([]);
+    return Readable.from(this.download(f, start, end, `read ${this.full(p)}`), { objectMode: false });
+  }
+
+  /** Bytes [start, end] of a file; after a failure it asks again from the byte it reached. */
+  private async *download(f: DriveFile, start: number, end: number, op: string): AsyncGenerator<Buffer> {
+    let pos = start;
+    for (let attempt = 1; pos <= end; ) {
+      const idle = idleAbort(this.o.timeoutMs ?? DRIVE_DEFAULTS.timeoutMs);
+      try {
+        const res = await this.api.files.get(
+          { fileId: f.id, alt: 'media', supportsAllDrives: true },
+          { ...this.opts(), timeout: undefined, signal: idle.signal, responseType: 'stream', headers: { Range: `bytes=${pos}-${end}` } },
+        );
+        let skip = res.status === 200 ? pos : 0; // a server that ignored Range
+        for await (const c of res.data as unknown as AsyncIterable<Buffer>) {
+          idle.arm();
+          let b = c;
+          if (skip > 0) { const k = Math.min(skip, b.length); skip -= k; b = b.subarray(k); }
+          if (b.length > end - pos + 1) b = b.subarray(0, end - pos + 1);
+          if (b.length === 0) continue;
+          pos += b.length;
+          attempt = 1; // progress: a later failure starts a fresh count
+          yield b;
         }
+        if (pos <= end) throw Object.assign(new Error('download ended early'), { code: 'EPREMATURE' });
+      } catch (e) {
+        await this.retry.afterFailure(op, attempt++, e);
+      } finally {
+        idle.stop();
       }
     }
-    return Readable.from(body(), { objectMode: false });
   }
 
   async write(p: string, data: WriteData): Promise<StoreWriteResult> {
@@ -213,7 +207,7 @@ export class GoogleDriveStore implements Store {
     const existing = await this.findFile(p);
     const size = data instanceof Uint8Array ? data.byteLength : isByteSource(data) ? data.size : undefined;
     const replayable = size !== undefined;
-    if (size !== undefined && size <= (this.o.multipartMaxBytes ?? 5 * 1024 * 1024)) {
+    if (size !== undefined && size <= (this.o.multipartMaxBytes ?? DRIVE_DEFAULTS.multipartMaxBytes)) {
       const bytes = data instanceof Uint8Array ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : await readAll((data as ByteSource).open(0));
       const md5 = isByteSource(data) && data.file ? (await hashFileRange(data.file.path, data.file.offset, size, ['md5']))[0] : undefined;
       return this.writeMultipart(full, name, pid, existing?.id, bytes, md5);
@@ -224,12 +218,12 @@ export class GoogleDriveStore implements Store {
           rootUrl: this.rootUrl, fileId: existing?.id,
           metadata: existing ? {} : { name, parents: [pid] },
           sessionKey: size !== undefined ? `${this.rootUrl}|${full}|${size}|${existing?.id ?? ''}` : undefined,
-        }, data, { ...this.o, chunkSize: this.o.chunkSize ?? 8 * 1024 * 1024, timeoutMs: this.o.timeoutMs ?? 120_000, sessions: this.o.sessions });
+        }, data, { ...this.o, chunkSize: this.o.chunkSize ?? DRIVE_DEFAULTS.chunkSize, timeoutMs: this.o.timeoutMs ?? DRIVE_DEFAULTS.timeoutMs, sessions: this.o.sessions });
         return { size: up.size, md5: up.md5 };
       } catch (e) {
         const err = this.explain(toDriveError(e, `write ${full}`));
         // An md5 mismatch means the whole upload is suspect: send it again from the start.
-        if (err.reason !== 'md5Mismatch' || !replayable || attempt >= 3) throw err;
+        if (err.reason !== 'md5Mismatch' || !replayable || attempt >= DRIVE_DEFAULTS.md5Attempts) throw err;
       }
     }
   }
@@ -247,7 +241,7 @@ export class GoogleDriveStore implements Store {
       const got = res.data.md5Checksum ?? '';
       if (got === want) return { size: Number(res.data.size ?? bytes.length), md5: got };
       fileId = res.data.id ?? fileId; // the file exists now: replace its content
-      if (attempt >= 3) throw new DriveError(`Drive write ${full}: md5 mismatch after upload (Drive has ${got || 'none'}, sent ${want})`, undefined, 'md5Mismatch', false);
+      if (attempt >= DRIVE_DEFAULTS.md5Attempts) throw new DriveError(`Drive write ${full}: md5 mismatch after upload (Drive has ${got || 'none'}, sent ${want})`, undefined, 'md5Mismatch', false);
     }
   }
 
@@ -276,6 +270,18 @@ export class GoogleDriveStore implements Store {
     if (!q?.limit) return null; // unlimited (or a Shared Drive)
     return Number(q.limit) - Number(q.usage ?? 0);
   }
+}
+
+/** An AbortSignal that fires when `ms` pass without arm() (a stalled download); stop() ends it. */
+function idleAbort(ms: number): { signal: AbortSignal; arm(): void; stop(): void } {
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => ac.abort(), ms);
+  };
+  arm();
+  return { signal: ac.signal, arm, stop: () => { clearTimeout(timer); ac.abort(); } };
 }
 
 /** Escape a value for a Drive `q` string literal. */

@@ -6,7 +6,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { hashFileRange } from './hash-file.js';
 import { type ByteSource, type WriteData, bufferSource, isByteSource } from './store.js';
-import { DriveError, type RetryOptions, backoffDelay, sleep, toDriveError, withRetry } from './drive-retry.js';
+import { DriveError, RetryPolicy, type RetryOptions } from './drive-retry.js';
 
 export const CHUNK_GRANULE = 256 * 1024;
 
@@ -90,38 +90,50 @@ function parseRangeEnd(h: string | null): number {
   return m ? Number(m[2]) + 1 : 0;
 }
 
+/** What the steps of one upload share. */
+interface Upload {
+  client: RequestClient;
+  o: UploadOptions;
+  retry: RetryPolicy;
+  /** Bytes in all, when known before the last chunk. */
+  total: number | undefined;
+  /** A call under the retry policy; an expired session is thrown at once (the upload starts over). */
+  ask<T>(op: string, fn: () => Promise<T>): Promise<T>;
+}
+
 /** Upload `data` with a resumable session; verifies Drive's md5 against the bytes sent. */
 export async function resumableUpload(client: RequestClient, target: UploadTarget, data: WriteData, o: UploadOptions): Promise<UploadedFile> {
   if (o.chunkSize % CHUNK_GRANULE !== 0 || o.chunkSize <= 0) throw new Error(`chunkSize must be a positive multiple of 256 KiB, got ${o.chunkSize}`);
   const source: ByteSource | null = data instanceof Uint8Array ? bufferSource(data) : isByteSource(data) ? data : null;
-  const total = source ? source.size : undefined;
-  const attempts = o.attempts ?? 8;
+  const retry = new RetryPolicy(o);
+  const u: Upload = { client, o, retry, total: source ? source.size : undefined, ask: (op, fn) => retry.run(op, fn, (e) => e instanceof SessionExpired) };
   let restarts = 0;
   let onceStream = source ? null : (data as Readable);
   for (;;) {
     try {
-      return await uploadOnce(client, target, source, onceStream, total, o);
+      return await uploadOnce(u, target, source, onceStream);
     } catch (e) {
       if (!(e instanceof SessionExpired)) throw e;
       if (target.sessionKey) o.sessions?.set(target.sessionKey, undefined);
       if (!source) throw new DriveError(`Drive upload: session expired and the source stream cannot be replayed`, 404, 'sessionExpired', false);
-      if (++restarts >= attempts) throw new DriveError('Drive upload: session kept expiring', 404, 'sessionExpired', false);
+      if (++restarts >= retry.attempts) throw new DriveError('Drive upload: session kept expiring', 404, 'sessionExpired', false);
       onceStream = null;
     }
   }
 }
 
-async function uploadOnce(
-  client: RequestClient, target: UploadTarget, source: ByteSource | null, stream: Readable | null, total: number | undefined, o: UploadOptions,
-): Promise<UploadedFile> {
+/** One session: resumed from SessionMemory (asking what the server has) or started; chunks until done. */
+async function uploadOnce(u: Upload, target: UploadTarget, source: ByteSource | null, stream: Readable | null): Promise<UploadedFile> {
+  const { client, o, total } = u;
+  const forget = () => { if (target.sessionKey) o.sessions?.set(target.sessionKey, undefined); };
   let uri = target.sessionKey ? o.sessions?.get(target.sessionKey) : undefined;
   let offset = 0;
   if (uri) {
-    const st = await retrying(o, 'upload status', () => queryStatus(client, uri!, total, o));
+    const st = await u.ask('upload status', () => queryStatus(client, uri!, total, o));
     if (st.done) return verify(st.done, source ? await hashSource(source, total!) : null);
     offset = st.received;
   } else {
-    uri = await retrying(o, 'start upload', () => startSession(client, target, total, o));
+    uri = await u.ask('start upload', () => startSession(client, target, total, o));
     if (target.sessionKey) o.sessions?.set(target.sessionKey, uri);
   }
   // A file-backed source is hashed on the worker thread at the end; others here as they stream.
@@ -134,29 +146,10 @@ async function uploadOnce(
     for (;;) {
       const { buf, last } = await reader.read(o.chunkSize);
       if (inline) hash.update(buf);
-      let sent = 0; // bytes of buf the server has
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const res = await putChunk(client, uri, buf.subarray(sent), offset + sent, last ? offset + buf.length : total, o);
-          if (res.done) {
-            if (target.sessionKey) o.sessions?.set(target.sessionKey, undefined);
-            return verify(res.done, await digest());
-          }
-          const got = res.received - offset;
-          if (got >= buf.length) break;
-          sent = Math.max(0, got);
-        } catch (e) {
-          if (e instanceof SessionExpired) throw e;
-          const err = toDriveError(e, 'upload chunk');
-          if (!err.retryable || attempt >= (o.attempts ?? 8)) throw err;
-          const delayMs = backoffDelay(attempt, o);
-          o.onRetry?.({ op: 'upload chunk', attempt, delayMs, reason: err.message });
-          await sleep(delayMs);
-          const st = await retrying(o, 'upload status', () => queryStatus(client, uri!, last ? offset + buf.length : total, o));
-          if (st.done) return verify(st.done, await digest());
-          sent = Math.max(0, st.received - offset);
-          if (sent >= buf.length && !last) break;
-        }
+      const done = await sendChunk(u, uri, buf, offset, last);
+      if (done) {
+        forget();
+        return verify(done, await digest());
       }
       offset += buf.length;
       if (last) throw new DriveError('Drive upload: the server did not finish the upload after the last chunk', undefined, undefined, false);
@@ -166,9 +159,29 @@ async function uploadOnce(
   }
 }
 
-/** withRetry, except that an expired session is thrown at once (the upload starts over). */
-function retrying<T>(o: UploadOptions, op: string, fn: () => Promise<T>): Promise<T> {
-  return withRetry(op, o, fn, (e) => e instanceof SessionExpired);
+/**
+ * Sends `buf` (file bytes from `offset`) until the server has all of it; after a failure, waits
+ * the backoff and asks the server how far it got. Returns the file's metadata when this chunk
+ * finished the upload, else null.
+ */
+async function sendChunk(u: Upload, uri: string, buf: Buffer, offset: number, last: boolean): Promise<Record<string, unknown> | null> {
+  const total = last ? offset + buf.length : u.total;
+  let sent = 0; // bytes of buf the server has
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await putChunk(u.client, uri, buf.subarray(sent), offset + sent, total, u.o);
+      if (res.done) return res.done;
+      sent = Math.max(0, res.received - offset);
+      if (sent >= buf.length) return null;
+    } catch (e) {
+      if (e instanceof SessionExpired) throw e;
+      await u.retry.afterFailure('upload chunk', attempt, e);
+      const st = await u.ask('upload status', () => queryStatus(u.client, uri, total, u.o));
+      if (st.done) return st.done;
+      sent = Math.max(0, st.received - offset);
+      if (sent >= buf.length && !last) return null;
+    }
+  }
 }
 
 async function startSession(client: RequestClient, t: UploadTarget, total: number | undefined, o: UploadOptions): Promise<string> {
