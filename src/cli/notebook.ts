@@ -8,13 +8,53 @@ import {
   writeNotebook,
   formatCompat,
   installKernel,
+  INTERRUPT_GRACE_MS,
   NotebookCellError,
   parseParam,
   PICK_KERNEL_HELP,
-  runNotebook,
+  startNotebook,
   tslabConvert,
+  type NotebookRun,
+  type RunNotebookResult,
 } from '../runner/index.js';
 import { packageRoot } from '../paths.js';
+
+/** How long after Ctrl-C (SIGINT) / SIGTERM the run may take to stop and save before it is killed. */
+const HARD_STOP_MS = { SIGINT: INTERRUPT_GRACE_MS + 8000, SIGTERM: 8000 } as const;
+
+/**
+ * Ctrl-C interrupts the running cell (a training cell saves and returns) and then ends the run;
+ * SIGTERM ends it at once. Either way the kernel and server are shut down; if that hangs, they
+ * are killed and the process exits (130 after SIGINT, 143 after SIGTERM).
+ */
+function endOnSignals(run: NotebookRun): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
+    if (timer) return;
+    if (sig === 'SIGINT') run.interrupt(sig);
+    else run.stop(sig);
+    timer = setTimeout(() => {
+      run.kill();
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    }, HARD_STOP_MS[sig]);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    clearTimeout(timer);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
+/** @jupyterlab/services logs every WebSocket (re)connect with console.debug; this command's terminal shows none. */
+function quietServicesDebug(): () => void {
+  const debug = console.debug;
+  console.debug = () => {};
+  return () => {
+    console.debug = debug;
+  };
+}
 
 function collectParam(value: string, previous: Record<string, unknown>): Record<string, unknown> {
   const [k, v] = parseParam(value);
@@ -30,8 +70,17 @@ export function register(program: Command): void {
     .option('--strict-params', 'fail when a -p name is not declared in the parameters cell (default: ignore it with a note)')
     .option('-o, --out <path>', 'where to write the executed notebook (default: <notebook dir>/executed/<name>.ipynb)')
     .action(async (file: string, opts: { param: Record<string, unknown>; out?: string; strictParams?: boolean }) => {
+      const restoreDebug = quietServicesDebug();
       try {
-        const r = await runNotebook(file, { params: opts.param, out: opts.out, strictParams: opts.strictParams, handleSignals: true });
+        const run = startNotebook(file, { params: opts.param, out: opts.out, strictParams: opts.strictParams });
+        const offSignals = endOnSignals(run);
+        let r: RunNotebookResult;
+        try {
+          r = await run.done;
+        } finally {
+          offSignals();
+        }
+        if (r.status !== 'ok') process.exit(r.status === 'interrupted' ? 130 : 143);
         process.stderr.write(`[drivetrain] ${r.executedCells} cells ran in ${r.seconds.toFixed(1)} s; executed notebook: ${r.out}\n`);
       } catch (err) {
         if (err instanceof NotebookCellError) {
@@ -40,6 +89,8 @@ export function register(program: Command): void {
           return;
         }
         throw err;
+      } finally {
+        restoreDebug();
       }
     });
 

@@ -1,12 +1,14 @@
 // Headless notebook run: real Jupyter server + tslab kernel, cells in order, outputs streamed
-// to the terminal and written into an executed copy of the notebook.
+// to the terminal and written into an executed copy of the notebook. A library: it returns a
+// handle (interrupt / stop / kill) and never exits the process or installs signal handlers;
+// cli/notebook.ts maps signals and exit codes onto it.
 import path from 'node:path';
 import { startJupyterServer, type JupyterDirs, type ServerHandle } from './jupyter-server.js';
 import { KernelClient, type OutputSink } from './kernel-client.js';
 import { injectParameters, OutputCollector, readNotebook, sourceText, writeNotebook, type Notebook, type NotebookCell } from './notebook-file.js';
 
 /** How long Ctrl-C waits for the running cell to stop and save before shutting down anyway. */
-const INTERRUPT_GRACE_MS = 30_000;
+export const INTERRUPT_GRACE_MS = 30_000;
 
 export interface RunNotebookOptions {
   /** Overrides for the cell tagged `parameters` (a new cell is injected after it). */
@@ -21,8 +23,6 @@ export interface RunNotebookOptions {
   sink?: OutputSink;
   /** Progress lines of the runner itself (default: stderr). */
   log?: (line: string) => void;
-  /** Install SIGINT/SIGTERM handlers that shut everything down and exit (CLI use). */
-  handleSignals?: boolean;
   /** Called with the server as soon as it runs (tests use it to check processes). */
   onServer?: (server: ServerHandle) => void;
 }
@@ -31,6 +31,8 @@ export interface RunNotebookResult {
   out: string;
   executedCells: number;
   seconds: number;
+  /** `ok`, or how the run was ended early: by interrupt() or by stop(). */
+  status: 'ok' | 'interrupted' | 'stopped';
 }
 
 /** A cell failed: `cellNumber` is 1-based over the notebook's cells as Jupyter shows them. */
@@ -89,112 +91,148 @@ export const terminalSink: OutputSink = {
   },
 };
 
+/** A notebook run in progress (startNotebook). */
+export interface NotebookRun {
+  /** The result once the run has ended and the kernel and server are shut down; rejects with NotebookCellError when a cell fails. */
+  readonly done: Promise<RunNotebookResult>;
+  /**
+   * Like Jupyter's Interrupt, then ends the run: the running cell gets SIGINT (a training cell
+   * stops after its step and saves) and up to 30 s to finish; its output is kept. `label` goes
+   * into the executed notebook's status, `interrupted (<label>)`.
+   */
+  interrupt(label?: string): void;
+  /** Ends the run without waiting for the running cell; status `interrupted (<label>)`. */
+  stop(label?: string): void;
+  /** Last resort: kills the kernel and the server at once (synchronous). */
+  kill(): void;
+}
+
+/** Runs a notebook to the end (or to its first failing cell). */
 export async function runNotebook(file: string, opts: RunNotebookOptions = {}): Promise<RunNotebookResult> {
-  const started = Date.now();
-  const abs = path.resolve(file);
-  const out = path.resolve(opts.out ?? defaultOutPath(abs));
-  const log = opts.log ?? ((l: string) => process.stderr.write(`[drivetrain] ${l}\n`));
-  const sink = opts.sink ?? terminalSink;
-  const source = readNotebook(abs);
-  // Cell numbers in messages refer to the original notebook; the injected cell has none.
-  const injected = injectParameters(source, opts.params ?? {}, opts.strictParams);
-  const nb: Notebook = injected.notebook;
-  if (injected.ignored.length) log(`${path.basename(abs)} declares no parameter ${injected.ignored.join(', ')}: ignored`);
-  const numbers = nb.cells.map((c) => (c.id === 'injected-parameters' && c.metadata.tags?.includes('injected-parameters') ? 0 : source.cells.indexOf(c) + 1));
-  for (const c of nb.cells) if (c.cell_type === 'code') Object.assign(c, { outputs: [], execution_count: null });
-  nb.metadata = { ...nb.metadata, drivetrain: { executed_at: new Date().toISOString(), parameters: opts.params ?? {}, status: 'running' } };
+  return startNotebook(file, opts).done;
+}
 
-  let server: ServerHandle | null = null;
-  let client: KernelClient | null = null;
-  let cleaned: Promise<void> | null = null;
-  const cleanup = () =>
-    (cleaned ??= (async () => {
-      await client?.shutdown();
-      await server?.stop();
-    })());
-  const killNow = () => server?.killNow();
-  let interrupted = false;
-  // The cell in flight, so Ctrl-C can let it finish (a training cell saves and returns) and keep its output.
-  let running: { cell: NotebookCell; collector: OutputCollector; done: Promise<unknown> } | null = null;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (interrupted) return;
-    interrupted = true;
-    (nb.metadata.drivetrain as Record<string, unknown>).status = `interrupted (${sig})`;
-    const hard = setTimeout(() => {
-      killNow();
-      process.exit(130);
-    }, sig === 'SIGINT' ? INTERRUPT_GRACE_MS + 8000 : 8000);
-    const finishCell = async () => {
-      if (sig !== 'SIGINT' || !client || !running) return;
-      log('SIGINT: interrupting the running cell (training stops after its step and saves)…');
-      const r = running;
-      await client.interrupt();
-      await Promise.race([r.done.catch(() => {}), new Promise((res) => setTimeout(res, INTERRUPT_GRACE_MS))]);
-      r.cell.outputs = r.collector.finish();
-    };
-    void finishCell()
-      .then(() => {
-        log(`${sig}: shutting down the kernel and the Jupyter server…`);
-        try {
-          writeNotebook(out, nb);
-        } catch {
-          /* best effort */
-        }
-      })
-      .then(cleanup)
-      .finally(() => {
-        clearTimeout(hard);
-        process.exit(sig === 'SIGINT' ? 130 : 143);
-      });
-  };
-  if (opts.handleSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+/** Starts a notebook run and returns its handle at once (throws if the notebook cannot be read or parameterised). */
+export function startNotebook(file: string, opts: RunNotebookOptions = {}): NotebookRun {
+  const run = new HeadlessRun(file, opts);
+  return { done: run.done, interrupt: (l) => run.end('interrupt', l ?? 'interrupt'), stop: (l) => run.end('stop', l ?? 'stop'), kill: () => run.kill() };
+}
+
+interface Ending { kind: 'interrupt' | 'stop'; label: string }
+
+class HeadlessRun {
+  readonly done: Promise<RunNotebookResult>;
+  private readonly started = Date.now();
+  private readonly abs: string;
+  private readonly out: string;
+  private readonly log: (line: string) => void;
+  private readonly source: Notebook;
+  private readonly nb: Notebook;
+  /** 1-based cell numbers of the original notebook (0: the injected parameters cell). */
+  private readonly numbers: number[];
+  private server: ServerHandle | null = null;
+  private client: KernelClient | null = null;
+  private ending: Ending | null = null;
+  private wake!: () => void;
+  /** Resolves when interrupt() or stop() is called. */
+  private readonly ended = new Promise<void>((r) => (this.wake = r));
+
+  constructor(file: string, private readonly opts: RunNotebookOptions) {
+    this.abs = path.resolve(file);
+    this.out = path.resolve(opts.out ?? defaultOutPath(this.abs));
+    this.log = opts.log ?? ((l: string) => process.stderr.write(`[drivetrain] ${l}\n`));
+    this.source = readNotebook(this.abs);
+    const injected = injectParameters(this.source, opts.params ?? {}, opts.strictParams);
+    this.nb = injected.notebook;
+    if (injected.ignored.length) this.log(`${path.basename(this.abs)} declares no parameter ${injected.ignored.join(', ')}: ignored`);
+    this.numbers = this.nb.cells.map((c) => (c.id === 'injected-parameters' && c.metadata.tags?.includes('injected-parameters') ? 0 : this.source.cells.indexOf(c) + 1));
+    for (const c of this.nb.cells) if (c.cell_type === 'code') Object.assign(c, { outputs: [], execution_count: null });
+    this.nb.metadata = { ...this.nb.metadata, drivetrain: { executed_at: new Date().toISOString(), parameters: opts.params ?? {}, status: 'running' } };
+    const killNow = () => this.kill();
+    process.on('exit', killNow); // never leave a server or kernel behind this process
+    this.done = this.execute().finally(() => process.off('exit', killNow));
   }
-  process.on('exit', killNow);
 
-  let executed = 0;
-  // @jupyterlab/services logs every WebSocket (re)connect with console.debug; keep the terminal clean.
-  const debug = console.debug;
-  console.debug = () => {};
-  try {
-    server = await startJupyterServer({ rootDir: path.dirname(abs), dirs: opts.dirs, log });
-    opts.onServer?.(server);
-    const kernelName = opts.kernelName ?? 'drivetrain';
-    client = await KernelClient.start({ ...server, notebookPath: path.basename(abs), kernelName });
-    log(`kernel "${kernelName}" started for ${path.basename(abs)} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    for (let i = 0; i < nb.cells.length; i++) {
-      const cell = nb.cells[i]!;
-      const code = sourceText(cell.source);
-      if (cell.cell_type !== 'code' || code.trim() === '') continue;
-      const n = numbers[i]!;
-      log(`cell ${n > 0 ? n : '(injected parameters)'} of ${source.cells.length}`);
-      const collector = new OutputCollector();
-      const done = client.execute(code, collector, sink);
-      running = { cell, collector, done };
-      const res = await done;
-      running = null;
-      // After Ctrl-C the signal handler owns the ending (its shutdown also ends this request).
-      if (interrupted) await new Promise(() => {});
-      cell.outputs = collector.finish();
-      cell.execution_count = res.executionCount;
-      executed++;
-      if (res.status !== 'ok') {
-        (nb.metadata.drivetrain as Record<string, unknown>).status = `failed at cell ${n}`;
-        writeNotebook(out, nb);
-        throw new NotebookCellError(abs, n, res.stderr || res.errorText, out, res.status);
+  end(kind: Ending['kind'], label: string): void {
+    if (this.ending) return;
+    this.setStatus(`interrupted (${label})`);
+    this.ending = { kind, label };
+    if (kind === 'interrupt') void this.client?.interrupt();
+    this.wake();
+  }
+
+  kill(): void {
+    this.server?.killNow();
+  }
+
+  private async execute(): Promise<RunNotebookResult> {
+    let executed = 0;
+    try {
+      await this.startKernel();
+      for (let i = 0; i < this.nb.cells.length && !this.ending; i++) {
+        if (await this.runCell(i)) executed++;
       }
+      if (this.ending) {
+        this.log(`${this.ending.label}: shutting down the kernel and the Jupyter server…`);
+      } else this.setStatus('ok');
+      this.save();
+      const status = !this.ending ? 'ok' : this.ending.kind === 'interrupt' ? 'interrupted' : 'stopped';
+      return { out: this.out, executedCells: executed, seconds: (Date.now() - this.started) / 1000, status };
+    } finally {
+      await this.client?.shutdown();
+      await this.server?.stop();
     }
-    (nb.metadata.drivetrain as Record<string, unknown>).status = 'ok';
-    writeNotebook(out, nb);
-    return { out, executedCells: executed, seconds: (Date.now() - started) / 1000 };
-  } finally {
-    await cleanup();
-    console.debug = debug;
-    process.off('exit', killNow);
-    if (opts.handleSignals) {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+  }
+
+  private async startKernel(): Promise<void> {
+    const name = path.basename(this.abs);
+    this.server = await startJupyterServer({ rootDir: path.dirname(this.abs), dirs: this.opts.dirs, log: this.log });
+    this.opts.onServer?.(this.server);
+    if (this.ending) return;
+    const kernelName = this.opts.kernelName ?? 'drivetrain';
+    this.client = await KernelClient.start({ ...this.server, notebookPath: name, kernelName });
+    this.log(`kernel "${kernelName}" started for ${name} (${((Date.now() - this.started) / 1000).toFixed(1)} s)`);
+  }
+
+  /** Runs cell `i` if it is code; false when there was nothing to run. Throws NotebookCellError. */
+  private async runCell(i: number): Promise<boolean> {
+    const cell = this.nb.cells[i]!;
+    const code = sourceText(cell.source);
+    if (cell.cell_type !== 'code' || code.trim() === '') return false;
+    const n = this.numbers[i]!;
+    this.log(`cell ${n > 0 ? n : '(injected parameters)'} of ${this.source.cells.length}`);
+    const collector = new OutputCollector();
+    const done = this.client!.execute(code, collector, this.opts.sink ?? terminalSink);
+    const res = await this.untilEnded(done);
+    cell.outputs = collector.finish();
+    if (!res || this.ending) return true; // ended early: the output so far is kept
+    cell.execution_count = res.executionCount;
+    if (res.status !== 'ok') {
+      this.setStatus(`failed at cell ${n}`);
+      this.save();
+      throw new NotebookCellError(this.abs, n, res.stderr || res.errorText, this.out, res.status);
     }
+    return true;
+  }
+
+  /** The cell's reply, or null when the run is ended first (after interrupt(): once the cell stops, or after the grace time). */
+  private async untilEnded<T>(done: Promise<T>): Promise<T | null> {
+    const first = await Promise.race([done.then((v) => ({ v })), this.ended.then(() => null)]);
+    if (first) return first.v;
+    if (this.ending!.kind === 'stop') return null;
+    this.log(`${this.ending!.label}: interrupting the running cell (training stops after its step and saves)…`);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<null>((r) => { timer = setTimeout(() => r(null), INTERRUPT_GRACE_MS); });
+    await Promise.race([done.catch(() => undefined), grace]);
+    clearTimeout(timer);
+    return null;
+  }
+
+  private setStatus(status: string): void {
+    (this.nb.metadata.drivetrain as Record<string, unknown>).status = status;
+  }
+
+  private save(): void {
+    writeNotebook(this.out, this.nb);
   }
 }
