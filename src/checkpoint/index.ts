@@ -25,4 +25,5 @@ export { readRunMetadata, RunMetadataSchema, METADATA_FILE, CHECKPOINTS_DIR, typ
 export { CheckpointManager, type DurableEvent, type DeletedEvent, type SaveHandle, type SaveOptions, type OpenDeps, type Listener } from './manager.js';
 export { type WriterMode } from './writer.js';
 export { selectResume, resolveResume, describeContents, type ResumeChoice, type ResumeOptions } from './resume.js';
-export { createRun, defaultRunsBase, listRuns, formatTextTable, formatRunsTable, type CreatedRun, type RunRow } from './runs.js';
+export { formatTextTable } from '../text-table.js';
+export { createRun, defaultRunsBase, listRuns, formatRunsTable, type CreatedRun, type RunRow } from './runs.js';

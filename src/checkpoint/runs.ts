@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { CheckpointError } from './errors.js';
 import { nodeFs, type CkptFs } from './fsio.js';
 import { readRunMetadata } from './metadata.js';
+import { formatTextTable } from '../text-table.js';
 
 export interface CreatedRun {
   name: string;
@@ -80,14 +81,6 @@ export async function listRuns(base: string, fs: CkptFs = nodeFs): Promise<RunRo
 }
 
 const fmt = (v: number) => (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(3) : String(Number(v.toFixed(4))));
-
-/** A plain-text table with aligned columns. */
-export function formatTextTable(headers: string[], rows: (string | number | null | undefined)[][]): string {
-  const cells = [headers, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
-}
 
 export function formatRunsTable(rows: RunRow[]): string {
   if (!rows.length) return '(no runs)';

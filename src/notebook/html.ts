@@ -1,4 +1,5 @@
 // Small HTML builders for cell output (tables, progress bars) with matching plain-text forms.
+import { formatTextTable } from '../text-table.js';
 import { escapeXml } from './svg.js';
 
 export const escapeHtml = escapeXml;
@@ -27,14 +28,9 @@ export function htmlTable(headers: string[], rows: Cell[][], caption?: string): 
   return `<table style="border-collapse:collapse">${cap}${head}<tbody>${body}</tbody></table>`;
 }
 
+/** The text twin of htmlTable (numbers formatted as in the HTML). */
 export function textTable(headers: string[], rows: Cell[][], caption?: string): string {
-  const body = rows.map((r) => r.map(fmtCell));
-  const cells = headers.length ? [headers, ...body] : body;
-  const n = Math.max(headers.length, ...rows.map((r) => r.length));
-  const w = Array.from({ length: n }, (_, i) => Math.max(0, ...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
-  const head = headers.length ? [line(headers), w.map((k) => '-'.repeat(k)).join('  ')] : [];
-  return [...(caption ? [caption] : []), ...head, ...body.map(line)].join('\n');
+  return formatTextTable(headers, rows.map((r) => r.map(fmtCell)), caption);
 }
 
 /** `[#######.............]` with the given width. */

@@ -3,10 +3,11 @@
 // previous stage's best checkpoint (weights only, fresh optimizer).
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, parseRunbook, parseTrainConfig, stageInput, type Runbook, type TrainConfig } from './config.js';
+import { ConfigError, StageOrderError, parseRunbook, parseTrainConfig, stageInput, type Runbook, type TrainConfig } from './config.js';
 import type { DoneReason, Metrics } from './events.js';
 import { loadCheckpointState, selectResume, type TrainState } from '../checkpoint/index.js';
 import { finishedReason } from './resume-state.js';
+import { formatTextTable } from '../text-table.js';
 import { bestCheckpoint, train, type TrainOptions } from './run.js';
 
 export interface StageSummary {
@@ -26,13 +27,6 @@ export interface StageSummary {
   initFrom: string | null;
   seconds: number;
   message: string;
-}
-
-/** A stage that starts from an earlier stage's best checkpoint, which does not exist yet. */
-export class StageOrderError extends ConfigError {
-  constructor(message: string, readonly needsStage: number) {
-    super(message);
-  }
 }
 
 export function loadRunbook(file: string): Runbook {
@@ -175,7 +169,5 @@ export function formatStageTable(rows: StageSummary[]): string {
     return a === undefined ? b.toFixed(4) : `${a.toFixed(4)} → ${b.toFixed(4)}`;
   };
   const body = rows.map((r) => [`${r.index} ${r.stage}`, r.reason, String(r.epochs), ...cols.map((c) => cell(r, c)), Number.isNaN(r.seconds) ? '-' : `${r.seconds.toFixed(1)}s`]);
-  const w = head.map((h, j) => Math.max(h.length, ...body.map((b) => b[j].length)));
-  const fmt = (row: string[]) => row.map((c, j) => c.padEnd(w[j])).join('  ').trimEnd();
-  return [fmt(head), ...body.map(fmt)].join('\n');
+  return formatTextTable(head, body);
 }
