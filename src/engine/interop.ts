@@ -2,7 +2,8 @@
 import { readSafetensors } from '../checkpoint/safetensors.js';
 import type { NamedTensor, TensorMap } from '../tensor.js';
 import { numel } from '../tensor.js';
-import type { Engine } from './engine.js';
+import type { StatePlan } from './graphs.js';
+import type { SetStateOptions } from './state.js';
 import { readOnnxInitializers } from './onnx-weights.js';
 
 export interface LoadWeightsOptions {
@@ -27,6 +28,12 @@ export interface LoadWeightsReport {
   ignored: string[];
 }
 
+/** What loadEngineWeights needs of an Engine (structural: this file does not import engine.ts). */
+export interface WeightsTarget {
+  readonly plan: Pick<StatePlan, 'decls'>;
+  setState(tensors: NamedTensor[], opts: SetStateOptions): Promise<unknown>;
+}
+
 /** Reads named tensors from `.onnx` (initializers) or `.safetensors` files. */
 export async function readWeights(path: string): Promise<TensorMap> {
   if (/\.onnx$/i.test(path)) return readOnnxInitializers(path);
@@ -38,7 +45,7 @@ export async function readWeights(path: string): Promise<TensorMap> {
  * Loads parameters and buffers by name. Source names may carry the role prefix (`param.fc1.weight`)
  * or not (`fc1.weight`, as in a PyTorch state dict); float64 sources are converted to float32.
  */
-export async function loadEngineWeights(engine: Engine, source: string | TensorMap, opts: LoadWeightsOptions = {}): Promise<LoadWeightsReport> {
+export async function loadEngineWeights(engine: WeightsTarget, source: string | TensorMap, opts: LoadWeightsOptions = {}): Promise<LoadWeightsReport> {
   const log = opts.log ?? console.log;
   const tensors = typeof source === 'string' ? await readWeights(source) : source;
   const fromOnnx = typeof source === 'string' && /\.onnx$/i.test(source);

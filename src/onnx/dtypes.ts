@@ -1,14 +1,18 @@
 // ONNX TensorProto.DataType codes and onnxruntime type names for drivetrain dtypes.
 import type { DType } from '../tensor.js';
 
+/** TensorProto.DataType codes by their ONNX names: write `{ to: DataType.INT64 }`, never `{ to: 7 }`. */
+export const DataType = { FLOAT: 1, UINT8: 2, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10, DOUBLE: 11 } as const;
+
+/** The code of each drivetrain dtype (`{ to: ONNX_DTYPE[dtype] }` casts to a dtype held in a variable). */
 export const ONNX_DTYPE: Record<DType, number> = {
-  float32: 1,
-  uint8: 2,
-  int32: 6,
-  int64: 7,
-  bool: 9,
-  float16: 10,
-  float64: 11,
+  float32: DataType.FLOAT,
+  uint8: DataType.UINT8,
+  int32: DataType.INT32,
+  int64: DataType.INT64,
+  bool: DataType.BOOL,
+  float16: DataType.FLOAT16,
+  float64: DataType.DOUBLE,
 };
 
 const FROM_ONNX = new Map<number, DType>(Object.entries(ONNX_DTYPE).map(([k, v]) => [v, k as DType]));

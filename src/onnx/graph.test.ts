@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Graph } from './graph.js';
+import { DataType, ONNX_DTYPE } from './dtypes.js';
 import { runGraph } from './session.js';
 
 describe('Graph builder errors', () => {
@@ -86,5 +87,17 @@ describe('shape inference agrees with onnxruntime', () => {
       expect(() => g.node('AveragePool', [x], { kernel_shape: [k, k], strides: [s, s], pads: [p, p, p, p], ceil_mode: 1 }, { scope: 'pool' }))
         .toThrow(/pool: AveragePool on inputs \[1,1,\d,\d\]: ceil_mode: the last window would start in the end padding/);
     }
+  });
+});
+
+describe('Cast with named dtype codes', () => {
+  it('DataType names are the codes onnxruntime casts to', async () => {
+    const g = new Graph();
+    const x = g.input('x', 'float32', [3]);
+    const i = g.output(g.op('Cast', [x], { to: DataType.INT64 }), 'i');
+    const b = g.output(g.op('Cast', [x], { to: ONNX_DTYPE.bool }), 'b');
+    expect([g.dtype(i), g.dtype(b)]).toEqual(['int64', 'bool']);
+    const out = await runGraph(g, { x: { dtype: 'float32', shape: [3], data: Float32Array.from([0, 2.7, -1]) } });
+    expect([out.i.dtype, [...out.i.data], out.b.dtype]).toEqual(['int64', [0n, 2n, -1n], 'bool']);
   });
 });

@@ -2,36 +2,10 @@
 // every value (the engine uses fixed shapes, so autodiff can unbroadcast without Shape ops).
 import type { DType, NamedTensor, TypedArray } from '../tensor.js';
 import { allocate, numel } from '../tensor.js';
-import { inferNode } from './infer.js';
-import './infer-nn.js';
+import { inferNode } from './inference.js';
+import type { Attrs, Node, Shape, ValueInfo } from './types.js';
 
-export type Shape = number[];
-
-export interface ValueInfo {
-  dtype: DType;
-  shape: Shape;
-}
-
-/** `{ float: x }` forces a FLOAT attribute where the name alone would give INT (see model.ts). */
-export type AttrValue =
-  | number
-  | string
-  | number[]
-  | string[]
-  | { float: number }
-  | { floats: number[] }
-  | NamedTensor;
-
-export type Attrs = Record<string, AttrValue | undefined>;
-
-export interface Node {
-  op: string;
-  inputs: string[]; // '' marks an omitted optional input
-  outputs: string[];
-  attrs: Attrs;
-  name: string;
-  domain?: string;
-}
+export type { AttrValue, Attrs, Node, Shape, ValueInfo } from './types.js';
 
 export interface NodeOptions {
   /** Number of outputs (default: what shape inference returns, else 1). */

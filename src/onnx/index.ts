@@ -1,6 +1,5 @@
 export * from './graph.js';
-export * from './infer.js';
-import './infer-nn.js';
+export * from './inference.js';
 export * from './model.js';
 export * from './dtypes.js';
 export * from './session.js';

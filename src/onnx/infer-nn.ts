@@ -1,5 +1,5 @@
 // Shape inference for convolution, pooling and normalisation ops.
-import type { Attrs, Shape } from './graph.js';
+import type { Attrs, Shape } from './types.js';
 import { normAxis, registerInference, req } from './infer.js';
 
 const ints = (a: Attrs, k: string): number[] | undefined => (Array.isArray(a[k]) ? (a[k] as number[]) : undefined);

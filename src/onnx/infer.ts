@@ -2,7 +2,7 @@
 // An op without a rule here must be given `out` explicitly by its caller; otherwise it fails.
 import { dtypeFromOnnx } from './dtypes.js';
 import { numel } from '../tensor.js';
-import type { Attrs, Shape, ValueInfo } from './graph.js';
+import type { Attrs, Shape, ValueInfo } from './types.js';
 
 export type ConstOf = (inputIndex: number) => number[] | undefined;
 export type InferFn = (ins: (ValueInfo | undefined)[], attrs: Attrs, constOf: ConstOf, op: string) => ValueInfo[];

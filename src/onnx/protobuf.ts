@@ -1,7 +1,9 @@
-// Minimal protobuf *writer* for ONNX's ModelProto. Hand-written because the kept libraries
-// (protobufjs, google-protobuf) first build a full object tree and then copy every tensor's bytes
-// into their own buffers; this writer keeps large byte fields as references and copies each
-// exactly once, into the final model buffer.
+// Minimal protobuf *writer* for ONNX's ModelProto: large byte fields are kept as references and
+// copied once, into the final buffer. Not kept for speed or memory: protobufjs (through
+// onnx-proto) encodes a 50 MB initializer with the same 1× extra memory in about the same time
+// (96–142 ms against 99–142 ms here, measured side by side). Kept because it is ~100 lines with
+// no runtime dependency, while onnx-proto (protobufjs + generated onnx.proto3 code) stays a dev
+// dependency: model.test.ts decodes our bytes with it, an independent reader.
 
 const enum Wire { Varint = 0, Fixed64 = 1, Bytes = 2, Fixed32 = 5 }
 
