@@ -61,6 +61,29 @@ function collectParam(value: string, previous: Record<string, unknown>): Record<
   return { ...previous, [k]: v };
 }
 
+/** `notebook run`: exit 1 when a cell fails, 130 after Ctrl-C, 143 after SIGTERM. */
+async function runCommand(file: string, opts: { param: Record<string, unknown>; out?: string; strictParams?: boolean }): Promise<void> {
+  const restoreDebug = quietServicesDebug();
+  try {
+    const run = startNotebook(file, { params: opts.param, out: opts.out, strictParams: opts.strictParams });
+    const offSignals = endOnSignals(run);
+    let r: RunNotebookResult;
+    try {
+      r = await run.done;
+    } finally {
+      offSignals();
+    }
+    if (r.status !== 'ok') process.exit(r.status === 'interrupted' ? 130 : 143);
+    process.stderr.write(`[drivetrain] ${r.executedCells} cells ran in ${r.seconds.toFixed(1)} s; executed notebook: ${r.out}\n`);
+  } catch (err) {
+    if (!(err instanceof NotebookCellError)) throw err;
+    process.stderr.write(`\n[drivetrain] ${err.message}\n`);
+    process.exitCode = 1;
+  } finally {
+    restoreDebug();
+  }
+}
+
 export function register(program: Command): void {
   const nb = program.command('notebook').description('Run notebooks headless on a local Jupyter server');
   nb.command('run')
@@ -69,30 +92,7 @@ export function register(program: Command): void {
     .option('-p, --param <key=value>', 'override a variable of the cell tagged "parameters" (JSON value, else string); repeatable', collectParam, {})
     .option('--strict-params', 'fail when a -p name is not declared in the parameters cell (default: ignore it with a note)')
     .option('-o, --out <path>', 'where to write the executed notebook (default: <notebook dir>/executed/<name>.ipynb)')
-    .action(async (file: string, opts: { param: Record<string, unknown>; out?: string; strictParams?: boolean }) => {
-      const restoreDebug = quietServicesDebug();
-      try {
-        const run = startNotebook(file, { params: opts.param, out: opts.out, strictParams: opts.strictParams });
-        const offSignals = endOnSignals(run);
-        let r: RunNotebookResult;
-        try {
-          r = await run.done;
-        } finally {
-          offSignals();
-        }
-        if (r.status !== 'ok') process.exit(r.status === 'interrupted' ? 130 : 143);
-        process.stderr.write(`[drivetrain] ${r.executedCells} cells ran in ${r.seconds.toFixed(1)} s; executed notebook: ${r.out}\n`);
-      } catch (err) {
-        if (err instanceof NotebookCellError) {
-          process.stderr.write(`\n[drivetrain] ${err.message}\n`);
-          process.exitCode = 1;
-          return;
-        }
-        throw err;
-      } finally {
-        restoreDebug();
-      }
-    });
+    .action(runCommand);
 
   nb.command('current')
     .description('Print the notebook of the first unfinished stage (what `make resume` re-runs)')

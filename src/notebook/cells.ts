@@ -6,45 +6,24 @@ import { listRuns, type RunRow } from '../checkpoint/runs.js';
 import { readRunMetadata } from '../checkpoint/metadata.js';
 import { listRemoteRuns, restore as restoreRun, type RemoteRun, type RestoreResult } from '../backup/restore.js';
 import { probeWebGpu } from '../engine/backend.js';
-import { isUserError, UserError } from '../errors.js';
 import { mountDrive, storeFromTarget, type MountOptions } from '../storage/mount.js';
 import type { Store } from '../storage/store.js';
 import type { Runbook, TrainConfigInput } from '../train/config.js';
 import { MetricsLog } from '../train/metrics-log.js';
 import { train as trainRun, type TrainOptions, type TrainSummary } from '../train/run.js';
-import { firstUnfinishedStage, loadRunbook, runStage as runbookStage, StageOrderError, stageIndex, stageOut, withRunName, type StageSummary } from '../train/runbook.js';
+import { firstUnfinishedStage, loadRunbook, runStage as runbookStage, stageIndex, stageOut, withRunName, type StageSummary } from '../train/runbook.js';
 import type { BackupOption } from '../train/backup-link.js';
 import { inNotebook, show, showHtml } from './display.js';
+import { cellError, userError } from './errors.js';
 import { escapeHtml, fmtCell, htmlTable, textTable, type Cell } from './html.js';
 import { notebookProgress } from './progress.js';
 import { mountedStore, requireMountedStore, setMountedStore } from './session.js';
 import { metricsCharts, type EpochRecord } from './svg.js';
 
 export { stageFinished } from '../train/runbook.js';
+export { cellError, DrivetrainError, stageNotebook, userError } from './errors.js';
 
 export const DEFAULT_RUNBOOK = 'runbooks/glyphs.json';
-
-/** A user error as a cell shows it: tslab prints only stderr text, so without the stack trace noise. */
-export class DrivetrainError extends UserError {}
-
-export function userError(message: string): Error {
-  const e = new DrivetrainError(message);
-  e.stack = `DrivetrainError: ${message}`;
-  return e;
-}
-
-/**
- * What a cell throws for `e`: a UserError (config, runbook, device, storage) without its stack,
- * telling which notebook to run first when a stage is out of order; anything else as
- * `<what> failed: …` with its stack.
- */
-export function cellError(e: unknown, what: string): Error {
-  if (e instanceof StageOrderError) return userError(`${e.message}. In notebooks: run ${stageNotebook(e.needsStage)} first.`);
-  if (isUserError(e)) return userError(e.message);
-  const err = e instanceof Error ? e : new Error(String(e));
-  err.message = `${what} failed: ${err.message}`;
-  return err;
-}
 
 function table(headers: string[], rows: Cell[][], caption?: string): void {
   showHtml(htmlTable(headers, rows, caption), textTable(headers, rows, caption));
@@ -83,12 +62,6 @@ export function loadBook(runbook = DEFAULT_RUNBOOK, run?: string): Runbook {
 /** Name of a stage's run on the backup store (`<run>-<stage>` when a run name is given). */
 export function remoteRunName(stage: string, run?: string): string {
   return run ? `${run}-${stage}` : stage;
-}
-
-/** The notebook that runs stage `index` of the default runbook (stage 0 runs inside 01-stage1). */
-export function stageNotebook(index: number): string {
-  const n = Math.max(1, index);
-  return `notebooks/0${n}-stage${n}.ipynb`;
 }
 
 /** Index and name of the first stage that has not finished (the last stage when all have). */

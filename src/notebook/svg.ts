@@ -1,5 +1,6 @@
-// Hand-written SVG line charts (loss and metrics per epoch). Written here rather than pulling a
-// plotting library: charting packages expect a DOM or canvas, and cells need only polylines.
+// Hand-written SVG line charts (loss and metrics per epoch). Plotting libraries can do this in
+// Node (vega renders SVG without a DOM, for instance), but they are large dependency trees that
+// every notebook would load for two charts of polylines, axes and a legend.
 
 export interface Series {
   name: string;

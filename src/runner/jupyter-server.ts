@@ -125,91 +125,102 @@ function killPids(pids: number[], signal: NodeJS.Signals): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function startJupyterServer(opts: { rootDir: string; dirs?: JupyterDirs; log?: (s: string) => void }): Promise<ServerHandle> {
-  const found = findJupyterServer();
-  if (!found) throw new Error(MISSING_JUPYTER);
-  const dirs = opts.dirs ?? defaultDirs();
-  const env = jupyterEnv(dirs);
+/** The server process with what stop() and the start-up wait need to know about it. */
+interface ServerProcess { pid: number; baseUrl: string; token: string; runtimeDir: string; exited(): boolean; stderr(): string }
+
+function spawnServer(cmd: { cmd: string; args: string[] }, rootDir: string, env: NodeJS.ProcessEnv, port: number): ServerProcess {
   const runtimeDir = env.JUPYTER_RUNTIME_DIR!;
-  const port = await freePort();
   const token = randomBytes(24).toString('hex');
   const args = [
-    ...found.args,
+    ...cmd.args,
     '--no-browser',
     '--allow-root',
     '--ip=127.0.0.1',
     `--port=${port}`,
     '--port-retries=0',
     `--ServerApp.token=${token}`,
-    `--ServerApp.root_dir=${opts.rootDir}`,
+    `--ServerApp.root_dir=${rootDir}`,
     // Our runtime dir in argv lets us find this server's processes by command line later.
     `--ServerApp.runtime_dir=${runtimeDir}`,
   ];
   // detached: own process group, so a terminal Ctrl-C reaches only us and we decide the order.
-  const proc: ChildProcess = spawn(found.cmd, args, { env, cwd: opts.rootDir, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc: ChildProcess = spawn(cmd.cmd, args, { env, cwd: rootDir, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (b: Buffer) => {
     stderr = (stderr + b.toString()).slice(-8000);
   });
   let exited = false;
   proc.on('exit', () => (exited = true));
-  const baseUrl = `http://127.0.0.1:${port}/`;
-  const pid = proc.pid!;
+  return { pid: proc.pid!, baseUrl: `http://127.0.0.1:${port}/`, token, runtimeDir, exited: () => exited, stderr: () => stderr.trim() };
+}
 
-  const killNow = () => {
+/** SIGKILL of the server's process group and of every process that mentions its runtime dir. */
+function killServerNow(p: ServerProcess): void {
+  try {
+    process.kill(-p.pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+  killPids(pidsMentioning(p.runtimeDir), 'SIGKILL');
+}
+
+/** Shutdown API, then SIGTERM of the group, then whatever still mentions the runtime dir. */
+async function stopServer(p: ServerProcess): Promise<void> {
+  if (!p.exited()) {
     try {
-      process.kill(-pid, 'SIGKILL');
+      await fetch(`${p.baseUrl}api/shutdown`, { method: 'POST', headers: { Authorization: `token ${p.token}` }, signal: AbortSignal.timeout(3000) });
     } catch {
-      /* gone */
+      /* fall through to signals */
     }
-    killPids(pidsMentioning(runtimeDir), 'SIGKILL');
-  };
-  let stopping: Promise<void> | null = null;
-  const stop = () =>
-    (stopping ??= (async () => {
-      if (!exited) {
-        try {
-          await fetch(`${baseUrl}api/shutdown`, { method: 'POST', headers: { Authorization: `token ${token}` }, signal: AbortSignal.timeout(3000) });
-        } catch {
-          /* fall through to signals */
-        }
-        for (let i = 0; i < 30 && !exited; i++) await sleep(100);
-        if (!exited) {
-          try {
-            process.kill(-pid, 'SIGTERM');
-          } catch {
-            /* gone */
-          }
-          for (let i = 0; i < 20 && !exited; i++) await sleep(100);
-        }
+    for (let i = 0; i < 30 && !p.exited(); i++) await sleep(100);
+    if (!p.exited()) {
+      try {
+        process.kill(-p.pid, 'SIGTERM');
+      } catch {
+        /* gone */
       }
-      // Kernels live in their own sessions (jupyter_client start_new_session), so they may
-      // survive the server: kill whatever still mentions our runtime dir (connection files).
-      let left = pidsMentioning(runtimeDir);
-      killPids(left, 'SIGTERM');
-      for (let i = 0; i < 20 && left.length; i++) {
-        await sleep(100);
-        left = pidsMentioning(runtimeDir);
-      }
-      killNow();
-      rmSync(runtimeDir, { recursive: true, force: true });
-    })());
+      for (let i = 0; i < 20 && !p.exited(); i++) await sleep(100);
+    }
+  }
+  // Kernels live in their own sessions (jupyter_client start_new_session), so they may
+  // survive the server: kill whatever still mentions our runtime dir (connection files).
+  let left = pidsMentioning(p.runtimeDir);
+  killPids(left, 'SIGTERM');
+  for (let i = 0; i < 20 && left.length; i++) {
+    await sleep(100);
+    left = pidsMentioning(p.runtimeDir);
+  }
+  killServerNow(p);
+  rmSync(p.runtimeDir, { recursive: true, force: true });
+}
 
+/** Polls api/status until the server answers; throws when it exits or 30 s pass. */
+async function waitReady(p: ServerProcess): Promise<boolean> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (exited) throw new Error(`jupyter server exited during start-up:\n${stderr.trim()}`);
+    if (p.exited()) throw new Error(`jupyter server exited during start-up:\n${p.stderr()}`);
     try {
-      const r = await fetch(`${baseUrl}api/status`, { headers: { Authorization: `token ${token}` }, signal: AbortSignal.timeout(1000) });
-      if (r.ok) break;
+      const r = await fetch(`${p.baseUrl}api/status`, { headers: { Authorization: `token ${p.token}` }, signal: AbortSignal.timeout(1000) });
+      if (r.ok) return true;
     } catch {
       /* not listening yet */
     }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`jupyter server did not answer within 30 s:\n${stderr.trim()}`);
-    }
+    if (Date.now() > deadline) return false;
     await sleep(100);
   }
-  opts.log?.(`jupyter server ready at ${baseUrl} (pid ${pid})`);
-  return { baseUrl, wsUrl: baseUrl.replace(/^http/, 'ws'), token, pid, runtimeDir, stop, killNow };
+}
+
+export async function startJupyterServer(opts: { rootDir: string; dirs?: JupyterDirs; log?: (s: string) => void }): Promise<ServerHandle> {
+  const found = findJupyterServer();
+  if (!found) throw new Error(MISSING_JUPYTER);
+  const env = jupyterEnv(opts.dirs ?? defaultDirs());
+  const p = spawnServer(found, opts.rootDir, env, await freePort());
+  let stopping: Promise<void> | null = null;
+  const stop = () => (stopping ??= stopServer(p));
+  if (!(await waitReady(p))) {
+    await stop();
+    throw new Error(`jupyter server did not answer within 30 s:\n${p.stderr()}`);
+  }
+  opts.log?.(`jupyter server ready at ${p.baseUrl} (pid ${p.pid})`);
+  return { baseUrl: p.baseUrl, wsUrl: p.baseUrl.replace(/^http/, 'ws'), token: p.token, pid: p.pid, runtimeDir: p.runtimeDir, stop, killNow: () => killServerNow(p) };
 }

@@ -147,6 +147,13 @@ export function formatConfigError(err: z.ZodError, what = 'config'): string {
 /** A config, flag or runbook the user has to change; the message names the key and the fix. */
 export class ConfigError extends UserError {}
 
+/** A runbook stage that starts from an earlier stage's best checkpoint, which does not exist yet. */
+export class StageOrderError extends ConfigError {
+  constructor(message: string, readonly needsStage: number) {
+    super(message);
+  }
+}
+
 export function parseTrainConfig(input: unknown, what = 'train config'): TrainConfig {
   const r = TrainConfigSchema.safeParse(input);
   if (!r.success) throw new ConfigError(formatConfigError(r.error, what));
