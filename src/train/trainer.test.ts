@@ -27,7 +27,7 @@ function rig(hooks: TrainerHooks[], opts: { epochs?: number; resume?: TrainState
     runDir: 'run',
     signalReceived: false,
     shouldSave: () => null,
-    save(d: CheckpointKind | SaveDecision, _t, state) {
+    save(d: CheckpointKind | SaveDecision, _t: unknown, state: TrainStateInput) {
       const kind = typeof d === 'string' ? d : d.kind;
       saves.push({ kind, globalStep: state.globalStep, state });
       return { kind, globalStep: state.globalStep, durable: new Promise(() => {}) };

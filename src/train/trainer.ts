@@ -173,7 +173,7 @@ export class Trainer implements TrainerControl {
     this.sampler.setState({ epoch: this.epoch, position: this.stepInEpoch * this.cfg.batchSize });
     for (let idx = this.sampler.next(); idx; idx = this.sampler.next()) {
       const r = await this.step(idx);
-      if (r.stop) return r.stop;
+      if (r.kind === 'stop') return r.stop;
       if (this.stepInEpoch >= this.stepsPerEpoch) break; // the epoch end decides saves and stops
       const stop = await this.betweenSteps(r.metrics);
       if (stop) return stop;
@@ -182,14 +182,14 @@ export class Trainer implements TrainerControl {
   }
 
   /** One optimiser step and its events; a NaN or infinite metric stops the run (nothing saved). */
-  private async step(idx: Uint32Array): Promise<{ metrics: Metrics; stop?: undefined } | { stop: Stop }> {
+  private async step(idx: Uint32Array): Promise<{ kind: 'step'; metrics: Metrics } | { kind: 'stop'; stop: Stop }> {
     const { cfg, o } = this;
     const lr = groupLrs(cfg, o.groups, scheduleFactor(cfg.schedule, { globalStep: this.globalStep, epoch: this.epoch, totalSteps: this.stepsPerEpoch * cfg.epochs }, this.sched));
     const m = this.trainRows ? await o.engine.stepIndices!(this.trainRows(idx), { lr }) : await o.engine.step(await o.train.getBatch(idx), { lr });
     const bad = Object.entries(m).find(([, v]) => !Number.isFinite(v));
     if (bad) {
       const message = `${bad[0]} became ${bad[1]} at epoch ${this.epoch + 1}, step ${this.stepInEpoch + 1} (global step ${this.globalStep + 1}). Training stopped; the last good checkpoint is kept. Lower the learning rate or check the data, then resume.`;
-      return { stop: { reason: 'nonFinite', message, error: true } };
+      return { kind: 'stop', stop: { reason: 'nonFinite', message, error: true } };
     }
     for (const [k, v] of Object.entries(m)) this.epochSums.sums[k] = (this.epochSums.sums[k] ?? 0) + v;
     this.epochSums.count++;
@@ -198,7 +198,7 @@ export class Trainer implements TrainerControl {
     await this.callHooks('onStep', { epoch: this.epoch, globalStep: this.globalStep, metrics: m });
     o.events.emit({ type: 'step', epoch: this.epoch, epochs: cfg.epochs, stepInEpoch: this.stepInEpoch, stepsPerEpoch: this.stepsPerEpoch, globalStep: this.globalStep, metrics: m, lr });
     await new Promise((r) => setImmediate(r)); // let signals and background writes run
-    return { metrics: m };
+    return { kind: 'step', metrics: m };
   }
 
   /** A boundary inside an epoch: save when a policy, a hook or a stop asks; stop when asked. */
