@@ -96,6 +96,9 @@ export function checkName(name: string, what: string): string {
   return name;
 }
 
+/** A name from the store that would write outside the target folder: restore stops at once. */
+export class UnsafeStoreName extends Error {}
+
 /**
  * Resolve a relative path from the store inside `root`; refuse `..`, absolute paths and
  * anything that would land outside `root`.
@@ -103,11 +106,11 @@ export function checkName(name: string, what: string): string {
 export function safeJoin(root: string, rel: string): string {
   if (rel === '') return path.resolve(root);
   if (path.isAbsolute(rel) || /^[a-zA-Z]:/.test(rel) || rel.includes('\\') || rel.split('/').includes('..')) {
-    throw new Error(`refusing the name "${rel}" from the store: it would escape the target folder`);
+    throw new UnsafeStoreName(`refusing the name "${rel}" from the store: it would escape the target folder`);
   }
   const n = normalizePath(rel);
   const abs = path.resolve(root, ...n.split('/'));
   const base = path.resolve(root);
-  if (abs !== base && !abs.startsWith(base + path.sep)) throw new Error(`refusing the name "${rel}" from the store: it would escape the target folder`);
+  if (abs !== base && !abs.startsWith(base + path.sep)) throw new UnsafeStoreName(`refusing the name "${rel}" from the store: it would escape the target folder`);
   return abs;
 }

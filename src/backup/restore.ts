@@ -11,7 +11,7 @@ import { defaultRunsBase } from '../checkpoint/runs.js';
 import { selectResume } from '../checkpoint/resume.js';
 import { hashFileRange } from '../storage/hash-file.js';
 import { type Store, formatBytes } from '../storage/store.js';
-import { BLOBS_DIR, INDEX_FILE, type StoreManifest, blobPath, checkName, safeJoin } from './format.js';
+import { BLOBS_DIR, INDEX_FILE, type StoreManifest, UnsafeStoreName, blobPath, checkName, safeJoin } from './format.js';
 import { readIndex, readStoreManifest } from './publish.js';
 
 export interface RestoreOptions {
@@ -177,7 +177,7 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       log(res.message);
       return res;
     } catch (e) {
-      if (/refusing the name/.test((e as Error).message)) throw e;
+      if (e instanceof UnsafeStoreName) throw e;
       base.rejected.push({ name: c.name, reason: (e as Error).message });
       log(`drivetrain: backup ${c.name} (step ${c.globalStep}) does not verify, trying an older one: ${(e as Error).message}`);
     }
@@ -204,7 +204,7 @@ async function defaultInto(store: Store, run: string, latest: string | null): Pr
 
 async function restoreCheckpoint(store: Store, m: StoreManifest, into: string): Promise<{ dir: string; down: number; reused: number }> {
   const final = safeJoin(into, m.relDir);
-  if (final === path.resolve(into)) throw new Error('refusing the name "" from the store: a checkpoint needs its own folder');
+  if (final === path.resolve(into)) throw new UnsafeStoreName('refusing the name "" from the store: a checkpoint needs its own folder');
   const parent = path.dirname(final);
   await fsp.mkdir(parent, { recursive: true });
   const stage = path.join(parent, `.tmp-restore-${path.basename(final)}-${process.pid}-${randomBytes(4).toString('hex')}`);
