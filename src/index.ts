@@ -1,5 +1,6 @@
 // Public API, importable from a tslab cell run in the project root: `import { ... } from './src/index'`.
 export * from './tensor.js';
+export * from './errors.js';
 export * from './onnx/index.js';
 export * from './autodiff/index.js';
 export * from './random.js';
