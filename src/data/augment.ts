@@ -2,7 +2,7 @@
 // horizontal flip, a random translation (PyTorch's RandomCrop with zero padding), brightness and
 // contrast. What happens to sample i in epoch e is a pure function of (seed, e, i) — counter-based
 // random numbers, no generator state — so a resumed run augments exactly as an uninterrupted one.
-// Only + − × ÷, floor and min/max are used, which IEEE 754 defines exactly on every machine.
+// Only + − ×, floor and min/max are used, which IEEE 754 defines exactly on every machine.
 import { channelAffine, TensorDataset, type Batch, type BatchContext, type Column, type Dataset } from './dataset.js';
 import { hash32, uniform } from './rng.js';
 
@@ -69,25 +69,34 @@ export interface ImageLayout { channels: number; size: number; scale: number[]; 
 /**
  * Writes the augmented, normalised image (float32, CHW) of `src` at `srcOff` into `out` at
  * `outOff`. Colour changes apply only when `color` (so flips and shifts alone keep exact pixels).
+ * Every output value depends on its source byte alone, so a 256-entry table per channel holds
+ * them (the same float arithmetic, done once per byte value instead of once per pixel).
  */
-export function augmentImage(src: Uint8Array, srcOff: number, l: ImageLayout, d: AugmentDraw, mean: number, color: boolean, out: Float32Array, outOff: number): void {
+export function augmentImage(src: Uint8Array, srcOff: number, l: ImageLayout, d: AugmentDraw, mean: number, color: boolean, out: Float32Array, outOff: number, lut = new Float32Array(256)): void {
   const S = l.size, plane = S * S;
   const b = d.brightness, c = d.contrast, m = mean * b;
+  // output columns [x0, x1) come from the image, the rest are filled with byte value 0
+  const x0 = Math.max(0, d.dx), x1 = Math.min(S, S + d.dx);
   for (let ch = 0; ch < l.channels; ch++) {
     const sc = l.scale[ch], sh = l.shift[ch];
+    for (let v = 0; v < 256; v++) {
+      let x = v;
+      if (color) {
+        x = Math.min(255, Math.max(0, x * b));
+        x = Math.min(255, Math.max(0, (x - m) * c + m));
+      }
+      lut[v] = x * sc + sh;
+    }
+    const fill = lut[0];
     const so = srcOff + ch * plane, oo = outOff + ch * plane;
     for (let y = 0; y < S; y++) {
-      const sy = y - d.dy;
+      const sy = y - d.dy, o = oo + y * S;
+      if (sy < 0 || sy >= S) { out.fill(fill, o, o + S); continue; }
       const row = so + sy * S;
-      for (let x = 0; x < S; x++) {
-        const sx = d.flip ? S - 1 - (x - d.dx) : x - d.dx;
-        let v = sy >= 0 && sy < S && sx >= 0 && sx < S ? src[row + sx] : 0;
-        if (color) {
-          v = Math.min(255, Math.max(0, v * b));
-          v = Math.min(255, Math.max(0, (v - m) * c + m));
-        }
-        out[oo + y * S + x] = v * sc + sh;
-      }
+      out.fill(fill, o, o + x0);
+      if (d.flip) for (let x = x0; x < x1; x++) out[o + x] = lut[src[row + S - 1 - x + d.dx]];
+      else for (let x = x0; x < x1; x++) out[o + x] = lut[src[row + x - d.dx]];
+      out.fill(fill, o + x1, o + S);
     }
   }
 }
@@ -136,12 +145,13 @@ export class AugmentedDataset implements Dataset {
     const batch: Batch = this.rest ? this.rest.getBatch(rows) : {};
     const box = batch.box?.data as Float32Array | undefined;
     const color = (this.options.brightness ?? 0) > 0 || (this.options.contrast ?? 0) > 0;
+    const lut = new Float32Array(256);
     for (let k = 0; k < rows.length; k++) {
       const r = rows[k];
       const b = box ? box.subarray(4 * k, 4 * k + 4) : null;
       const d = drawAugment(this.options, ctx.seed, ctx.epoch, indices[k], size, b);
       if (color && Number.isNaN(this.means[r])) this.means[r] = greyMean(this.pixels, r * per, channels, size * size);
-      augmentImage(this.pixels, r * per, this.layout, d, this.means[r], color, image, k * per);
+      augmentImage(this.pixels, r * per, this.layout, d, this.means[r], color, image, k * per, lut);
       if (b) {
         b[0] = (d.flip ? 1 - b[0] : b[0]) + d.dx / size;
         b[1] = b[1] + d.dy / size;

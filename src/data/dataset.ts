@@ -76,13 +76,22 @@ export class TensorDataset implements Dataset {
       const dtype = c.transform ? c.transform.dtype : c.dtype;
       const data = allocate(dtype, b * per);
       const affine = c.transform ? channelAffine(c.transform, c.shape) : null;
+      // uint8 pixels: each channel's 256 possible results, computed as below, then looked up
+      const luts = affine && c.dtype === 'uint8' ? affine.scale.map((sc, ch) => Float32Array.from({ length: 256 }, (_, v) => v * sc + affine.shift[ch])) : null;
       for (let k = 0; k < b; k++) {
         const i = indices[k];
         if (!(i >= 0 && i < this.length) || !Number.isInteger(i)) {
           throw new RangeError(`index ${i} is outside the dataset (length ${this.length})`);
         }
         const src = c.data.subarray(i * per, (i + 1) * per);
-        if (affine) {
+        if (luts) {
+          const dst = data as Float32Array, bytes = src as Uint8Array;
+          const plane = per / luts.length;
+          for (let ch = 0; ch < luts.length; ch++) {
+            const lut = luts[ch];
+            for (let j = ch * plane; j < (ch + 1) * plane; j++) dst[k * per + j] = lut[bytes[j]];
+          }
+        } else if (affine) {
           const dst = data as Float32Array;
           const { scale, shift } = affine;
           const plane = per / scale.length;

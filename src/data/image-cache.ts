@@ -1,5 +1,5 @@
 // The decoded-image cache: one file per dataset identity (folder, annotation file, image size,
-// channels, resize mode, decoder version), holding every sample's uint8 CHW pixels plus labels,
+// channels, resize mode, class list), holding every sample's uint8 CHW pixels plus labels,
 // boxes and class names. It is valid while every input file keeps its size and mtime, so later
 // runs, stages and resumes read one file instead of decoding every image again.
 //
@@ -21,6 +21,8 @@ export interface CacheHeader {
   format: 'drivetrain-image-cache';
   version: 1;
   identity: Record<string, unknown>;
+  /** sharp and libvips versions that decoded the pixels (information only). */
+  decoder: string;
   inputs: InputStat[];
   task: 'classification' | 'detection';
   n: number;

@@ -10,7 +10,7 @@ import { TensorDataset, type Column } from './dataset.js';
 import { DataError, Problems } from './errors.js';
 import { csvSource } from './annotations-csv.js';
 import { decodeInto, decoderVersion, imageInfo, resizeGeometry, type ImageInfo, type ResizeMode } from './image-decode.js';
-import { cacheFile, defaultCacheDir, inputsFingerprint, readCache, writeCache, type CacheHeader, type InputStat } from './image-cache.js';
+import { cacheFile, defaultCacheDir, inputsFingerprint, readCache, writeCache, type CacheHeader, type CacheLookup, type InputStat } from './image-cache.js';
 import { folderSource, mapLimit, shown, statOrNull, yoloSource, type RawBox, type Source } from './image-sources.js';
 
 export type ImageFormat = 'auto' | 'folder' | 'csv' | 'yolo';
@@ -51,7 +51,8 @@ export interface ImageData {
   splits: ('train' | 'val' | null)[] | null;
   /** What the data is (for configs, runs and checkpoints): folder, annotations, classes, a fingerprint of the files. */
   identity: { kind: Source['kind']; root: string; ann: string | null; classes: string[]; n: number; size: number; channels: number; files: string };
-  cache: { file: string | null; hit: boolean; decoded: number; seconds: number; reason?: string };
+  /** `seconds`: the whole load; `decodeSeconds`: reading and decoding the images (0 on a cache hit). */
+  cache: { file: string | null; hit: boolean; decoded: number; seconds: number; decodeSeconds: number; reason?: string };
 }
 
 type Decoded = Pick<CacheHeader, 'channels' | 'labels' | 'boxes'> & { pixels: Uint8Array };
@@ -162,7 +163,9 @@ export async function loadImageDataset(o: ImageDatasetOptions): Promise<ImageDat
   for (const n of src.notes) o.log?.(n);
   if (!src.items.length) throw new DataError(`${shown(src.ann ?? root)}: no usable images`);
   const resize = o.resize ?? 'stretch';
-  const identity = { kind: src.kind, root, ann: src.ann, size: o.size, channels: o.channels ?? 'auto', resize, classes: o.classes ?? null, decoder: await decoderVersion() };
+  // Not in the identity: the decoder's version. A cache stays valid across sharp upgrades, so a run
+  // resumed with its cache sees the very pixels it started with (and a hit never loads libvips).
+  const identity = { kind: src.kind, root, ann: src.ann, size: o.size, channels: o.channels ?? 'auto', resize, classes: o.classes ?? null };
   const texts = await Promise.all(src.textFiles.map(async (f): Promise<InputStat> => {
     const s = await statOrNull(f);
     if (!s) throw new DataError(`${shown(f)} disappeared while the data was read`);
@@ -171,14 +174,18 @@ export async function loadImageDataset(o: ImageDatasetOptions): Promise<ImageDat
   const inputs: InputStat[] = [...texts, ...src.items.map((i): InputStat => [i.file, i.size, i.mtimeMs])];
   const dir = o.cacheDir === undefined ? defaultCacheDir() : o.cacheDir;
   const file = dir ? cacheFile(path.resolve(dir), identity, root) : null;
-  const found = file ? await readCache(file, identity, inputs) : { hit: false as const, reason: 'no cache (data.cacheDir null)' };
+  const found: CacheLookup = file ? await readCache(file, identity, inputs) : { hit: false, reason: 'no cache (data.cacheDir null)' };
+  const missReason = 'reason' in found ? found.reason : undefined;
   let d: Decoded;
+  let decodeSeconds = 0;
   if (found.hit) {
     d = { channels: found.header.channels, labels: found.header.labels, boxes: found.header.boxes, pixels: found.pixels };
   } else {
+    const t1 = performance.now();
     d = await decodeAll(src, o, resize, problems, summary);
+    decodeSeconds = (performance.now() - t1) / 1000;
     if (file) {
-      const header = { format: 'drivetrain-image-cache' as const, version: 1 as const, identity, inputs, task: src.task, n: src.items.length, channels: d.channels, size: o.size, classes: src.classes, files: src.items.map((i) => i.rel), labels: d.labels, splits: splitsOf(src), boxes: d.boxes };
+      const header = { format: 'drivetrain-image-cache' as const, version: 1 as const, identity, decoder: await decoderVersion(), inputs, task: src.task, n: src.items.length, channels: d.channels, size: o.size, classes: src.classes, files: src.items.map((i) => i.rel), labels: d.labels, splits: splitsOf(src), boxes: d.boxes };
       await writeCache(file, header, d.pixels).catch((e: Error) => o.log?.(`Could not write the decoded-image cache ${file} (${e.message}); the next run decodes again`));
     }
   }
@@ -193,7 +200,7 @@ export async function loadImageDataset(o: ImageDatasetOptions): Promise<ImageDat
     dataset: new TensorDataset(columns), task: src.task, classes: src.classes, channels: d.channels, size: o.size,
     files: src.items.map((i) => i.rel), splits: splitsOf(src),
     identity: { kind: src.kind, root, ann: src.ann, classes: src.classes, n, size: o.size, channels: d.channels, files: inputsFingerprint(inputs) },
-    cache: { file, hit: found.hit, decoded: found.hit ? 0 : n, seconds, reason: found.hit ? undefined : found.reason },
+    cache: { file, hit: found.hit, decoded: found.hit ? 0 : n, seconds, decodeSeconds, reason: missReason },
   };
   o.log?.(describe(out, resize));
   return out;
@@ -207,7 +214,7 @@ function describe(d: ImageData, resize: ResizeMode): string {
   const cls = `${d.classes.length} class${d.classes.length > 1 ? 'es' : ''}: ${d.classes.slice(0, 6).join(', ')}${d.classes.length > 6 ? ', …' : ''}`;
   const from = d.identity.ann ? `${shown(d.identity.root)} + ${shown(d.identity.ann)}` : shown(d.identity.root);
   const how = d.cache.hit ? `read from the decoded cache ${shown(d.cache.file!)} in ${d.cache.seconds.toFixed(2)} s`
-    : `decoded in ${d.cache.seconds.toFixed(1)} s (${Math.round(d.identity.n / Math.max(d.cache.seconds, 1e-3))} images/s)${d.cache.file ? ` into the cache ${shown(d.cache.file)}` : ''}`;
+    : `decoded in ${d.cache.seconds.toFixed(1)} s (${Math.round(d.identity.n / Math.max(d.cache.decodeSeconds, 1e-3))} images/s)${d.cache.file ? ` into the cache ${shown(d.cache.file)}` : ''}`;
   const stale = !d.cache.hit && d.cache.file && d.cache.reason !== 'no cache yet' ? ` (the cache there was not used: ${d.cache.reason})` : '';
   return `Data: ${d.identity.n} images from ${from} (${d.task}, ${cls}), ${d.size}×${d.size} ${d.channels === 1 ? 'grayscale' : 'RGB'} (${resize}); ${how}${stale}`;
 }

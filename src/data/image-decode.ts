@@ -17,7 +17,7 @@ export function loadSharp(): Promise<SharpModule> {
   return sharpModule;
 }
 
-/** libvips and sharp versions: part of the decode cache's identity (another libvips may resize differently). */
+/** sharp and libvips versions (recorded in the decode cache; another libvips may resize differently). */
 export async function decoderVersion(): Promise<string> {
   const s = await loadSharp();
   return `sharp ${s.versions.sharp ?? '?'} vips ${s.versions.vips ?? '?'}`;

@@ -17,17 +17,23 @@ export interface ImageSetOptions {
   allGray?: boolean;
   /** Add a small second box to every fourth image (CSV). */
   extraBoxes?: boolean;
+  /** Canvas at least this wide (and 3/4 as tall), for photo-sized images (default: just around the glyph). */
+  canvas?: number;
 }
 
 /** Image i: a glyph of side 32–48 on a canvas up to 16 px wider / 8 px taller, offset inside it. */
-function render(i: number, seed: number, allGray: boolean): { raw: Buffer; channels: 1 | 3; width: number; height: number; box: [number, number, number, number]; cls: string; gray: boolean } {
+function render(i: number, seed: number, allGray: boolean, canvas = 0): { raw: Buffer; channels: 1 | 3; width: number; height: number; box: [number, number, number, number]; cls: string; gray: boolean } {
   const side = 32 + ((i * 7) % 17);
   const g = drawGlyph(seed, i, side);
-  const width = side + ((i * 5) % 17), height = side + ((i * 3) % 9);
+  const width = Math.max(canvas, side + ((i * 5) % 17)), height = Math.max(Math.round(canvas * 0.75), side + ((i * 3) % 9));
   const ox = (i * 11) % (width - side + 1), oy = (i * 13) % (height - side + 1);
   const gray = allGray || i % 3 !== 0;
   const channels = gray ? 1 : 3;
   const raw = Buffer.alloc(width * height * channels, 30);
+  if (canvas) { // photo-like: a noisy background that does not compress away
+    let h = (seed * 0x9e3779b1 + i) >>> 0;
+    for (let k = 0; k < raw.length; k++) { h = (Math.imul(h, 1664525) + 1013904223) >>> 0; raw[k] = 20 + (h >>> 26); }
+  }
   for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) {
     const v = g.image[y * side + x], p = (y + oy) * width + (x + ox);
     if (gray) raw[p] = v;
@@ -44,7 +50,7 @@ export async function writeImageSet(dir: string, o: ImageSetOptions): Promise<{ 
   const images: WrittenImage[] = [];
   const rows = ['filename,class,x,y,w,h'];
   for (let i = 0; i < o.n; i++) {
-    const r = render(i, seed, !!o.allGray);
+    const r = render(i, seed, !!o.allGray, o.canvas);
     const ext = i % 2 ? 'jpg' : 'png';
     const name = `img_${String(i).padStart(3, '0')}.${ext}`;
     const rel = layout === 'folder' ? path.join(r.cls, name) : layout === 'yolo' ? path.join('images', name) : path.join('images', name);
