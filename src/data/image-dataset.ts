@@ -5,6 +5,7 @@
 //
 // The built-in detector predicts one box per image, so an image with several boxes uses its
 // largest (by area; the first on ties), and that box's class is the image's label.
+import os from 'node:os';
 import path from 'node:path';
 import { TensorDataset, type Column } from './dataset.js';
 import { DataError, Problems } from './errors.js';
@@ -126,7 +127,7 @@ async function decodeAll(src: Source, o: ImageDatasetOptions, resize: ResizeMode
   const per = channels * o.size * o.size;
   const pixels = new Uint8Array(src.items.length * per);
   let done = 0, lastLog = performance.now();
-  await mapLimit(src.items, 4, async (it, i) => {
+  await mapLimit(src.items, Math.max(2, Math.min(8, os.availableParallelism())), async (it, i) => { // libvips decodes on libuv's threads
     try {
       await decodeInto(it.file, oks[i], { size: o.size, channels, resize }, pixels, i * per);
     } catch (e) {
@@ -152,44 +153,56 @@ function normalisation(o: ImageDatasetOptions, channels: number): NonNullable<Co
   return { dtype: 'float32', scale: std.map((s) => 1 / (255 * s)), shift: mean.map((m, i) => -m / std[i]) };
 }
 
-export async function loadImageDataset(o: ImageDatasetOptions): Promise<ImageData> {
-  const t0 = performance.now();
-  const root = path.resolve(o.path);
-  const problems = new Problems();
-  const src = await readSource(o, root, problems);
-  const summary = `bad data in ${shown(src.ann ?? root)}`;
-  if (problems.count) await inspect(src, o, o.resize ?? 'stretch', problems); // report unreadable images and boxes outside them too
-  problems.check(summary);
-  for (const n of src.notes) o.log?.(n);
-  if (!src.items.length) throw new DataError(`${shown(src.ann ?? root)}: no usable images`);
-  const resize = o.resize ?? 'stretch';
-  // Not in the identity: the decoder's version. A cache stays valid across sharp upgrades, so a run
-  // resumed with its cache sees the very pixels it started with (and a hit never loads libvips).
-  const identity = { kind: src.kind, root, ann: src.ann, size: o.size, channels: o.channels ?? 'auto', resize, classes: o.classes ?? null };
+/** [file, size, mtime] of the annotation files and every image: what the cache must match. */
+async function inputStats(src: Source): Promise<InputStat[]> {
   const texts = await Promise.all(src.textFiles.map(async (f): Promise<InputStat> => {
     const s = await statOrNull(f);
     if (!s) throw new DataError(`${shown(f)} disappeared while the data was read`);
     return [f, s.size, s.mtimeMs];
   }));
-  const inputs: InputStat[] = [...texts, ...src.items.map((i): InputStat => [i.file, i.size, i.mtimeMs])];
+  return [...texts, ...src.items.map((i): InputStat => [i.file, i.size, i.mtimeMs])];
+}
+
+interface Pixels { d: Decoded; inputs: InputStat[]; file: string | null; hit: boolean; reason?: string; decodeSeconds: number }
+
+/** The decoded samples: from the cache when it matches, else decoded now (and cached). */
+async function cachedOrDecoded(src: Source, o: ImageDatasetOptions, resize: ResizeMode, problems: Problems, summary: string): Promise<Pixels> {
+  // Not in the identity: the decoder's version. A cache stays valid across sharp upgrades, so a run
+  // resumed with its cache sees the very pixels it started with (and a hit never loads libvips).
+  const identity = { kind: src.kind, root: src.root, ann: src.ann, size: o.size, channels: o.channels ?? 'auto', resize, classes: o.classes ?? null };
+  const inputs = await inputStats(src);
   const dir = o.cacheDir === undefined ? defaultCacheDir() : o.cacheDir;
-  const file = dir ? cacheFile(path.resolve(dir), identity, root) : null;
+  const file = dir ? cacheFile(path.resolve(dir), identity, src.root) : null;
   const found: CacheLookup = file ? await readCache(file, identity, inputs) : { hit: false, reason: 'no cache (data.cacheDir null)' };
-  const missReason = 'reason' in found ? found.reason : undefined;
-  let d: Decoded;
-  let decodeSeconds = 0;
-  if (found.hit) {
-    d = { channels: found.header.channels, labels: found.header.labels, boxes: found.header.boxes, pixels: found.pixels };
-  } else {
-    const t1 = performance.now();
-    d = await decodeAll(src, o, resize, problems, summary);
-    decodeSeconds = (performance.now() - t1) / 1000;
-    if (file) {
-      const header = { format: 'drivetrain-image-cache' as const, version: 1 as const, identity, decoder: await decoderVersion(), inputs, task: src.task, n: src.items.length, channels: d.channels, size: o.size, classes: src.classes, files: src.items.map((i) => i.rel), labels: d.labels, splits: splitsOf(src), boxes: d.boxes };
-      await writeCache(file, header, d.pixels).catch((e: Error) => o.log?.(`Could not write the decoded-image cache ${file} (${e.message}); the next run decodes again`));
-    }
+  if (found.hit && found.header.n === src.items.length) {
+    const h = found.header;
+    return { d: { channels: h.channels, labels: h.labels, boxes: h.boxes, pixels: found.pixels }, inputs, file, hit: true, decodeSeconds: 0 };
   }
-  const seconds = (performance.now() - t0) / 1000;
+  const t0 = performance.now();
+  const d = await decodeAll(src, o, resize, problems, summary);
+  const decodeSeconds = (performance.now() - t0) / 1000;
+  if (file) {
+    const header = {
+      format: 'drivetrain-image-cache' as const, version: 1 as const, identity, decoder: await decoderVersion(), inputs, task: src.task, n: src.items.length,
+      channels: d.channels, size: o.size, classes: src.classes, files: src.items.map((i) => i.rel), labels: d.labels, splits: splitsOf(src), boxes: d.boxes,
+    };
+    await writeCache(file, header, d.pixels).catch((e: Error) => o.log?.(`Could not write the decoded-image cache ${file} (${e.message}); the next run decodes again`));
+  }
+  return { d, inputs, file, hit: false, reason: 'reason' in found ? found.reason : 'sample count differs', decodeSeconds };
+}
+
+export async function loadImageDataset(o: ImageDatasetOptions): Promise<ImageData> {
+  const t0 = performance.now();
+  const root = path.resolve(o.path);
+  const resize = o.resize ?? 'stretch';
+  const problems = new Problems();
+  const src = await readSource(o, root, problems);
+  const summary = `bad data in ${shown(src.ann ?? root)}`;
+  if (problems.count) await inspect(src, o, resize, problems); // report unreadable images and boxes outside them too
+  problems.check(summary);
+  for (const n of src.notes) o.log?.(n);
+  if (!src.items.length) throw new DataError(`${shown(src.ann ?? root)}: no usable images`);
+  const { d, inputs, file, hit, reason, decodeSeconds } = await cachedOrDecoded(src, o, resize, problems, summary);
   const n = src.items.length;
   const columns: Record<string, Column> = {
     image: { dtype: 'uint8', shape: [d.channels, o.size, o.size], data: d.pixels, transform: normalisation(o, d.channels) },
@@ -200,7 +213,7 @@ export async function loadImageDataset(o: ImageDatasetOptions): Promise<ImageDat
     dataset: new TensorDataset(columns), task: src.task, classes: src.classes, channels: d.channels, size: o.size,
     files: src.items.map((i) => i.rel), splits: splitsOf(src),
     identity: { kind: src.kind, root, ann: src.ann, classes: src.classes, n, size: o.size, channels: d.channels, files: inputsFingerprint(inputs) },
-    cache: { file, hit: found.hit, decoded: found.hit ? 0 : n, seconds, decodeSeconds, reason: missReason },
+    cache: { file, hit, decoded: hit ? 0 : n, seconds: (performance.now() - t0) / 1000, decodeSeconds, reason },
   };
   o.log?.(describe(out, resize));
   return out;

@@ -65,10 +65,10 @@ export async function statOrNull(p: string): Promise<{ size: number; mtimeMs: nu
   }
 }
 
-/** Sorted entries of a folder, hidden ones left out. */
+/** Sorted entries of a folder; hidden ones and macOS zip leftovers (__MACOSX) left out. */
 async function entries(dir: string): Promise<{ name: string; dir: boolean }[]> {
   const list = await fs.readdir(dir, { withFileTypes: true });
-  return list.filter((e) => !e.name.startsWith('.')).map((e) => ({ name: e.name, dir: e.isDirectory() })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return list.filter((e) => !e.name.startsWith('.') && e.name !== '__MACOSX').map((e) => ({ name: e.name, dir: e.isDirectory() })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Image files under `dir`, recursively, in sorted order. */
