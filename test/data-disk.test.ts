@@ -9,7 +9,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFromFlags } from '../src/cli/train-flags.js';
 import { STANDARD_AUGMENT } from '../src/data/augment.js';
-import { train } from '../src/train/run.js';
+import { trainValSplit } from '../src/data/dataset.js';
+import { glyphDataset } from '../src/data/glyphs.js';
+import { residentBase, train } from '../src/train/run.js';
 import { blankImagesKeepingStats, writeImageSet, type WrittenImage } from './support/image-data.js';
 import { diffTensors, finalCheckpoint, runChild, stepLosses, writeConfig } from './support/trainer-runs.js';
 
@@ -35,6 +37,15 @@ describe('training on images from disk', () => {
       path: 'imgs', ann: 'ann.csv', size: 96, channels: 1, valFraction: 0.2, cacheDir: 'c', augment: { hflip: 0.5, translate: 0.1, brightness: 0.2, contrast: 0.2 },
     });
     expect(configFromFlags({ epochs: 2, lr: 0.01, channels: 'auto', dataN: 5 }).data).toEqual({ n: 5, channels: 'auto' });
+  });
+
+  it('the engine holds a dataset whole only while its float32 inputs fit the limit', () => {
+    const all = glyphDataset({ n: 64 }); // 64 × 1024 pixels → 256 KiB as float32, + labels and boxes
+    const { train } = trainValSplit(all, 0.25, 1);
+    const said: string[] = [];
+    expect(residentBase(train, (m) => said.push(m))).toBe(all);
+    expect(residentBase(train, (m) => said.push(m), 200_000)).toBeUndefined();
+    expect(said).toEqual([expect.stringMatching(/^The dataset takes 0\.0 GiB as float32 inputs, over 0\.0 GiB: batches are made from the uint8 images step by step/)]);
   });
 
   it('trains from --data --ann --img-size through the CLI; bad data stops before training with the file and line', () => {

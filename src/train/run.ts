@@ -7,13 +7,14 @@ import { readRunMetadata } from '../checkpoint/metadata.js';
 import { resolveResume } from '../checkpoint/resume.js';
 import type { CheckpointOptionsInput } from '../checkpoint/policy.js';
 import { readSafetensors } from '../checkpoint/safetensors.js';
-import { trainValSplit, type Batch, type Dataset } from '../data/dataset.js';
+import { trainValSplit, type Batch, type Dataset, type TensorDataset } from '../data/dataset.js';
 import { augmentActive } from '../data/augment.js';
 import { diskDatasets, trainView } from '../data/disk-datasets.js';
 import { glyphDataset, GLYPH_CLASSES } from '../data/glyphs.js';
 import type { ImageData } from '../data/image-dataset.js';
 import { mnistDatasets } from '../data/mnist-digits.js';
 import { DataError } from '../data/errors.js';
+import { DEFAULT_BUDGET_BYTES } from '../engine/device-data.js';
 import type { TensorMap } from '../tensor.js';
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { createEngine } from './engine-adapter.js';
@@ -68,7 +69,7 @@ export interface BuiltDatasets {
  */
 export async function buildDatasets(cfg: TrainConfig, log?: (message: string) => void): Promise<BuiltDatasets> {
   const d = cfg.data;
-  if (augmentActive(d.augment)) log?.(`Augmenting training images (seeded by seed ${cfg.seed}, epoch and sample): ${Object.entries(d.augment).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (augmentActive(d.augment)) log?.(`Augmenting training images (seeded by seed ${cfg.seed}, epoch and sample): ${Object.entries(d.augment).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (d.path !== undefined) {
     const r = await diskDatasets({
       path: d.path, ann: d.ann, format: d.format, size: d.size, channels: d.channels, resize: d.resize, mean: d.mean, std: d.std,
@@ -100,9 +101,9 @@ function checkModelFits(spec: ModelSpec, sample: Batch, cfg: TrainConfig, image?
 }
 
 /**
- * Phase-1 bridge: the loop calls getBatch(indices) without { epoch, seed }; its start and epoch
- * events say which epoch is running (a resumed run starts at the checkpoint's), so datasets that
- * augment get the context they need. Only for datasets the engine cannot hold (host batches).
+ * The loop calls getBatch(indices) without { epoch, seed } (yet); its start and epoch events say
+ * which epoch is running (a resumed run starts at the checkpoint's), so datasets that augment get
+ * the context they need. Only for datasets the engine cannot hold (fed as host batches).
  */
 function withEpochContext(ds: Dataset, events: Emitter, seed: number): Dataset {
   let epoch = 0;
@@ -111,6 +112,23 @@ function withEpochContext(ds: Dataset, events: Emitter, seed: number): Dataset {
     else if (e.type === 'epoch') epoch = e.epoch + 1;
   });
   return { length: ds.length, getBatch: (idx, ctx) => ds.getBatch(idx, ctx ?? { epoch, seed }) };
+}
+
+/** Host memory the engine may use to hold a dataset whole as its inputs (float32 after transforms). */
+const RESIDENT_LIMIT_BYTES = DEFAULT_BUDGET_BYTES;
+
+/**
+ * The in-memory dataset the engine holds whole (stepIndices), or undefined: not a view of one, or
+ * too big as float32 inputs (a 4× copy of uint8 images); those are fed batch by batch instead.
+ */
+export function residentBase(ds: Dataset, warn: (m: string) => void, limit = RESIDENT_LIMIT_BYTES): TensorDataset | undefined {
+  const r = tensorRows(ds);
+  if (!r) return undefined;
+  const bytes = Object.values(r.base.columns).reduce((sum, c) => sum + c.data.length * (c.transform ? 4 : c.data.BYTES_PER_ELEMENT), 0);
+  if (bytes <= limit) return r.base;
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+  warn(`The dataset takes ${gib(bytes)} as float32 inputs, over ${gib(limit)}: batches are made from the uint8 images step by step instead of holding it whole`);
+  return undefined;
 }
 
 export function checkpointOptions(cfg: TrainConfig): CheckpointOptionsInput {
@@ -180,8 +198,9 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
   const sample = await data.train.getBatch([0]);
   const spec = opts.model ?? createModel(cfg.model, modelShape(sample, data.classes.length, cfg.data.size));
   checkModelFits(spec, sample, cfg, data.image);
-  const trainSet = tensorRows(data.train) ? data.train : withEpochContext(data.train, events, cfg.seed);
-  const engine = await createEngine(spec, cfg, sample, tensorRows(data.train)?.base); // in-memory data: held by the engine
+  const held = residentBase(data.train, warn);
+  const trainSet = held ? data.train : withEpochContext(data.train, events, cfg.seed);
+  const engine = await createEngine(spec, cfg, sample, held); // in-memory data: held by the engine
   let manager: CheckpointManager;
   try {
     manager = await CheckpointManager.open(cfg.out, checkpointOptions(cfg), { warn, experiment: opts.stage, ...opts.checkpointDeps });
