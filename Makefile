@@ -78,6 +78,7 @@ bench: setup
 	$(TSX) bench/engine-mlp.ts
 	$(TSX) bench/checkpoint.ts
 	$(TSX) bench/backup.ts
+	$(TSX) bench/data.ts
 	$(TSX) bench/gpu.ts
 
 # Bundle bench/gpu.ts for a bare GPU host (see ../shared/gpu/README.md); the bundle is CommonJS,

@@ -1,6 +1,7 @@
 // Flags of `drivetrain train` → a train config input (flags override --config values).
 import fs from 'node:fs';
 import { InvalidArgumentError } from 'commander';
+import { STANDARD_AUGMENT } from '../data/augment.js';
 import { ConfigError, type TrainConfigInput } from '../train/config.js';
 
 export const num = (flag: string) => (v: string): number => {
@@ -21,6 +22,7 @@ export interface TrainFlags {
   saveSteps?: number; saveIntervalS?: number; keepLast?: number; seed?: number; device?: string;
   resume?: string; gdriveBackup?: string; model?: string; optimizer?: string; maxSteps?: number;
   threads?: number; dataN?: number; dataset?: string; initFrom?: string; quiet?: boolean;
+  data?: string; ann?: string; imgSize?: number; channels?: string; augment?: boolean; valFraction?: number; cacheDir?: string;
 }
 
 function readJson(file: string, what: string): unknown {
@@ -41,6 +43,15 @@ export function configFromFlags(f: TrainFlags): TrainConfigInput {
   set('threads', f.threads); set('initFrom', f.initFrom);
   if (f.dataN !== undefined) c.data = { ...(c.data as object), n: f.dataN };
   if (f.dataset !== undefined) c.data = { ...(c.data as object), name: f.dataset };
+  const data: Record<string, unknown> = {};
+  if (f.data !== undefined) data.path = f.data;
+  if (f.ann !== undefined) data.ann = f.ann;
+  if (f.imgSize !== undefined) data.size = f.imgSize;
+  if (f.channels !== undefined) data.channels = f.channels === 'auto' ? 'auto' : Number(f.channels);
+  if (f.valFraction !== undefined) data.valFraction = f.valFraction;
+  if (f.cacheDir !== undefined) data.cacheDir = f.cacheDir;
+  if (f.augment) data.augment = { ...STANDARD_AUGMENT, ...((c.data as { augment?: object } | undefined)?.augment) };
+  if (Object.keys(data).length) c.data = { ...(c.data as object), ...data };
   if (f.lrHead !== undefined || f.lrBackbone !== undefined) {
     const g = { ...(c.lrGroups as Record<string, number> | undefined) };
     if (f.lrHead !== undefined) g.head = f.lrHead;

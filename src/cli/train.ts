@@ -43,6 +43,13 @@ export function register(program: Command): void {
     .option('--threads <n>', 'CPU threads for the engine', int('--threads'))
     .option('--data-n <n>', 'number of samples (before the validation split)', int('--data-n'))
     .addOption(new Option('--dataset <name>', 'built-in dataset').choices(['glyphs', 'mnist']))
+    .option('--data <dir>', 'your images: class sub-folders, images + --ann CSV, or YOLO images/ + labels/')
+    .option('--ann <csv>', 'annotation CSV: filename,class,x,y,w,h (or x1,y1,x2,y2) in pixels, or filename,class')
+    .option('--img-size <n>', 'resize images to N×N (default 32)', int('--img-size'))
+    .addOption(new Option('--channels <c>', "image channels (default 'auto': 1 when every image is grayscale)").choices(['1', '3', 'auto']))
+    .option('--augment', 'augment training images (flip, shift, brightness, contrast; seeded, resumable)')
+    .option('--val-fraction <x>', 'share of the images held out for validation (default 0.125)', num('--val-fraction'))
+    .option('--cache-dir <dir>', 'decoded-image cache folder (default ~/.cache/drivetrain/images)')
     .option('--quiet', 'no progress output')
     .action(async (f: TrainFlags) => {
       const config = parseTrainConfig(configFromFlags(f), f.config ? `config (${f.config} + flags)` : 'flags');

@@ -3,3 +3,8 @@ export * from './rng.js';
 export * from './sampler.js';
 export * from './glyphs.js';
 export * from './mnist-digits.js';
+export * from './errors.js';
+export * from './augment.js';
+export * from './image-dataset.js';
+export { defaultCacheDir } from './image-cache.js';
+export * from './disk-datasets.js';

@@ -58,3 +58,19 @@ describe('runbooks', () => {
     expect(() => parseRunbook({ stages: [] })).toThrow(/stages: Too small/);
   });
 });
+
+describe('data from disk', () => {
+  it('takes the disk keys only with data.path, keeps glyph sizes in range, and leaves built-in configs (and their hash) as they were', () => {
+    const c = parseTrainConfig({ epochs: 1, lr: 0.1, data: { path: 'imgs', ann: 'a.csv', size: 224, channels: 3, augment: { hflip: 0.5 } } });
+    expect(c.data).toMatchObject({ path: 'imgs', ann: 'a.csv', size: 224, channels: 3, augment: { hflip: 0.5, translate: 0, brightness: 0, contrast: 0 } });
+    expect(Object.keys(parseTrainConfig({ epochs: 1, lr: 0.1 }).data).sort()).toEqual(['clutter', 'n', 'name', 'noise', 'seed', 'size', 'valFraction']);
+    expect(() => parseTrainConfig({ epochs: 1, lr: 0.1, data: { ann: 'a.csv', mean: [0.5] } })).toThrow([
+      'invalid train config:',
+      '  data.ann: applies to datasets from disk only: set data.path (--data DIR) too',
+      '  data.mean: applies to datasets from disk only: set data.path (--data DIR) too',
+    ].join('\n'));
+    expect(() => parseTrainConfig({ epochs: 1, lr: 0.1, data: { size: 100 } })).toThrow(/data\.size: glyph images are 32–64 pixels, got 100/);
+    expect(() => parseTrainConfig({ epochs: 1, lr: 0.1, data: { name: 'mnist', path: 'x' } })).toThrow(/data\.name: "mnist" is a built-in dataset; leave data\.name out/);
+    expect(() => parseTrainConfig({ epochs: 1, lr: 0.1, data: { path: 'x', channels: 2 } })).toThrow(/data\.channels/);
+  });
+});

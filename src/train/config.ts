@@ -23,19 +23,59 @@ export const CheckpointPolicySchema = z.object({
   permanentEvery: z.number().int().positive().nullable().default(null),
 }).strict();
 
+/** Seeded augmentation of the training images (off unless set; validation is never augmented). */
+export const AugmentSchema = z.object({
+  /** Probability of a horizontal flip (boxes flip too). */
+  hflip: z.number().min(0).max(1).default(0),
+  /** Largest random shift per axis, as a fraction of the image side (boxes move too, never cut). */
+  translate: z.number().min(0).max(0.5).default(0),
+  /** Brightness factor from [1 − b, 1 + b]. */
+  brightness: z.number().min(0).max(1).default(0),
+  /** Contrast factor from [1 − c, 1 + c]. */
+  contrast: z.number().min(0).max(1).default(0),
+}).strict();
+
+/** Keys that only datasets from disk (data.path) use. */
+const DISK_KEYS = ['ann', 'format', 'channels', 'resize', 'mean', 'std', 'classes', 'cacheDir'] as const;
+
 export const DataSchema = z.object({
   name: z.enum(['glyphs', 'mnist']).default('glyphs'),
-  /** Samples generated (glyphs) or loaded (mnist), before the validation split. */
+  /** Samples generated (glyphs) or loaded (mnist), before the validation split; built-in datasets only. */
   n: z.number().int().positive().default(4096),
   valFraction: z.number().min(0).lt(1).default(0.125),
+  /** Glyph generation and the train/validation split. */
   seed: z.number().int().nonnegative().default(0),
-  /** Glyph image side (32–64). */
-  size: z.number().int().min(32).max(64).default(32),
+  /** Image side: glyphs 32–64; images from disk are resized to size × size (`--img-size`). */
+  size: z.number().int().min(8).max(1024).default(32),
   /** Glyph pixel noise: standard deviation range as a fraction of full scale. */
   noise: z.tuple([z.number().min(0), z.number().min(0)]).default([0.03, 0.12]),
   /** Glyphs: up to this many faint distractor strokes per image. */
   clutter: z.number().int().min(0).default(0),
-}).strict();
+  /** A dataset from disk (`--data DIR`): class sub-folders, images + `ann` CSV, or YOLO images/ + labels/. */
+  path: z.string().min(1).optional(),
+  /** Annotation CSV (`--ann`): filename,class,x,y,w,h (or x1,y1,x2,y2) in pixels, or filename,class. */
+  ann: z.string().min(1).optional(),
+  format: z.enum(['auto', 'folder', 'csv', 'yolo']).optional(),
+  /** 1 (grayscale) or 3 (RGB); default 'auto': 1 when every image is stored grayscale. */
+  channels: z.union([z.literal('auto'), z.literal(1), z.literal(3)]).optional(),
+  /** 'stretch' (default) or 'letterbox' (keep the aspect ratio, pad with black). */
+  resize: z.enum(['stretch', 'letterbox']).optional(),
+  /** Per-channel mean and std of pixels in [0, 1] (one value or one per channel). */
+  mean: z.array(z.number()).min(1).max(3).optional(),
+  std: z.array(z.number().positive()).min(1).max(3).optional(),
+  /** Class names in label order (default: sorted names found in the data, or its classes.txt). */
+  classes: z.array(z.string().min(1)).min(1).optional(),
+  /** Folder of the decoded-image cache (default ~/.cache/drivetrain/images); null: no cache. */
+  cacheDir: z.string().min(1).nullable().optional(),
+  augment: AugmentSchema.optional(),
+}).strict().superRefine((d, ctx) => {
+  if (d.path === undefined) {
+    for (const k of DISK_KEYS) if (d[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'applies to datasets from disk only: set data.path (--data DIR) too' });
+    if (d.name === 'glyphs' && (d.size < 32 || d.size > 64)) ctx.addIssue({ code: 'custom', path: ['size'], message: `glyph images are 32–64 pixels, got ${d.size}` });
+  } else if (d.name === 'mnist') {
+    ctx.addIssue({ code: 'custom', path: ['name'], message: '"mnist" is a built-in dataset; leave data.name out when data.path names your own data' });
+  }
+});
 
 export const TrainConfigSchema = z.object({
   /** A model from the registry (src/train/models.ts): `glyph`, `glyph-tiny`, `mnist`. */

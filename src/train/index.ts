@@ -1,8 +1,8 @@
 // Public API of the trainer: train(), runStage(), runRunbook() and their parts.
-export { train, buildDatasets, bestCheckpoint, loadWeights, checkpointOptions, type TrainOptions, type TrainSummary } from './run.js';
+export { train, buildDatasets, bestCheckpoint, loadWeights, checkpointOptions, type TrainOptions, type TrainSummary, type BuiltDatasets } from './run.js';
 export { runStage, runRunbook, loadRunbook, stageConfig, stageIndex, formatStageTable, type StageSummary } from './runbook.js';
 export {
-  TrainConfigSchema, RunbookSchema, StageSchema, CheckpointPolicySchema, DataSchema, parseTrainConfig, parseRunbook, configHash,
+  TrainConfigSchema, RunbookSchema, StageSchema, CheckpointPolicySchema, DataSchema, AugmentSchema, parseTrainConfig, parseRunbook, configHash,
   ConfigError, formatConfigError, mergeStage, stageInput,
   type TrainConfig, type TrainConfigInput, type Runbook, type Stage,
 } from './config.js';

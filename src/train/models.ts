@@ -1,8 +1,9 @@
 // The model registry used by configs, the CLI and runbooks: modules from src/nn plus their loss.
 // `glyph`: a small CNN backbone (`backbone.*`) with a classification head (`head.cls`) and a box
 // head (`head.box`), cross-entropy + smooth-L1, accuracy as `acc`, mean box IoU as `box_iou`. `glyph-tiny`: the same task
-// with a tiny MLP (fast enough for the kill/resume tests). `mnist`: a small CNN digit classifier
-// (data.name 'mnist'). Parameter groups: `backbone`, `head`.
+// with a tiny MLP (fast enough for the kill/resume tests). `mnist`: a small CNN classifier (MNIST
+// digits, or class-folder datasets). All adapt to the data's channels, image size and classes.
+// Parameter groups: `backbone`, `head`.
 import type { Graph } from '../onnx/graph.js';
 import { Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../nn/layers.js';
 import { combineLosses, crossEntropy, smoothL1, type Loss } from '../nn/loss.js';
@@ -80,11 +81,11 @@ function detectionLoss(): Loss {
   };
 }
 
-/** Input: [N, 1, S, S] images. */
-export function glyphModel(opts: { size?: number; classes?: number; width?: number } = {}): ModelSpec {
+/** Input: [N, C, S, S] images (C = channels, default 1). */
+export function glyphModel(opts: { size?: number; classes?: number; channels?: number; width?: number } = {}): ModelSpec {
   const size = opts.size ?? 32, classes = opts.classes ?? 12, w = opts.width ?? 16;
   const backbone = new Sequential({
-    conv1: new Conv2d(1, w, 3, { padding: 1 }), relu1: new ReLU(), pool1: new MaxPool2d(2),
+    conv1: new Conv2d(opts.channels ?? 1, w, 3, { padding: 1 }), relu1: new ReLU(), pool1: new MaxPool2d(2),
     conv2: new Conv2d(w, 2 * w, 3, { padding: 1 }), relu2: new ReLU(), pool2: new MaxPool2d(2),
     conv3: new Conv2d(2 * w, 2 * w, 3, { padding: 1 }), relu3: new ReLU(), pool3: new MaxPool2d(2),
     flatten: new Flatten(), fc: new Linear(2 * w * Math.floor(size / 8) ** 2, 64), relu4: new ReLU(), // each pool floors
@@ -93,9 +94,9 @@ export function glyphModel(opts: { size?: number; classes?: number; width?: numb
 }
 
 /** A tiny MLP on the same task (for fast tests). */
-export function glyphTinyModel(opts: { size?: number; classes?: number; hidden?: number } = {}): ModelSpec {
+export function glyphTinyModel(opts: { size?: number; classes?: number; channels?: number; hidden?: number } = {}): ModelSpec {
   const size = opts.size ?? 32, classes = opts.classes ?? 12, h = opts.hidden ?? 16;
-  const backbone = new Sequential({ flatten: new Flatten(), fc: new Linear(size * size, h), relu: new ReLU() });
+  const backbone = new Sequential({ flatten: new Flatten(), fc: new Linear((opts.channels ?? 1) * size * size, h), relu: new ReLU() });
   return { model: new Detector(backbone, h, classes), loss: detectionLoss(), input: 'image', groups: ['backbone', 'head'], rename: RENAME };
 }
 
@@ -114,25 +115,28 @@ class Classifier extends Module {
   }
 }
 
-/** MNIST digits ([N, 1, 28, 28] → 10 classes): a small CNN, cross-entropy, accuracy as `acc`. */
-export function mnistModel(opts: { width?: number } = {}): ModelSpec {
-  const w = opts.width ?? 8;
+/** A small CNN classifier, cross-entropy, accuracy as `acc`; by default MNIST digits ([N, 1, 28, 28] → 10 classes). */
+export function mnistModel(opts: { size?: number; classes?: number; channels?: number; width?: number } = {}): ModelSpec {
+  const w = opts.width ?? 8, size = opts.size ?? 28;
   const backbone = new Sequential({
-    conv1: new Conv2d(1, w, 3, { padding: 1 }), relu1: new ReLU(), pool1: new MaxPool2d(2),
+    conv1: new Conv2d(opts.channels ?? 1, w, 3, { padding: 1 }), relu1: new ReLU(), pool1: new MaxPool2d(2),
     conv2: new Conv2d(w, 2 * w, 3, { padding: 1 }), relu2: new ReLU(), pool2: new MaxPool2d(2),
-    flatten: new Flatten(), fc: new Linear(2 * w * 7 * 7, 64), relu3: new ReLU(),
+    flatten: new Flatten(), fc: new Linear(2 * w * Math.floor(size / 4) ** 2, 64), relu3: new ReLU(), // each pool floors
   });
-  const model = new Classifier(backbone, 64, 10) as unknown as Module<string, Record<string, string>>;
+  const model = new Classifier(backbone, 64, opts.classes ?? 10) as unknown as Module<string, Record<string, string>>;
   return { model, loss: crossEntropy({ target: 'label' }), input: 'image', groups: ['backbone', 'head'], rename: { accuracy: 'acc' } };
 }
 
-export const MODELS: Record<string, (o: { size: number; classes: number }) => ModelSpec> = {
+/** What a built-in model adapts to: the data's image side, channels and number of classes. */
+export interface ModelShape { size: number; classes: number; channels?: number }
+
+export const MODELS: Record<string, (o: ModelShape) => ModelSpec> = {
   glyph: (o) => glyphModel(o),
   'glyph-tiny': (o) => glyphTinyModel(o),
-  mnist: () => mnistModel(),
+  mnist: (o) => mnistModel(o),
 };
 
-export function createModel(name: string, o: { size: number; classes: number }): ModelSpec {
+export function createModel(name: string, o: ModelShape): ModelSpec {
   const f = MODELS[name];
   if (!f) throw new Error(`model: unknown model "${name}" (known: ${Object.keys(MODELS).join(', ')})`);
   return f(o);

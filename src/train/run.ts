@@ -7,16 +7,21 @@ import { readRunMetadata } from '../checkpoint/metadata.js';
 import { resolveResume } from '../checkpoint/resume.js';
 import type { CheckpointOptionsInput } from '../checkpoint/policy.js';
 import { readSafetensors } from '../checkpoint/safetensors.js';
-import { trainValSplit, type Dataset } from '../data/dataset.js';
+import { trainValSplit, type Batch, type Dataset, type TensorDataset } from '../data/dataset.js';
+import { augmentActive } from '../data/augment.js';
+import { diskDatasets, trainView } from '../data/disk-datasets.js';
 import { glyphDataset, GLYPH_CLASSES } from '../data/glyphs.js';
+import type { ImageData } from '../data/image-dataset.js';
 import { mnistDatasets } from '../data/mnist-digits.js';
+import { DataError } from '../data/errors.js';
+import { DEFAULT_BUDGET_BYTES } from '../engine/device-data.js';
 import type { TensorMap } from '../tensor.js';
 import { ConfigError, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { createEngine } from './engine-adapter.js';
 import { tensorRows } from './resident-data.js';
 import { Emitter, type EventListener } from './events.js';
 import { MetricsLog } from './metrics-log.js';
-import { createModel, type ModelSpec } from './models.js';
+import { createModel, type ModelShape, type ModelSpec } from './models.js';
 import { terminalRenderer } from './progress.js';
 import { Trainer, type TrainerHooks, type TrainerSummary } from './trainer.js';
 import { DeviceUnavailableError } from '../engine/backend.js';
@@ -34,8 +39,8 @@ export interface TrainOptions {
   handleSignals?: boolean;
   /** Background backup of the run's checkpoints to a store (a folder path, or a Store). */
   backup?: BackupOption;
-  /** Use these datasets instead of the config's `data`. */
-  datasets?: { train: Dataset; val?: Dataset };
+  /** Use these datasets instead of the config's `data` (`classes`: their class names, for the model's head). */
+  datasets?: { train: Dataset; val?: Dataset; classes?: string[] };
   /** Use this model instead of the config's `model`. */
   model?: ModelSpec;
   /** Stage label (runbooks). */
@@ -49,19 +54,85 @@ export interface TrainOptions {
 export interface TrainSummary extends TrainerSummary {
   runDir: string;
   config: TrainConfig;
+  /** Class names in label order (from the dataset). */
+  classes: string[];
 }
 
-/** Builds the configured datasets: glyphs (generated from data.seed) or MNIST, split train/val. */
-export function buildDatasets(cfg: TrainConfig): { train: Dataset; val?: Dataset; classes: number } {
+export interface BuiltDatasets {
+  train: Dataset;
+  val?: Dataset;
+  /** Class names in label order; the model's head gets one output per class. */
+  classes: string[];
+  /** A dataset from disk: its layout, identity and decode cache. */
+  image?: ImageData;
+}
+
+/**
+ * The configured datasets: images from disk (data.path), glyphs (generated from data.seed) or
+ * MNIST, split train/val; the training view augmented when data.augment asks for it.
+ */
+export async function buildDatasets(cfg: TrainConfig, log?: (message: string) => void): Promise<BuiltDatasets> {
   const d = cfg.data;
+  if (augmentActive(d.augment)) log?.(`Augmenting training images (seeded by seed ${cfg.seed}, epoch and sample): ${Object.entries(d.augment).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (d.path !== undefined) {
+    const r = await diskDatasets({
+      path: d.path, ann: d.ann, format: d.format, size: d.size, channels: d.channels, resize: d.resize, mean: d.mean, std: d.std,
+      classes: d.classes, cacheDir: d.cacheDir, valFraction: d.valFraction, seed: d.seed, augment: d.augment, log,
+    });
+    return { train: r.train, val: r.val, classes: r.data.classes, image: r.data };
+  }
   if (d.name === 'mnist') {
     const nVal = Math.round(d.n * d.valFraction);
     const m = mnistDatasets(d.n - nVal, Math.max(nVal, 1));
-    return { train: m.train, val: nVal > 0 ? m.test : undefined, classes: 10 };
+    return { train: trainView(m.train, null, d.augment), val: nVal > 0 ? m.test : undefined, classes: Array.from({ length: 10 }, (_, i) => String(i)) };
   }
   const all = glyphDataset({ n: d.n, seed: d.seed, size: d.size, noise: d.noise as [number, number], clutter: d.clutter });
   const { train, val } = trainValSplit(all, d.valFraction, d.seed);
-  return { train, val: val.length ? val : undefined, classes: GLYPH_CLASSES.length };
+  return { train: trainView(all, train.indices, d.augment), val: val.length ? val : undefined, classes: [...GLYPH_CLASSES] };
+}
+
+/** The data's image side and channels (from a sample batch) and its number of classes. */
+function modelShape(sample: Batch, classes: number, fallbackSize: number): ModelShape {
+  const s = sample.image?.shape;
+  return s && s.length === 4 ? { channels: s[1], size: s[2], classes } : { size: fallbackSize, classes };
+}
+
+/** A detector on a class-folder dataset (no boxes) gets a message that says what to use. */
+function checkModelFits(spec: ModelSpec, sample: Batch, cfg: TrainConfig, image?: ImageData): void {
+  const missing = spec.loss.targets.filter((t) => !sample[t]);
+  if (!image || !missing.includes('box')) return;
+  throw new DataError(`model "${cfg.model}" is a detector and needs a box per image, but ${image.identity.root} is a ${image.task} dataset without boxes: give the annotation CSV (--ann FILE with filename,class,x,y,w,h), or train the built-in classifier (--model mnist)`);
+}
+
+/**
+ * The loop calls getBatch(indices) without { epoch, seed } (yet); its start and epoch events say
+ * which epoch is running (a resumed run starts at the checkpoint's), so datasets that augment get
+ * the context they need. Only for datasets the engine cannot hold (fed as host batches).
+ */
+function withEpochContext(ds: Dataset, events: Emitter, seed: number): Dataset {
+  let epoch = 0;
+  events.on((e) => {
+    if (e.type === 'start') epoch = e.startEpoch;
+    else if (e.type === 'epoch') epoch = e.epoch + 1;
+  });
+  return { length: ds.length, getBatch: (idx, ctx) => ds.getBatch(idx, ctx ?? { epoch, seed }) };
+}
+
+/** Host memory the engine may use to hold a dataset whole as its inputs (float32 after transforms). */
+const RESIDENT_LIMIT_BYTES = DEFAULT_BUDGET_BYTES;
+
+/**
+ * The in-memory dataset the engine holds whole (stepIndices), or undefined: not a view of one, or
+ * too big as float32 inputs (a 4× copy of uint8 images); those are fed batch by batch instead.
+ */
+export function residentBase(ds: Dataset, warn: (m: string) => void, limit = RESIDENT_LIMIT_BYTES): TensorDataset | undefined {
+  const r = tensorRows(ds);
+  if (!r) return undefined;
+  const bytes = Object.values(r.base.columns).reduce((sum, c) => sum + c.data.length * (c.transform ? 4 : c.data.BYTES_PER_ELEMENT), 0);
+  if (bytes <= limit) return r.base;
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+  warn(`The dataset takes ${gib(bytes)} as float32 inputs, over ${gib(limit)}: batches are made from the uint8 images step by step instead of holding it whole`);
+  return undefined;
 }
 
 export function checkpointOptions(cfg: TrainConfig): CheckpointOptionsInput {
@@ -127,10 +198,13 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
   const cfg = parseTrainConfig(config);
   const events = new Emitter(opts.render ? terminalRenderer() : undefined, opts.onEvent);
   const warn = (m: string) => events.emit({ type: 'log', message: m });
-  const data = opts.datasets ? { ...opts.datasets, classes: 0 } : buildDatasets(cfg);
-  const spec = opts.model ?? createModel(cfg.model, { size: cfg.data.size, classes: data.classes || GLYPH_CLASSES.length });
+  const data: BuiltDatasets = opts.datasets ? { ...opts.datasets, classes: opts.datasets.classes ?? [...GLYPH_CLASSES] } : await buildDatasets(cfg, warn);
   const sample = await data.train.getBatch([0]);
-  const engine = await createEngine(spec, cfg, sample, tensorRows(data.train)?.base).catch((e: unknown) => { // in-memory data: held by the engine
+  const spec = opts.model ?? createModel(cfg.model, modelShape(sample, data.classes.length, cfg.data.size));
+  checkModelFits(spec, sample, cfg, data.image);
+  const held = residentBase(data.train, warn);
+  const trainSet = held ? data.train : withEpochContext(data.train, events, cfg.seed);
+  const engine = await createEngine(spec, cfg, sample, held).catch((e: unknown) => { // in-memory data: held by the engine
     throw e instanceof DeviceUnavailableError ? new DeviceError(e.message, { cause: e }) : e;
   });
   let manager: CheckpointManager;
@@ -158,12 +232,12 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
       onEpochEnd: (r) => log.append({ type: 'epoch', epoch: r.epoch, globalStep: r.globalStep, time: new Date().toISOString(), ...r.metrics }),
     };
     const s = await new Trainer({
-      config: cfg, engine, train: data.train, val: data.val, checkpoints: manager, events, groups: engine.groups,
+      config: cfg, engine, train: trainSet, val: data.val, checkpoints: manager, events, groups: engine.groups,
       stop: opts.signal, stage: opts.stage, resume: resume ? { dir: resume.dir, tensors: resume.tensors, state: resume.state } : null,
       hooks: [metricsLog, ...(opts.hooks ?? [])],
     }).run();
     await backup?.flush();
-    return { ...s, runDir: manager.runDir, config: cfg };
+    return { ...s, runDir: manager.runDir, config: cfg, classes: data.classes };
   } catch (e) {
     events.emit({ type: 'error', message: (e as Error).message }); // for notebook displays; the terminal renderer leaves thrown errors to the caller
     throw e;
