@@ -22,8 +22,11 @@ export const CheckpointPolicySchema = z.object({
   permanentEvery: z.number().int().positive().nullable().default(null),
 }).strict();
 
+/** A built-in dataset, or a user module exporting a dataset factory: `./data/mine.ts#shapes` (see src/train/data-source.ts). */
+export const DataNameSchema = z.union([z.enum(['glyphs', 'mnist']), z.string().regex(/#|\.(ts|mts|js|mjs)$/, 'use "glyphs", "mnist" or a module "./path/file.ts#export"')]);
+
 export const DataSchema = z.object({
-  name: z.enum(['glyphs', 'mnist']).default('glyphs'),
+  name: DataNameSchema.default('glyphs'),
   /** Samples generated (glyphs) or loaded (mnist), before the validation split. */
   n: z.number().int().positive().default(4096),
   valFraction: z.number().min(0).lt(1).default(0.125),
@@ -34,11 +37,15 @@ export const DataSchema = z.object({
   noise: z.tuple([z.number().min(0), z.number().min(0)]).default([0.03, 0.12]),
   /** Glyphs: up to this many faint distractor strokes per image. */
   clutter: z.number().int().min(0).default(0),
+  /** Passed to a user dataset factory as `options`. */
+  options: z.record(z.string(), z.unknown()).default({}),
 }).strict();
 
 export const TrainConfigSchema = z.object({
-  /** A model from the registry (src/train/models.ts): `glyph`, `glyph-tiny`, `mnist`. */
+  /** A model from the registry (src/train/models.ts: glyph, glyph-tiny, mnist, resnet18, resnet34, resnet) or a user module `./models/mine.ts#detector`. */
   model: z.string().default('glyph'),
+  /** Options of the model factory (e.g. { "width": 16, "stem": "small" } for the resnets). */
+  modelOptions: z.record(z.string(), z.unknown()).default({}),
   data: DataSchema.default(DataSchema.parse({})),
   epochs: z.number().int().positive(),
   batchSize: z.number().int().positive().default(32),
@@ -66,6 +73,8 @@ export const TrainConfigSchema = z.object({
   initFrom: z.string().nullable().default(null),
   /** Load only these parameter groups from `initFrom` (e.g. `["backbone"]`); default all. */
   initGroups: z.array(z.string()).nullable().default(null),
+  /** Renames `initFrom` names by prefix before matching, e.g. { "": "backbone.", "fc": null } for a torchvision state_dict (null drops). */
+  initMap: z.record(z.string(), z.string().nullable()).nullable().default(null),
   /** Validate at each epoch end (needs data.valFraction > 0). */
   validate: z.boolean().default(true),
   /** Stop after this many global steps (for tests and smoke runs). */
@@ -176,6 +185,14 @@ export function parseRunbook(input: unknown, what = 'runbook'): Runbook {
   return rb;
 }
 
+/** Keys hashed only when set, so runs from before they existed keep their hash. */
+function optionalKeys(c: TrainConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (Object.keys(c.modelOptions).length) out.modelOptions = c.modelOptions;
+  if (c.initMap) out.initMap = c.initMap;
+  return out;
+}
+
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
   if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
@@ -188,7 +205,9 @@ function canonical(v: unknown): unknown {
  * out, resume, device, threads, maxSteps — changing those and resuming is legitimate.
  */
 export function configHash(c: TrainConfig): string {
-  const { model, data, batchSize, optimizer, lr, lrGroups, momentum, weightDecay, freeze, schedule, seed, initFrom, initGroups } = c;
-  const json = JSON.stringify(canonical({ model, data, batchSize, optimizer, lr, lrGroups, momentum, weightDecay, freeze, schedule, seed, initFrom, initGroups }));
+  const { model, batchSize, optimizer, lr, lrGroups, momentum, weightDecay, freeze, schedule, seed, initFrom, initGroups } = c;
+  const { options, ...rest } = c.data;
+  const data = Object.keys(options).length ? c.data : rest; // hashed as before the key existed when unused
+  const json = JSON.stringify(canonical({ model, data, batchSize, optimizer, lr, lrGroups, momentum, weightDecay, freeze, schedule, seed, initFrom, initGroups, ...optionalKeys(c) }));
   return crypto.createHash('sha256').update(json).digest('hex').slice(0, 16);
 }

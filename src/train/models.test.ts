@@ -46,7 +46,7 @@ describe('glyph models', () => {
   });
 
   it('rejects unknown models and groups with the names that exist', async () => {
-    expect(() => createModel('resnet', { size: 32, classes: 12 })).toThrow(/unknown model "resnet" \(known: glyph, glyph-tiny, mnist\)/);
+    expect(() => createModel('resnet50', { size: 32, classes: 12 })).toThrow(/unknown model "resnet50" \(known: glyph, glyph-tiny, mnist, resnet18, resnet34, resnet; or your own module as "\.\/path\/file\.ts#export"\)/);
     const ds = glyphDataset({ n: 8, seed: 1 });
     const cfg = parseTrainConfig({ model: 'glyph-tiny', epochs: 1, lr: 0.1, batchSize: 8, freeze: ['trunk'] });
     await expect(createEngine(createModel('glyph-tiny', { size: 32, classes: 12 }), cfg, ds.getBatch([0]))).rejects.toThrow(/freeze: the model has no parameter group "trunk" \(groups: backbone, head\)/);

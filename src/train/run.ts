@@ -6,17 +6,18 @@ import { loadCheckpoint } from '../checkpoint/dir.js';
 import { readRunMetadata } from '../checkpoint/metadata.js';
 import { resolveResume } from '../checkpoint/resume.js';
 import type { CheckpointOptionsInput } from '../checkpoint/policy.js';
-import { readSafetensors } from '../checkpoint/safetensors.js';
 import { trainValSplit, type Dataset } from '../data/dataset.js';
 import { glyphDataset, GLYPH_CLASSES } from '../data/glyphs.js';
 import { mnistDatasets } from '../data/mnist-digits.js';
-import type { TensorMap } from '../tensor.js';
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { createEngine } from './engine-adapter.js';
 import { tensorRows } from './resident-data.js';
 import { Emitter, type EventListener } from './events.js';
 import { MetricsLog } from './metrics-log.js';
-import { createModel, type ModelSpec } from './models.js';
+import { modelContext, resolveModel, type ModelContext, type ModelSpec } from './models.js';
+import { grayPreprocess, loadUserDatasets, type RunDatasets } from './data-source.js';
+import { initWeights } from './init-weights.js';
+import { runModelInfo, withRunInfo } from './run-model.js';
 import { terminalRenderer } from './progress.js';
 import { runLoop, type LoopSummary } from './trainer.js';
 import { startRunBackup, type BackupOption, type RunBackup } from './backup-link.js';
@@ -32,8 +33,8 @@ export interface TrainOptions {
   handleSignals?: boolean;
   /** Background backup of the run's checkpoints to a store (a folder path, or a Store). */
   backup?: BackupOption;
-  /** Use these datasets instead of the config's `data`. */
-  datasets?: { train: Dataset; val?: Dataset };
+  /** Use these datasets instead of the config's `data`; classNames default to those of the configured dataset (data.name). */
+  datasets?: { train: Dataset; val?: Dataset; classNames?: string[] };
   /** Use this model instead of the config's `model`. */
   model?: ModelSpec;
   /** Stage label (runbooks). */
@@ -47,17 +48,34 @@ export interface TrainSummary extends LoopSummary {
   config: TrainConfig;
 }
 
-/** Builds the configured datasets: glyphs (generated from data.seed) or MNIST, split train/val. */
-export function buildDatasets(cfg: TrainConfig): { train: Dataset; val?: Dataset; classes: number } {
+/** Builds the configured built-in datasets: glyphs (generated from data.seed) or MNIST, split train/val. */
+export function buildDatasets(cfg: TrainConfig): { train: Dataset; val?: Dataset; classes: number; classNames: string[] } {
   const d = cfg.data;
   if (d.name === 'mnist') {
     const nVal = Math.round(d.n * d.valFraction);
     const m = mnistDatasets(d.n - nVal, Math.max(nVal, 1));
-    return { train: m.train, val: nVal > 0 ? m.test : undefined, classes: 10 };
+    return { train: m.train, val: nVal > 0 ? m.test : undefined, classes: 10, classNames: MNIST_CLASSES };
   }
+  if (d.name !== 'glyphs') throw new Error(`data.name ${d.name} is a module: use loadDatasets()`);
   const all = glyphDataset({ n: d.n, seed: d.seed, size: d.size, noise: d.noise as [number, number], clutter: d.clutter });
   const { train, val } = trainValSplit(all, d.valFraction, d.seed);
-  return { train, val: val.length ? val : undefined, classes: GLYPH_CLASSES.length };
+  return { train, val: val.length ? val : undefined, classes: GLYPH_CLASSES.length, classNames: [...GLYPH_CLASSES] };
+}
+
+const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+
+/** The datasets of `cfg` (built-in or a user module's), with class names and preprocessing. */
+export async function loadDatasets(cfg: TrainConfig): Promise<RunDatasets> {
+  const name = cfg.data.name;
+  if (name !== 'glyphs' && name !== 'mnist') return loadUserDatasets(cfg);
+  const d = buildDatasets(cfg);
+  return { train: d.train, val: d.val, classNames: d.classNames, preprocess: grayPreprocess(name === 'mnist' ? 28 : cfg.data.size) };
+}
+
+/** What the model factory learns from the data: classes, the input column's shape, boxes or not. */
+export function contextFromData(cfg: TrainConfig, classNames: string[], sample: Record<string, { shape: number[] }>): ModelContext {
+  const input = sample.image ? 'image' : Object.keys(sample)[0];
+  return modelContext({ classes: classNames, inputShape: sample[input].shape.slice(1), task: sample.box ? 'detection' : 'classification', options: cfg.modelOptions });
 }
 
 export function checkpointOptions(cfg: TrainConfig): CheckpointOptionsInput {
@@ -83,20 +101,16 @@ export async function bestCheckpoint(runDir: string): Promise<string | null> {
   return rec ? path.join(runDir, rec.path) : null;
 }
 
-/** Weights (param.* and buffer.*) from a checkpoint dir, a run dir (its best) or a .safetensors file. */
-export async function loadWeights(from: string, groups: string[] | null = null): Promise<TensorMap> {
-  let tensors: TensorMap;
-  if (from.endsWith('.safetensors')) tensors = (await readSafetensors(from)).tensors;
-  else {
-    const best = await bestCheckpoint(from);
-    tensors = (await loadCheckpoint(best ?? from)).tensors;
-  }
-  const out: TensorMap = new Map();
-  const wanted = (k: string) => !groups || groups.some((g) => k.startsWith(`param.${g}.`) || k.startsWith(`buffer.${g}.`));
-  for (const [k, t] of tensors) if ((k.startsWith('param.') || k.startsWith('buffer.')) && wanted(k)) out.set(k, t);
-  if (out.size === 0) throw new Error(`initFrom ${from}: no param.* tensors${groups ? ` of groups ${groups.join(', ')}` : ''} found`);
-  return out;
+/** Datasets handed to train(): their class names, else those of the configured data source. */
+async function givenDatasets(d: NonNullable<TrainOptions['datasets']>, cfg: TrainConfig): Promise<RunDatasets> {
+  const own = d.classNames ?? (d.train as { classNames?: string[] }).classNames;
+  if (own) return { train: d.train, val: d.val, classNames: own, preprocess: null };
+  const name = cfg.data.name;
+  if (name === 'glyphs' || name === 'mnist') return { train: d.train, val: d.val, classNames: buildClassNames(name), preprocess: null };
+  throw new Error('train(): the datasets given have no class names; pass datasets: { train, val, classNames }');
 }
+
+const buildClassNames = (name: 'glyphs' | 'mnist'): string[] => (name === 'mnist' ? MNIST_CLASSES : [...GLYPH_CLASSES]);
 
 /** First SIGINT/SIGTERM: stop after this step (save, flush); a second one quits at once. */
 function handleSignals(manager: CheckpointManager, events: Emitter): () => void {
@@ -123,9 +137,9 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
   const cfg = parseTrainConfig(config);
   const events = new Emitter(opts.render ? terminalRenderer() : undefined, opts.onEvent);
   const warn = (m: string) => events.emit({ type: 'log', message: m });
-  const data = opts.datasets ? { ...opts.datasets, classes: 0 } : buildDatasets(cfg);
-  const spec = opts.model ?? createModel(cfg.model, { size: cfg.data.size, classes: data.classes || GLYPH_CLASSES.length });
+  const data = opts.datasets ? await givenDatasets(opts.datasets, cfg) : await loadDatasets(cfg);
   const sample = await data.train.getBatch([0]);
+  const spec = opts.model ?? await resolveModel(cfg.model, contextFromData(cfg, data.classNames, sample));
   const engine = await createEngine(spec, cfg, sample, tensorRows(data.train)?.base); // in-memory data: held by the engine
   let manager: CheckpointManager;
   try {
@@ -142,13 +156,11 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
     backup = opts.backup ? await startRunBackup(opts.backup, manager, events) : null;
     const choice = await resolveResume(manager.runDir, cfg.resume, { warn });
     const resume = choice ? await loadCheckpoint(choice.dir) : null;
-    if (!resume && cfg.initFrom) {
-      await engine.setState(await loadWeights(cfg.initFrom, cfg.initGroups), { weightsOnly: true, strict: !cfg.initGroups });
-      events.emit({ type: 'log', message: `Initialised ${cfg.initGroups ? cfg.initGroups.join(' + ') : 'all'} weights from ${cfg.initFrom} (fresh optimizer)` });
-    }
+    if (!resume && cfg.initFrom) events.emit({ type: 'log', message: await initWeights(engine.engine, { initFrom: cfg.initFrom, initGroups: cfg.initGroups, initMap: cfg.initMap }) });
     log.truncateAfter(resume?.state.globalStep ?? 0);
     const s = await runLoop({
-      config: cfg, engine, train: data.train, val: data.val, checkpoints: manager, events, groups: engine.groups,
+      config: cfg, engine, train: data.train, val: data.val, events, groups: engine.groups,
+      checkpoints: withRunInfo(manager, runModelInfo(cfg, spec, sample, data.classNames, data.preprocess)),
       stop: opts.signal, stage: opts.stage, resume: resume ? { dir: resume.dir, tensors: resume.tensors, state: resume.state } : null,
       hooks: {
         onStep: (r) => log.append({ type: 'step', epoch: r.epoch, globalStep: r.globalStep, time: new Date().toISOString(), ...r.metrics }),
