@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { loadCheckpoint } from '../checkpoint/dir.js';
+import { loadCheckpoint, loadCheckpointState } from '../checkpoint/dir.js';
 import { MANIFEST_FILE } from '../checkpoint/manifest.js';
 import { CHECKPOINTS_DIR, readRunMetadata } from '../checkpoint/metadata.js';
 import { describeContents, selectResume } from '../checkpoint/resume.js';
@@ -99,16 +99,26 @@ export interface RunModel {
   weights: TensorMap;
 }
 
+function parseInfo(dir: string, extra: Record<string, unknown>): { info: RunModelInfo; config: TrainConfig } {
+  const raw = extra.model;
+  if (raw === undefined) throw new Error(`checkpoint ${dir} does not record its model (it was written before drivetrain recorded models, or not by train()); retrain, or rebuild the model in code and use InferenceEngine`);
+  const parsed = RunModelInfoSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`checkpoint ${dir}: the model record in state.json is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return { info: parsed.data, config: TrainConfigSchema.parse(parsed.data.config) };
+}
+
+/** The model record of a run's checkpoint (verified state.json only, no tensors read). */
+export async function readRunInfo(target: string, checkpoint?: string): Promise<{ dir: string; globalStep: number; info: RunModelInfo; config: TrainConfig }> {
+  const dir = await resolveCheckpoint(target, checkpoint);
+  const state = await loadCheckpointState(dir);
+  return { dir, globalStep: state.globalStep, ...parseInfo(dir, state.extra) };
+}
+
 /** Opens a run's checkpoint for inference (see resolveCheckpoint for `target` and `checkpoint`). */
 export async function openRunModel(target: string, opts: { checkpoint?: string; device?: DeviceRequest; threads?: number } = {}): Promise<RunModel> {
   const dir = await resolveCheckpoint(target, opts.checkpoint);
   const ck = await loadCheckpoint(dir);
-  const raw = (ck.state.extra as { model?: unknown }).model;
-  if (raw === undefined) throw new Error(`checkpoint ${dir} does not record its model (it was written before drivetrain recorded models, or not by train()); retrain, or rebuild the model in code and use InferenceEngine`);
-  const parsed = RunModelInfoSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`checkpoint ${dir}: the model record in state.json is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  const info = parsed.data;
-  const config = TrainConfigSchema.parse(info.config);
+  const { info, config } = parseInfo(dir, ck.state.extra);
   const ctx = modelContext({ classes: info.classNames, inputShape: info.input.shape, task: info.task ?? undefined, options: config.modelOptions });
   const spec = await resolveModel(info.modelFile ?? config.model, ctx);
   const inputs: Record<string, { shape: number[]; dtype: DType }> = {};

@@ -100,6 +100,7 @@ function resolveSource(fromDir: string, spec: string): string | null {
 
 /** The module of drivetrain file `file` as tslab loaded it for the notebook, if it did. */
 function fromTslab(file: string): Exports | null {
+  if (typeof require !== 'function') return null; // not under tslab (tests call the CommonJS path from ES modules)
   const src = path.join(packageRoot(), 'src');
   if (path.relative(src, file).startsWith('..')) return null;
   const own = path.dirname(path.join(src, 'train', 'user-module.ts'));
@@ -122,6 +123,11 @@ function requireFrom(parentFile: string): (spec: string) => unknown {
     if (!/\.(ts|mts|cts)$/.test(file)) return nodeRequire(file);
     return fromTslab(file) ?? loadCommonJs(file);
   };
+}
+
+/** The CommonJS path on its own (what notebooks use), for tests. */
+export function loadCommonJsForTests(file: string): Exports {
+  return loadCommonJs(file);
 }
 
 function loadCommonJs(file: string): Exports {
