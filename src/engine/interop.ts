@@ -140,29 +140,35 @@ export function planWeights(decls: readonly StateDecl[], tensors: TensorMap, opt
   return { report, take };
 }
 
-/** When every unexpected name is a model name with one prefix added or removed: the initMap that fixes it. */
+/**
+ * When the unexpected names are model names with one prefix added or removed: the initMap that
+ * fixes it ("every …" when all are; else when most are, with the names that match nothing).
+ */
 function prefixHint(names: string[], free: string[], map: PrefixMap | undefined): string | undefined {
   if (!names.length || !free.length) return undefined;
   const added = new Map<string, number>(), removed = new Map<string, number>();
+  const none: string[] = [];
   for (const u of names) {
     const m = free.find((f) => f.endsWith(`.${u}`));
     if (m) { const p = m.slice(0, -u.length - 1); added.set(p, (added.get(p) ?? 0) + 1); continue; }
     const r = free.find((f) => u.endsWith(`.${f}`));
     if (r) { const p = u.slice(0, -r.length - 1); removed.set(p, (removed.get(p) ?? 0) + 1); continue; }
-    return undefined;
+    none.push(u);
   }
-  const n = names.length;
   const mapped = map ? ' (after the map)' : '';
-  if (added.size === 1 && !removed.size) {
-    const p = [...added.keys()][0];
-    return `every unexpected name${mapped} is a model name without the prefix "${p}."; add it with initMap {"": "${p}."} (CLI --init-map =${p}.)`;
+  const fix = added.size === 1 && !removed.size
+    ? { what: `without the prefix "${[...added.keys()][0]}."`, how: `add it with initMap {"": "${[...added.keys()][0]}."} (CLI --init-map =${[...added.keys()][0]}.)` }
+    : removed.size === 1 && !added.size
+      ? { what: `with an extra prefix "${[...removed.keys()][0]}."`, how: `drop it with initMap {"${[...removed.keys()][0]}": ""} (CLI --init-map ${[...removed.keys()][0]}=)` }
+      : null;
+  if (!none.length) {
+    if (fix) return `every unexpected name${mapped} is a model name ${fix.what}; ${fix.how}`;
+    const parts = [...[...added].map(([p, c]) => `${c} lack "${p}."`), ...[...removed].map(([p, c]) => `${c} have an extra "${p}."`)];
+    return `every unexpected name${mapped} differs from a model name by a prefix (${parts.join(', ')}, of ${names.length}); give initMap an entry per prefix`;
   }
-  if (removed.size === 1 && !added.size) {
-    const p = [...removed.keys()][0];
-    return `every unexpected name${mapped} is a model name with an extra prefix "${p}."; drop it with initMap {"${p}": ""} (CLI --init-map ${p}=)`;
-  }
-  const parts = [...[...added].map(([p, c]) => `${c} lack "${p}."`), ...[...removed].map(([p, c]) => `${c} have an extra "${p}."`)];
-  return `every unexpected name${mapped} differs from a model name by a prefix (${parts.join(', ')}, of ${n}); give initMap an entry per prefix`;
+  if (!fix || none.length * 2 >= names.length) return undefined;
+  const roots = [...new Set(none.map((n) => n.split('.')[0]))];
+  return `${names.length - none.length} of ${names.length} unexpected names${mapped} are model names ${fix.what}: ${fix.how}; the others match no model name (${none.slice(0, 4).join(', ')}${none.length > 4 ? ', …' : ''}): drop them with ${roots.map((r) => `"${r}": null`).join(', ')} in initMap`;
 }
 
 const list = (xs: string[]) => (xs.length ? `: ${xs.slice(0, 10).join(', ')}${xs.length > 10 ? `, … (${xs.length})` : ''}` : '');
