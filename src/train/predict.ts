@@ -11,11 +11,14 @@ import { writeStateDict } from '../engine/state-dict.js';
 import type { Tensor } from '../tensor.js';
 import { readImageInput, writePng } from './image-file.js';
 import { loadDatasets } from './run.js';
+import type { ModelSpec } from './detector.js';
 import { openRunModel, readRunInfo, type RunModel } from './run-model.js';
 
 export interface OpenOptions {
   /** 'best' (default: best, else newest), 'last', a checkpoint name, or a path. */
   checkpoint?: string;
+  /** The model spec, for runs trained with a model passed in code (TrainOptions.model). */
+  model?: ModelSpec;
   device?: DeviceRequest;
   threads?: number;
 }

@@ -33,17 +33,19 @@ export const RunModelInfoSchema = z.object({
   input: Column,
   targets: z.array(Column),
   preprocess: z.object({ channels: z.number(), height: z.number(), width: z.number(), resize: z.literal('stretch'), scale: z.number(), mean: z.array(z.number()), std: z.array(z.number()) }).nullable(),
+  /** The model was passed to train() in code (TrainOptions.model), not named by config.model. */
+  custom: z.boolean().default(false),
 });
 export type RunModelInfo = z.infer<typeof RunModelInfoSchema>;
 
 const absRef = (ref: string): string | null => (isModuleRef(ref) ? parseModuleRef(ref).file + (ref.includes('#') ? ref.slice(ref.lastIndexOf('#')) : '') : null);
 
 /** The record of a run about to train `spec` on data whose first batch is `sample`. */
-export function runModelInfo(cfg: TrainConfig, spec: ModelSpec, sample: Batch, classNames: string[], preprocess: Preprocess | null): RunModelInfo {
+export function runModelInfo(cfg: TrainConfig, spec: ModelSpec, sample: Batch, classNames: string[], preprocess: Preprocess | null, custom = false): RunModelInfo {
   const col = (name: string) => ({ name, shape: sample[name].shape.slice(1), dtype: sample[name].dtype });
   return {
     version: 1, config: cfg, modelFile: absRef(cfg.model), dataFile: absRef(cfg.data.name), classNames, task: spec.task ?? null,
-    input: col(spec.input), targets: spec.loss.targets.filter((t) => sample[t]).map(col), preprocess,
+    input: col(spec.input), targets: spec.loss.targets.filter((t) => sample[t]).map(col), preprocess, custom,
   };
 }
 
@@ -115,12 +117,13 @@ export async function readRunInfo(target: string, checkpoint?: string): Promise<
 }
 
 /** Opens a run's checkpoint for inference (see resolveCheckpoint for `target` and `checkpoint`). */
-export async function openRunModel(target: string, opts: { checkpoint?: string; device?: DeviceRequest; threads?: number } = {}): Promise<RunModel> {
+export async function openRunModel(target: string, opts: { checkpoint?: string; device?: DeviceRequest; threads?: number; model?: ModelSpec } = {}): Promise<RunModel> {
   const dir = await resolveCheckpoint(target, opts.checkpoint);
   const ck = await loadCheckpoint(dir);
   const { info, config } = parseInfo(dir, ck.state.extra);
+  if (info.custom && !opts.model) throw new Error(`checkpoint ${dir} was trained with a model passed in code (train(config, { model })); pass the same model spec ({ model }) to open it, or name the model in the config (a built-in or "./file.ts#export")`);
   const ctx = modelContext({ classes: info.classNames, inputShape: info.input.shape, task: info.task ?? undefined, options: config.modelOptions });
-  const spec = await resolveModel(info.modelFile ?? config.model, ctx);
+  const spec = opts.model ?? await resolveModel(info.modelFile ?? config.model, ctx);
   const inputs: Record<string, { shape: number[]; dtype: DType }> = {};
   for (const c of [info.input, ...info.targets]) inputs[c.name] = { shape: c.shape, dtype: c.dtype as DType };
   const engine = await InferenceEngine.create({ model: spec.model, loss: spec.loss, inputs, modelInputs: [spec.input], device: opts.device, threads: opts.threads });

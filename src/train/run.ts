@@ -160,7 +160,7 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
     log.truncateAfter(resume?.state.globalStep ?? 0);
     const s = await runLoop({
       config: cfg, engine, train: data.train, val: data.val, events, groups: engine.groups,
-      checkpoints: withRunInfo(manager, runModelInfo(cfg, spec, sample, data.classNames, data.preprocess)),
+      checkpoints: withRunInfo(manager, runModelInfo(cfg, spec, sample, data.classNames, data.preprocess, opts.model !== undefined)),
       stop: opts.signal, stage: opts.stage, resume: resume ? { dir: resume.dir, tensors: resume.tensors, state: resume.state } : null,
       hooks: {
         onStep: (r) => log.append({ type: 'step', epoch: r.epoch, globalStep: r.globalStep, time: new Date().toISOString(), ...r.metrics }),

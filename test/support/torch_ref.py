@@ -8,12 +8,18 @@
         --stem small --classes 12 --task detection
       builds the same architecture as drivetrain's Detector / Classifier, loads the weights with
       load_state_dict(strict=True), prints its eval-mode outputs on the input as JSON.
+  verify MODEL.onnx WEIGHTS.safetensors IMAGE… OUT.f32 --layers … --classes 4 --task detection
+      an independent reading of an export: onnx.checker, the classes and preprocessing from the
+      ONNX metadata, the images decoded with PIL and preprocessed from that metadata (written to
+      OUT.f32 for onnxruntime), and the weights loaded strictly into the PyTorch architecture;
+      prints the metadata and PyTorch's outputs as JSON.
   torchvision OUTDIR --size 32 --classes 10 --seed 0
       torchvision.models.resnet18 with random weights and BN statistics: OUTDIR/resnet18.safetensors,
       input.f32 (1, 3, size, size), logits.json; plus resnet34's state_dict names and shapes.
 """
 import argparse
 import json
+import runpy
 import struct
 import sys
 
@@ -119,6 +125,34 @@ def randomize_bn(model, gen):
             m.num_batches_tracked.fill_(100)
 
 
+def verify(a):
+    import onnx
+    from PIL import Image
+    onnx_file, weights, *images, out = a.paths
+    m = onnx.load(onnx_file)
+    onnx.checker.check_model(m)
+    meta = {p.key: p.value for p in m.metadata_props}
+    classes = json.loads(meta['classes'])
+    pre = json.loads(meta['preprocessing'])
+    dims = [d.dim_param or d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
+    rows = []
+    for f in images:
+        img = Image.open(f).convert('L' if pre['channels'] == 1 else 'RGB').resize((pre['width'], pre['height']))
+        px = torch.tensor(list(img.getdata()), dtype=torch.float64).reshape(pre['height'], pre['width'], pre['channels']).permute(2, 0, 1)
+        mean = torch.tensor(pre['mean'], dtype=torch.float64).reshape(-1, 1, 1)
+        std = torch.tensor(pre['std'], dtype=torch.float64).reshape(-1, 1, 1)
+        rows.append(((px * pre['scale'] - mean) / std).float())
+    x = torch.stack(rows)
+    with open(out, 'wb') as f:
+        f.write(x.numpy().tobytes())
+    model = Model(ResNet(a.layers, a.width, a.channels, a.stem), len(classes), a.task).eval()
+    model.load_state_dict(load_safetensors(weights), strict=True)
+    with torch.no_grad():
+        y = model(x)
+    print(json.dumps({'classes': classes, 'preprocessing': pre, 'task': meta.get('task'), 'input': m.graph.input[0].name, 'dims': dims,
+                      'outputs': [o.name for o in m.graph.output], 'shape': list(x.shape), 'torch': {k: v.flatten().tolist() for k, v in y.items()}}))
+
+
 def ints(s):
     return [int(x) for x in s.split(',')]
 
@@ -136,6 +170,7 @@ def main():
     p.add_argument('--shape', type=ints)
     p.add_argument('--size', type=int, default=32)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--convert')
     a = p.parse_args()
     torch.manual_seed(a.seed)
     gen = torch.Generator().manual_seed(a.seed)
@@ -143,7 +178,12 @@ def main():
         net = ResNet(a.layers, a.width, a.channels, a.stem, a.classes or None)
         randomize_bn(net, gen)
         torch.save(net.state_dict(), a.paths[0])
+        if a.convert:  # the converter users run (scripts/pth-to-safetensors.py), in this process
+            sys.argv = [a.convert, a.paths[0]]
+            runpy.run_path(a.convert, run_name='__main__')
         print(json.dumps({'names': list(net.state_dict().keys())}))
+    elif a.cmd == 'verify':
+        verify(a)
     elif a.cmd == 'check':
         model = Model(ResNet(a.layers, a.width, a.channels, a.stem), a.classes, a.task).eval()
         model.load_state_dict(load_safetensors(a.paths[0]), strict=True)
