@@ -17,6 +17,7 @@ import { MetricsLog } from './metrics-log.js';
 import { modelContext, resolveModel, type ModelContext, type ModelSpec } from './models.js';
 import { grayPreprocess, loadUserDatasets, type RunDatasets } from './data-source.js';
 import { initWeights } from './init-weights.js';
+import { pthMessage } from '../engine/interop.js';
 import { runModelInfo, withRunInfo } from './run-model.js';
 import { terminalRenderer } from './progress.js';
 import { runLoop, type LoopSummary } from './trainer.js';
@@ -135,6 +136,7 @@ function handleSignals(manager: CheckpointManager, events: Emitter): () => void 
 
 export async function train(config: TrainConfigInput | TrainConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
   const cfg = parseTrainConfig(config);
+  if (cfg.initFrom && /\.(pth|pt|bin|ckpt|tar)$/i.test(cfg.initFrom)) throw new Error(`initFrom: ${pthMessage(cfg.initFrom)}`); // before any data is built
   const events = new Emitter(opts.render ? terminalRenderer() : undefined, opts.onEvent);
   const warn = (m: string) => events.emit({ type: 'log', message: m });
   const data = opts.datasets ? await givenDatasets(opts.datasets, cfg) : await loadDatasets(cfg);
