@@ -24,7 +24,7 @@ const batch = 8;
 await train(
   { model: 'glyph-tiny', data: { n: Number(a.steps) * batch, seed: 5, valFraction: 0 }, batchSize: batch, threads: 1, seed: 3, epochs: 1, lr: 0.01, out: path.join(work, 'run'), checkpoint: { saveSteps: Number(a['save-steps']), saveLast: false } },
   {
-    model: glyphTinyModel({ hidden }),
+    model: glyphTinyModel({ classes: 12, options: { hidden } }),
     checkpointDeps: { writer },
     onEvent: (e) => {
       const now = performance.now();

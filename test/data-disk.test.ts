@@ -11,7 +11,10 @@ import { configFromFlags } from '../src/cli/train-flags.js';
 import { STANDARD_AUGMENT } from '../src/data/augment.js';
 import { trainValSplit } from '../src/data/dataset.js';
 import { glyphDataset } from '../src/data/glyphs.js';
-import { residentBase, train } from '../src/train/run.js';
+import { loadDatasets, residentBase } from '../src/train/datasets.js';
+import { parseTrainConfig } from '../src/train/config.js';
+import { createModel } from '../src/train/models.js';
+import { train } from '../src/train/run.js';
 import { blankImagesKeepingStats, writeImageSet, type WrittenImage } from './support/image-data.js';
 import { diffTensors, finalCheckpoint, runChild, stepLosses, writeConfig } from './support/trainer-runs.js';
 
@@ -64,14 +67,20 @@ describe('training on images from disk', () => {
     expect(fs.existsSync(path.join(tmp, 'bad-run'))).toBe(false);
   });
 
-  it('class folders train the built-in classifier (adapted to channels, size and classes); the detector on them says what to use', async () => {
+  it('class folders train the built-in models as classifiers (adapted to channels, size and classes); a detector on them says what to use', async () => {
     const w = await writeImageSet(path.join(tmp, 'folders'), { n: 24, layout: 'folder' });
     const cfg = { data: { path: w.dir, size: 16, cacheDir: path.join(tmp, 'fcache'), valFraction: 0.25 }, epochs: 1, batchSize: 6, lr: 0.05, threads: 1 };
-    const s = await train({ ...cfg, model: 'mnist', out: path.join(tmp, 'folders-run') });
-    expect(s.reason).toBe('completed');
-    expect(s.classes).toEqual([...new Set(w.images.map((i) => i.cls))].sort());
-    expect(Object.keys(s.last!)).toEqual(expect.arrayContaining(['train_loss', 'acc', 'val_acc']));
-    await expect(train({ ...cfg, model: 'glyph', out: path.join(tmp, 'folders-det') })).rejects.toThrow(/model "glyph" is a detector and needs a box per image, .* classification dataset without boxes: give the annotation CSV \(--ann FILE.*or train the built-in classifier \(--model mnist\)/);
+    const classes = [...new Set(w.images.map((i) => i.cls))].sort();
+    for (const model of ['mnist', 'glyph']) {
+      const s = await train({ ...cfg, model, out: path.join(tmp, `folders-${model}`) });
+      expect(s.reason).toBe('completed');
+      expect(s.classes).toEqual(classes);
+      expect(Object.keys(s.last!)).toEqual(expect.arrayContaining(['train_loss', 'acc', 'val_acc']));
+      expect(Object.keys(s.last!).some((k) => k.includes('box'))).toBe(false);
+    }
+    const data = await loadDatasets(parseTrainConfig({ ...cfg, epochs: 1 }));
+    const detector = createModel('glyph-tiny', { classes, channels: data.image!.channels, size: 16, task: 'detection' });
+    await expect(train({ ...cfg, model: 'glyph-tiny', out: path.join(tmp, 'folders-det') }, { model: detector })).rejects.toThrow(/model "glyph-tiny" is a detector and needs a box per image, .* classification dataset without boxes: give the annotation CSV \(--ann FILE.*or a model that classifies/);
   });
 
   it('kill -9 mid-epoch with augmentation resumes bitwise equal; later epochs and resumed runs read no image file', async () => {

@@ -26,6 +26,9 @@ describe('drivetrain train flags', () => {
       checkpoint: { saveLast: true, saveSteps: 100, saveIntervalS: 600, keepLast: 3 },
     });
     expect(() => configFromFlags({ epochs: 1, lr: 1, earlyStopMonitor: 'val_loss' })).toThrow(/needs --early-stop-patience/);
+    expect(configFromFlags({ epochs: 1, lr: 1, model: './m.ts#net', modelOptions: '{"width": 8}', initFrom: 'w.safetensors', initMap: ['=backbone.', 'fc=null'], initGroups: 'backbone, head' }))
+      .toEqual({ epochs: 1, lr: 1, model: './m.ts#net', modelOptions: { width: 8 }, initFrom: 'w.safetensors', initMap: { '': 'backbone.', fc: null }, initGroups: ['backbone', 'head'] });
+    expect(() => configFromFlags({ epochs: 1, lr: 1, modelOptions: '[1]' })).toThrow(/--model-options expects a JSON object/);
   });
 
   it('says what to fix for bad flags, config files and runbooks', () => {
@@ -44,7 +47,7 @@ describe('drivetrain train flags', () => {
     expect(cli('runbook', path.join(tmp, 'missing.json')).out).toMatch(/runbook .*missing\.json does not exist/);
     expect(cli('runbook', 'runbooks/glyphs.json', '--stage', '9').out).toMatch(/no stage "9" in runbook glyphs: stages are 0 \(stage0-pretrain\)/);
     expect(cli('runbook', 'runbooks/glyphs.json', '--summary', '--stage', '9').out).toMatch(/no stage "9" in runbook glyphs/); // --summary honours --stage
-    expect(cli('train', '--epochs', '1', '--lr', '0.1', '--model', 'resnet', '--out', path.join(tmp, 'x')).out).toMatch(/unknown model "resnet" \(known: glyph, glyph-tiny, mnist\)/);
+    expect(cli('train', '--epochs', '1', '--lr', '0.1', '--model', 'resnet50', '--out', path.join(tmp, 'x')).out).toMatch(/unknown model "resnet50" \(known: glyph, glyph-tiny, mnist, resnet18, resnet34, resnet; or your own module as "\.\/path\/file\.ts#export"\)/);
     // a runbook's folder of stage runs is not a run: refused, and left without a metadata.json
     fs.mkdirSync(path.join(tmp, 'book', 'stage1'), { recursive: true });
     const notRun = cli('clean-checkpoints', '--base', tmp, '--run', 'book');

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { STANDARD_AUGMENT } from '../data/augment.js';
+import { parsePrefixMap } from '../engine/interop.js';
 import { ConfigError, type TrainConfigInput } from '../train/config.js';
 
 export const num = (flag: string) => (v: string): number => {
@@ -23,12 +24,20 @@ export interface TrainFlags {
   resume?: string; gdriveBackup?: string; model?: string; optimizer?: string; maxSteps?: number;
   threads?: number; dataN?: number; dataset?: string; initFrom?: string; quiet?: boolean;
   data?: string; ann?: string; imgSize?: number; channels?: string; augment?: boolean; valFraction?: number; cacheDir?: string;
+  modelOptions?: string; initMap?: string[]; initGroups?: string;
 }
 
 function readJson(file: string, what: string): unknown {
   let text: string;
   try { text = fs.readFileSync(file, 'utf8'); } catch { throw new ConfigError(`${what} ${file} does not exist or cannot be read`); }
   try { return JSON.parse(text); } catch (e) { throw new ConfigError(`${what} ${file} is not valid JSON: ${(e as Error).message}`); }
+}
+
+function parseJsonObject(text: string, flag: string): Record<string, unknown> {
+  let v: unknown;
+  try { v = JSON.parse(text); } catch (e) { throw new ConfigError(`${flag} expects a JSON object, e.g. '{"width": 16}': ${(e as Error).message}`); }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`${flag} expects a JSON object, e.g. '{"width": 16}'`);
+  return v as Record<string, unknown>;
 }
 
 /** The train config from --config plus flags (flags win). Exported for tests. */
@@ -41,6 +50,9 @@ export function configFromFlags(f: TrainFlags): TrainConfigInput {
   set('weightDecay', f.weightDecay); set('out', f.out); set('seed', f.seed); set('device', f.device);
   set('resume', f.resume); set('model', f.model); set('optimizer', f.optimizer); set('maxSteps', f.maxSteps);
   set('threads', f.threads); set('initFrom', f.initFrom);
+  if (f.modelOptions !== undefined) c.modelOptions = parseJsonObject(f.modelOptions, '--model-options');
+  if (f.initMap !== undefined) c.initMap = parsePrefixMap(f.initMap);
+  if (f.initGroups !== undefined) c.initGroups = f.initGroups.split(',').map((g) => g.trim()).filter(Boolean);
   if (f.dataN !== undefined) c.data = { ...(c.data as object), n: f.dataN };
   if (f.dataset !== undefined) c.data = { ...(c.data as object), name: f.dataset };
   const data: Record<string, unknown> = {};

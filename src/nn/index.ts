@@ -4,3 +4,5 @@ export * from './layers.js';
 export * from './norm.js';
 export * from './loss.js';
 export * from './select.js';
+export * from './residual.js';
+export * from './resnet.js';

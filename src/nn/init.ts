@@ -28,9 +28,12 @@ export function kaimingUniform(a = Math.sqrt(5)): Initializer {
   return (shape, rng) => uniformInit(Math.sqrt(2 / (1 + a * a)) * Math.sqrt(3 / fans(shape).fanIn))(shape, rng);
 }
 
-/** kaiming_normal_(mode='fan_in', relu): std = √(2/fan_in). */
-export function kaimingNormal(): Initializer {
-  return (shape, rng) => normalInit(Math.sqrt(2 / fans(shape).fanIn))(shape, rng);
+/** kaiming_normal_(mode, relu): std = √(2/fan) with fan = fan_in (default) or fan_out (torchvision's ResNet convs). */
+export function kaimingNormal(mode: 'fan_in' | 'fan_out' = 'fan_in'): Initializer {
+  return (shape, rng) => {
+    const f = fans(shape);
+    return normalInit(Math.sqrt(2 / (mode === 'fan_out' ? f.fanOut : f.fanIn)))(shape, rng);
+  };
 }
 
 /** xavier_uniform_: bound = gain·√(6/(fan_in+fan_out)). */

@@ -7,3 +7,4 @@ export { inNotebook, show, showHtml, showSvg, LiveDisplay, type MimeBundle } fro
 export { notebookProgress, type ProgressOptions, type ProgressView } from './progress.js';
 export { lineChart, metricsCharts, niceTicks, escapeXml, type Series, type ChartOptions, type EpochRecord } from './svg.js';
 export { htmlTable, textTable, htmlBar, textBar, escapeHtml, fmtCell, type Cell } from './html.js';
+export { exportModel, predict, evaluate, sampleImages, stageDir, type StageRef } from './inference.js';

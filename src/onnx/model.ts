@@ -56,9 +56,9 @@ function encodeNode(n: Node): ProtoWriter {
   return w;
 }
 
-function encodeValueInfo(name: string, v: ValueInfo): ProtoWriter {
+function encodeValueInfo(name: string, v: ValueInfo, batchDim?: string): ProtoWriter {
   const shape = new ProtoWriter();
-  for (const d of v.shape) shape.message(1, new ProtoWriter().int(1, d));
+  v.shape.forEach((d, i) => shape.message(1, i === 0 && batchDim && v.shape.length ? new ProtoWriter().string(2, batchDim) : new ProtoWriter().int(1, d)));
   const tensorType = new ProtoWriter().int(1, ONNX_DTYPE[v.dtype]).message(2, shape);
   const type = new ProtoWriter().message(1, tensorType);
   return new ProtoWriter().string(1, name).message(2, type);
@@ -68,6 +68,10 @@ export interface EncodeOptions {
   opset?: number;
   producer?: string;
   docString?: string;
+  /** Writes the first dimension of every graph input and output as this symbolic name (a dynamic batch). */
+  batchDim?: string;
+  /** ModelProto.metadata_props (key → value strings), e.g. class names for consumers of an exported model. */
+  metadata?: Record<string, string>;
 }
 
 export function encodeModel(g: Graph, opts: EncodeOptions = {}): Uint8Array {
@@ -77,13 +81,14 @@ export function encodeModel(g: Graph, opts: EncodeOptions = {}): Uint8Array {
   graph.string(2, g.name);
   for (const t of g.initializers.values()) graph.message(5, encodeTensor(t));
   if (opts.docString) graph.string(10, opts.docString);
-  for (const i of g.inputs) graph.message(11, encodeValueInfo(i, g.info(i)));
-  for (const o of g.outputs) graph.message(12, encodeValueInfo(o, g.info(o)));
+  for (const i of g.inputs) graph.message(11, encodeValueInfo(i, g.info(i), opts.batchDim));
+  for (const o of g.outputs) graph.message(12, encodeValueInfo(o, g.info(o), opts.batchDim));
   const model = new ProtoWriter()
     .int(1, opset >= 17 ? IR_VERSION_FOR_OPSET17 : 7)
     .string(2, opts.producer ?? 'drivetrain')
     .string(3, '0.1.0')
     .message(7, graph)
     .message(8, new ProtoWriter().string(1, '').int(2, opset));
+  for (const [k, v] of Object.entries(opts.metadata ?? {})) model.message(14, new ProtoWriter().string(1, k).string(2, v));
   return model.finish();
 }

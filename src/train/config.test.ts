@@ -13,6 +13,10 @@ describe('train config', () => {
     expect(configHash(parseTrainConfig({ epochs: 3, lr: 0.02 }))).not.toBe(h);
     expect(configHash(parseTrainConfig({ lr: 0.01, epochs: 3, lrGroups: { head: 1, backbone: 2 } })))
       .toBe(configHash(parseTrainConfig({ epochs: 3, lr: 0.01, lrGroups: { backbone: 2, head: 1 } })));
+    // keys added later (modelOptions, initMap, data.options) change the hash only when set, so older runs resume quietly
+    expect(h).toBe('c053cb30bcf0375a');
+    expect(configHash(parseTrainConfig({ epochs: 3, lr: 0.01, modelOptions: { width: 8 } }))).not.toBe(h);
+    expect(configHash(parseTrainConfig({ epochs: 3, lr: 0.01, initMap: { '': 'backbone.' } }))).not.toBe(h);
   });
 
   it('names the key path of every problem', () => {

@@ -38,8 +38,11 @@ export const AugmentSchema = z.object({
 /** Keys that only datasets from disk (data.path) use. */
 const DISK_KEYS = ['ann', 'format', 'channels', 'resize', 'mean', 'std', 'classes', 'cacheDir'] as const;
 
+/** A built-in dataset, or a user module exporting a dataset factory: `./data/mine.ts#shapes` (see src/train/data-source.ts). */
+export const DataNameSchema = z.union([z.enum(['glyphs', 'mnist']), z.string().regex(/#|\.(ts|mts|js|mjs)$/, 'use "glyphs", "mnist" or a module "./path/file.ts#export"')]);
+
 export const DataSchema = z.object({
-  name: z.enum(['glyphs', 'mnist']).default('glyphs'),
+  name: DataNameSchema.default('glyphs'),
   /** Samples generated (glyphs) or loaded (mnist), before the validation split; built-in datasets only. */
   n: z.number().int().positive().default(4096),
   valFraction: z.number().min(0).lt(1).default(0.125),
@@ -68,18 +71,24 @@ export const DataSchema = z.object({
   /** Folder of the decoded-image cache (default ~/.cache/drivetrain/images); null: no cache. */
   cacheDir: z.string().min(1).nullable().optional(),
   augment: AugmentSchema.optional(),
+  /** Passed to a user dataset factory as `options`. */
+  options: z.record(z.string(), z.unknown()).optional(),
 }).strict().superRefine((d, ctx) => {
   if (d.path === undefined) {
     for (const k of DISK_KEYS) if (d[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'applies to datasets from disk only: set data.path (--data DIR) too' });
     if (d.name === 'glyphs' && (d.size < 32 || d.size > 64)) ctx.addIssue({ code: 'custom', path: ['size'], message: `glyph images are 32–64 pixels, got ${d.size}` });
   } else if (d.name === 'mnist') {
     ctx.addIssue({ code: 'custom', path: ['name'], message: '"mnist" is a built-in dataset; leave data.name out when data.path names your own data' });
+  } else if (d.name !== 'glyphs') {
+    ctx.addIssue({ code: 'custom', path: ['name'], message: `data.name "${d.name}" (a dataset module) and data.path (--data) both name the data: keep one` });
   }
 });
 
 export const TrainConfigSchema = z.object({
-  /** A model from the registry (src/train/models.ts): `glyph`, `glyph-tiny`, `mnist`. */
+  /** A model from the registry (src/train/models.ts: glyph, glyph-tiny, mnist, resnet18, resnet34, resnet) or a user module `./models/mine.ts#detector`. */
   model: z.string().default('glyph'),
+  /** Options of the model factory (e.g. { "width": 16, "stem": "small" } for the resnets). */
+  modelOptions: z.record(z.string(), z.unknown()).default({}),
   data: DataSchema.default(DataSchema.parse({})),
   epochs: z.number().int().positive(),
   batchSize: z.number().int().positive().default(32),
@@ -107,6 +116,8 @@ export const TrainConfigSchema = z.object({
   initFrom: z.string().nullable().default(null),
   /** Load only these parameter groups from `initFrom` (e.g. `["backbone"]`); default all. */
   initGroups: z.array(z.string()).nullable().default(null),
+  /** Renames `initFrom` names by prefix before matching, e.g. { "": "backbone.", "fc": null } for a torchvision state_dict (null drops). */
+  initMap: z.record(z.string(), z.string().nullable()).nullable().default(null),
   /** Validate at each epoch end (needs data.valFraction > 0). */
   validate: z.boolean().default(true),
   /** Stop after this many global steps (for tests and smoke runs). */
@@ -225,6 +236,14 @@ export function parseRunbook(input: unknown, what = 'runbook'): Runbook {
   return rb;
 }
 
+/** Keys hashed only when set, so runs from before they existed keep their hash. */
+function optionalKeys(c: TrainConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (Object.keys(c.modelOptions).length) out.modelOptions = c.modelOptions;
+  if (c.initMap) out.initMap = c.initMap;
+  return out;
+}
+
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
   if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
@@ -237,7 +256,7 @@ function canonical(v: unknown): unknown {
  * out, resume, device, threads, maxSteps — changing those and resuming is legitimate.
  */
 export function configHash(c: TrainConfig): string {
-  const { model, data, batchSize, optimizer, lr, lrGroups, momentum, weightDecay, freeze, schedule, seed, initFrom, initGroups } = c;
-  const json = JSON.stringify(canonical({ model, data, batchSize, optimizer, lr, lrGroups, momentum, weightDecay, freeze, schedule, seed, initFrom, initGroups }));
+  const { model, batchSize, optimizer, lr, lrGroups, momentum, weightDecay, freeze, schedule, seed, initFrom, initGroups } = c;
+  const json = JSON.stringify(canonical({ model, data: c.data, batchSize, optimizer, lr, lrGroups, momentum, weightDecay, freeze, schedule, seed, initFrom, initGroups, ...optionalKeys(c) }));
   return crypto.createHash('sha256').update(json).digest('hex').slice(0, 16);
 }

@@ -46,9 +46,25 @@ describe('glyph models', () => {
   });
 
   it('rejects unknown models and groups with the names that exist', async () => {
-    expect(() => createModel('resnet', { size: 32, classes: 12 })).toThrow(/unknown model "resnet" \(known: glyph, glyph-tiny, mnist\)/);
+    expect(() => createModel('resnet50', { size: 32, classes: 12 })).toThrow(/unknown model "resnet50" \(known: glyph, glyph-tiny, mnist, resnet18, resnet34, resnet; or your own module as "\.\/path\/file\.ts#export"\)/);
     const ds = glyphDataset({ n: 8, seed: 1 });
     const cfg = parseTrainConfig({ model: 'glyph-tiny', epochs: 1, lr: 0.1, batchSize: 8, freeze: ['trunk'] });
     await expect(createEngine(createModel('glyph-tiny', { size: 32, classes: 12 }), cfg, ds.getBatch([0]))).rejects.toThrow(/freeze: the model has no parameter group "trunk" \(groups: backbone, head\)/);
+  });
+});
+
+describe('resnet models', () => {
+  it('are detectors on data with boxes and classifiers without; options width/stem/layers; classes from the context', () => {
+    const det = createModel('resnet18', { classes: ['a', 'b'], inputShape: [1, 32, 32], task: 'detection', options: { width: 4 } });
+    const names = det.model.parameters().map((p) => `${p.name} [${p.shape}]`);
+    expect(names).toContain('backbone.conv1.weight [4,1,7,7]');
+    expect(names).toContain('backbone.layer4.1.bn2.weight [32]');
+    expect(names).toContain('head.cls.weight [2,32]');
+    expect(det.task).toBe('detection');
+    const cls = createModel('resnet', { classes: 5, inputShape: [3, 16, 16], task: 'classification', options: { layers: [1, 1], width: 2, stem: 'small' } });
+    expect(cls.model.parameters().map((p) => p.name)).toEqual(expect.arrayContaining(['backbone.conv1.weight', 'backbone.layer2.0.downsample.1.bias', 'head.weight']));
+    expect(cls.rename).toEqual({ accuracy: 'acc' });
+    expect(() => createModel('resnet34', { classes: 2, options: { layers: [1] } })).toThrow(/resnet18\/resnet34 fix the layers; use model "resnet"/);
+    expect(() => createModel('resnet', { classes: 2, options: { stem: 'tiny' } })).toThrow(/modelOptions\.stem: expected "imagenet" or "small", got "tiny"/);
   });
 });

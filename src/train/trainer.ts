@@ -185,7 +185,7 @@ export class Trainer implements TrainerControl {
   private async step(idx: Uint32Array): Promise<{ kind: 'step'; metrics: Metrics } | { kind: 'stop'; stop: Stop }> {
     const { cfg, o } = this;
     const lr = groupLrs(cfg, o.groups, scheduleFactor(cfg.schedule, { globalStep: this.globalStep, epoch: this.epoch, totalSteps: this.stepsPerEpoch * cfg.epochs }, this.sched));
-    const m = this.trainRows ? await o.engine.stepIndices!(this.trainRows(idx), { lr }) : await o.engine.step(await o.train.getBatch(idx), { lr });
+    const m = this.trainRows ? await o.engine.stepIndices!(this.trainRows(idx), { lr }) : await o.engine.step(await o.train.getBatch(idx, { epoch: this.epoch, seed: cfg.seed }), { lr });
     const bad = Object.entries(m).find(([, v]) => !Number.isFinite(v));
     if (bad) {
       const message = `${bad[0]} became ${bad[1]} at epoch ${this.epoch + 1}, step ${this.stepInEpoch + 1} (global step ${this.globalStep + 1}). Training stopped; the last good checkpoint is kept. Lower the learning rate or check the data, then resume.`;
