@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages for headless notebooks and validators (Debian/Ubuntu): Jupyter server/client,
-# nbclient/nbformat (notebook validation) and python3-onnx (ONNX checker in tests).
+# nbclient/nbformat (notebook validation), python3-onnx (ONNX checker in tests) and python3-torch
+# (the numerical reference of test/optim-torch-parity.test.ts).
 # Idempotent: installs only what is missing; needs root and apt-get. Otherwise prints the command.
 set -euo pipefail
 
@@ -12,9 +13,10 @@ fi
 have_py jupyter_client || PKGS+=(jupyter-client)
 have_py nbformat || PKGS+=(python3-nbformat)
 have_py onnx || PKGS+=(python3-onnx)
+have_py torch || PKGS+=(python3-torch)
 
 if [ ${#PKGS[@]} -eq 0 ]; then
-  echo "setup-system: Jupyter server, nbformat and onnx are already installed."
+  echo "setup-system: Jupyter server, nbformat, onnx and torch are already installed."
   exit 0
 fi
 # De-duplicate.
