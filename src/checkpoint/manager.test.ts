@@ -246,3 +246,35 @@ describe('CheckpointManager', () => {
     await m.close();
   });
 });
+
+describe('a run folder that cannot be created or written is named with the cause and the fix', () => {
+  it('a file in the way (the folder itself, or a parent)', async () => {
+    const file = path.join(root, 'afile');
+    await fsp.writeFile(file, 'x');
+    for (const dir of [file, path.join(file, 'run')]) {
+      const err = await CheckpointManager.open(dir, {}, quiet).catch((e: Error) => e);
+      expect(err).toMatchObject({ code: 'NOT_WRITABLE' });
+      expect((err as Error).message).toBe(`cannot use ${dir} as the run folder: ${file} is a file, not a folder. Choose another output folder (--out DIR, or "out" in the config / notebook), or move that file away.`);
+    }
+  });
+
+  it('a read-only file system (tmpfs mounted ro), both for a new and an existing run folder', async (ctx) => {
+    const mnt = await mkdtemp(path.join(tmpdir(), 'ckpt-ro-'));
+    const { spawnSync } = await import('node:child_process');
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', mnt], { encoding: 'utf8' });
+    if (m.status !== 0) return ctx.skip(`mount -t tmpfs is not permitted here: ${(m.stderr || m.error?.message || '').trim()}`);
+    try {
+      const err = await CheckpointManager.open(path.join(mnt, 'runs', 'r1'), {}, quiet).catch((e: Error) => e);
+      expect(err).toMatchObject({ code: 'NOT_WRITABLE' });
+      expect((err as Error).message).toMatch(new RegExp(`runs/r1 cannot be created: ${mnt} is on a read-only file system\\. Choose another output folder \\(--out DIR.*that you can write`));
+      spawnSync('mount', ['-o', 'remount,rw', mnt]);
+      await fsp.mkdir(path.join(mnt, 'existing'));
+      spawnSync('mount', ['-o', 'remount,ro', mnt]);
+      const err2 = await CheckpointManager.open(path.join(mnt, 'existing'), {}, quiet).catch((e: Error) => e);
+      expect((err2 as Error).message).toMatch(/existing cannot be written: .*existing is on a read-only file system/);
+    } finally {
+      spawnSync('umount', [mnt]);
+      await rm(mnt, { recursive: true, force: true });
+    }
+  });
+});

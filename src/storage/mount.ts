@@ -23,6 +23,11 @@ export interface MountOptions extends Partial<Omit<GoogleDriveStoreOptions, 'aut
   /** Folder under the mount / Drive root for drivetrain data (default `drivetrain`). */
   folder?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Bytes the coming run(s) will back up (e.g. checkpoint size × checkpoints kept): when given,
+   * the store's free space is checked (checkQuota) and a shortfall is logged before training.
+   */
+  expectBytes?: number;
 }
 
 export const REAL_DRIVE_NOTICE =
@@ -30,8 +35,21 @@ export const REAL_DRIVE_NOTICE =
   '(drivetrain then uses /content/drive/MyDrive), or set DRIVETRAIN_DRIVE_TOKEN_FILE to an OAuth token file ' +
   '(client_id, client_secret, refresh_token) or DRIVETRAIN_DRIVE_SERVICE_ACCOUNT to a service-account key.';
 
-/** Choose a Store: explicit path → mounted Drive folder → Drive API credentials → ./drive. */
+/**
+ * Choose a Store: explicit path → mounted Drive folder → Drive API credentials → ./drive; with
+ * `expectBytes`, check its free space before a long run (a shortfall is logged, not thrown).
+ */
 export async function mountDrive(o: MountOptions = {}): Promise<Store> {
+  const store = await chooseStore(o);
+  if (o.expectBytes !== undefined) {
+    const log = o.log ?? ((m: string) => console.log(m));
+    const q = await checkQuota(store, o.expectBytes, log);
+    if (q.ok && q.free !== null) log(`drivetrain: ${q.message}`);
+  }
+  return store;
+}
+
+async function chooseStore(o: MountOptions): Promise<Store> {
   const log = o.log ?? ((m: string) => console.log(m));
   const env = o.env ?? process.env;
   const folder = o.folder ?? 'drivetrain';
@@ -86,6 +104,12 @@ export async function storeFromSpec(spec: StoreSpec): Promise<Store> {
     return new GoogleDriveStore({ ...o, auth: await createDriveAuth(credentials) });
   }
   throw new Error(`unknown store spec kind ${JSON.stringify((spec as { kind?: unknown }).kind)} (expected 'local' or 'drive')`);
+}
+
+/** Errors that mean the store is full (Drive's storageQuotaExceeded, a full mounted disk). */
+export function isQuotaError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || /storageQuotaExceeded|quota.*exceeded|no space left/i.test(String((e as Error | undefined)?.message ?? e));
 }
 
 export interface QuotaCheck {
