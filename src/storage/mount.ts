@@ -1,7 +1,7 @@
 // mountDrive(): pick a Store automatically, parse `<drive>` targets, and warn about quota.
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { type DriveAuth, type DriveCredentials, createDriveAuth, credentialsFromEnv } from './drive-auth.js';
+import { type DriveAuth, type DriveCredentials, createDriveAuth, credentialsFromEnv, saveSecretText } from './drive-auth.js';
 import { GoogleDriveStore, type GoogleDriveStoreOptions } from './drive-store.js';
 import type { SessionMemory } from './drive-upload.js';
 import { LocalDirStore } from './local-store.js';
@@ -144,9 +144,7 @@ export class SessionFile implements SessionMemory {
     const text = JSON.stringify(this.map);
     this.writing = this.writing.then(async () => {
       await fsp.mkdir(path.dirname(this.file), { recursive: true });
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      await fsp.writeFile(tmp, text, { mode: 0o600 });
-      await fsp.rename(tmp, this.file);
+      await saveSecretText(this.file, text);
     }).catch(() => {});
   }
   flush(): Promise<void> { return this.writing; }
