@@ -168,7 +168,8 @@ describe('CheckpointManager', () => {
     expect(names.length).toBeLessThan(6);
     await m.flush();
     log.length = 0;
-    const h = m.save('last', w(7, 40000), st(7));
+    expect(() => m.save('last', w(7, 40000), st(7))).toThrow(/below the size of one checkpoint/); // could never fit: refused at once
+    const h = m.save('last', w(7, 12000), st(7)); // fits the cap alone, not beside the newest and the best
     await expect(h.durable).rejects.toMatchObject({ code: 'DISK_CAP' });
     await expect(m.flush()).rejects.toThrow(/disk cap/);
     expect(log.some((l) => l.includes('.tmp-'))).toBe(false);
@@ -276,5 +277,30 @@ describe('a run folder that cannot be created or written is named with the cause
       spawnSync('umount', [mnt]);
       await rm(mnt, { recursive: true, force: true });
     }
+  });
+});
+
+describe('best-only saves and the disk cap', () => {
+  it("every-epoch saves off: an epoch end that improves the best is a 'best' save, others are none", async () => {
+    const m = await CheckpointManager.open(newRun(), { save: { everyEpoch: false }, keep: { best: { monitor: 'val_loss' } } }, quiet);
+    const ev = (step: number, v: number) => ({ epoch: step, stepInEpoch: 0, globalStep: step, epochEnd: true, metrics: { val_loss: v } });
+    expect(m.shouldSave(ev(1, 2))).toEqual({ kind: 'best', metrics: { val_loss: 2 } });
+    await m.save(m.shouldSave(ev(1, 2))!, w(1), st(1)).durable;
+    expect(m.shouldSave(ev(2, 3))).toBeNull(); // worse
+    expect(m.shouldSave({ ...ev(2, 1), epochEnd: false })).toBeNull(); // not an epoch end
+    const h = m.save(m.shouldSave(ev(3, 1))!, w(3), st(3));
+    expect(m.shouldSave(ev(4, 1.5))).toBeNull(); // compared with the queued best, not only the durable one
+    await h.durable;
+    expect(m.checkpoints.map((c) => c.name)).toEqual(['best-000000001', 'best-000000003']);
+    await m.close();
+  });
+
+  it('a cap below one checkpoint is refused by checkFits() and by save(), before anything is written', async () => {
+    const dir = newRun();
+    const m = await CheckpointManager.open(dir, { diskCapBytes: 2000 }, quiet);
+    expect(() => m.checkFits([{ dtype: 'float32', shape: [16, 16] }])).toThrow(/disk cap \(diskCapBytes 2000 bytes\) is below the size of one checkpoint/);
+    expect(() => m.save('last', w(1, 1024), st(1))).toThrow(expect.objectContaining({ code: 'DISK_CAP' }));
+    await m.close();
+    expect(await readdir(path.join(dir, 'checkpoints')).catch(() => [])).toEqual([]);
   });
 });

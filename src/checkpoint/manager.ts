@@ -330,7 +330,7 @@ export class CheckpointManager {
         await this.updateMetadata();
       } catch (e) {
         const err = e instanceof CheckpointError ? e : this.writeFailed(job, e);
-        this.failure = err;
+        this.failure ??= err; // the first failure is the one to report (later writes may fail the same way)
         for (const w of job.waiters) w.reject(err);
       } finally {
         job.snapshot.release();
@@ -352,7 +352,7 @@ export class CheckpointManager {
   private writeFailed(job: Job, e: unknown): CheckpointError {
     const code = (e as NodeJS.ErrnoException).code ?? '';
     const prev = newestOf(this.checkpoints);
-    const intact = prev ? `The previous checkpoint ${prev.name} (step ${prev.globalStep}) and the others are intact.` : 'Earlier checkpoints are intact.';
+    const intact = `Earlier checkpoints are intact${prev ? ` (the newest: ${prev.name}, step ${prev.globalStep})` : ''}.`;
     if (code === 'ENOSPC' || code === 'EDQUOT') {
       const cap = this.options.diskCapBytes === undefined ? ', or set a disk cap (--disk-cap / checkpoint.diskCapBytes) so old checkpoints are deleted before the disk fills' : '';
       return new CheckpointError('WRITE_FAILED', `the disk holding ${this.runDir} is full (${code}): the checkpoint at step ${job.state.globalStep} was not written and its partial files were removed. ${intact} Training stops at the next save. Free space (drivetrain clean-checkpoints --keep-last 1, a smaller --keep-last${cap}), then run the same command again to resume${prev ? ` from step ${prev.globalStep}` : ''}.`, { cause: e, file: (e as NodeJS.ErrnoException).path });
