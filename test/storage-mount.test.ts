@@ -43,6 +43,21 @@ describe('mountDrive', () => {
   });
 });
 
+describe('free space before a long run', () => {
+  it('mountDrive({ expectBytes }) checks the store\'s free space: a shortfall is a warning, enough is a notice', async () => {
+    const dir = tmp('dt-quota-');
+    const logs: string[] = [];
+    await mountDrive({ path: dir, expectBytes: 1e18, log: (m) => logs.push(m) });
+    expect(logs).toEqual([expect.stringMatching(new RegExp(`^drivetrain: warning: only .* free at ${dir} but the run needs about 1000000 TB; backups will fail when it fills up`))]);
+    logs.length = 0;
+    await mountDrive({ path: dir, expectBytes: 1000, log: (m) => logs.push(m) });
+    expect(logs).toEqual([expect.stringMatching(/^drivetrain: .* free at .*, run needs about 1\.0 kB$/)]);
+    logs.length = 0;
+    await mountDrive({ path: dir, log: (m) => logs.push(m) });
+    expect(logs).toEqual([]); // no expectBytes: no check (an unreachable Drive API is not asked)
+  });
+});
+
 describe('Drive credentials', () => {
   it('reads an OAuth token file and saves refreshed tokens with mode 0600', async () => {
     const file = path.join(tmp('dt-tok-'), 'token.json');
