@@ -18,9 +18,8 @@ export interface TrainerInfo {
 
 export type FileFormat = 'zip' | 'safetensors' | 'json' | 'other';
 
-export type FileCheck =
-  | { complete: true; format: FileFormat; info: TrainerInfo }
-  | { complete: false; format: FileFormat; reason: string };
+/** `reason` says what is missing when `complete` is false; `info` is empty then. */
+export interface FileCheck { complete: boolean; format: FileFormat; info: TrainerInfo; reason?: string }
 
 const EOCD = 0x06054b50, ZIP64_LOCATOR = 0x07064b50, ZIP64_EOCD = 0x06064b50, CENTRAL = 0x02014b50, LOCAL = 0x04034b50;
 /** Keys read as the trainer's epoch / step (first found wins), as PyTorch scripts and Lightning name them. */
@@ -74,7 +73,7 @@ export async function checkFile(file: string, name: string): Promise<FileCheck> 
         const o = j && typeof j === 'object' && !Array.isArray(j) ? (j as Record<string, unknown>) : {};
         return { complete: true, format, info: pickInfo((k) => o[k]) };
       } catch (e) {
-        return { complete: false, format, reason: `not valid JSON (${(e as Error).message})` };
+        return { complete: false, format, info: {}, reason: `not valid JSON (${(e as Error).message})` };
       }
     }
     return { complete: true, format, info: {} };
@@ -113,7 +112,7 @@ async function centralDirectory(fh: fsp.FileHandle, size: number): Promise<Centr
 
 async function checkZip(fh: fsp.FileHandle, size: number): Promise<FileCheck> {
   const cd = await centralDirectory(fh, size);
-  if (typeof cd === 'string') return { complete: false, format: 'zip', reason: cd };
+  if (typeof cd === 'string') return { complete: false, format: 'zip', info: {}, reason: cd };
   return { complete: true, format: 'zip', info: await torchInfo(fh, cd).catch(() => ({})) };
 }
 
@@ -152,7 +151,7 @@ async function torchInfo(fh: fsp.FileHandle, cd: CentralDir): Promise<TrainerInf
 }
 
 async function checkSafetensors(fh: fsp.FileHandle, size: number): Promise<FileCheck> {
-  const bad = (reason: string): FileCheck => ({ complete: false, format: 'safetensors', reason });
+  const bad = (reason: string): FileCheck => ({ complete: false, format: 'safetensors', info: {}, reason });
   if (size < 8) return bad(`${size} bytes: shorter than the 8-byte header length`);
   const n = Number((await readAt(fh, 0, 8)).readBigUInt64LE(0));
   if (n > size - 8) return bad(`the header declares ${n} bytes but the file has ${size - 8} after the length (cut short)`);

@@ -190,7 +190,7 @@ export function watchFolder(o: WatchOptions): FolderWatcher {
           const s = seen.get(rel)!;
           if (!forced && s.told !== `bad@${before.size}:${before.mtimeMs}`) {
             s.told = `bad@${before.size}:${before.mtimeMs}`;
-            emit({ type: 'incomplete', path: rel, reason: c.reason, kept: prev.has(rel) ? publisher.latest?.name ?? null : null });
+            emit({ type: 'incomplete', path: rel, reason: c.reason ?? 'incomplete', kept: prev.has(rel) ? publisher.latest?.name ?? null : null });
           }
           continue;
         }
