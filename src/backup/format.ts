@@ -121,8 +121,9 @@ export class ManifestLayoutError extends Error {
   }
 }
 
-/** One plain path segment as drivetrain writes them (no `.`/`..`, no hidden or staging names). */
-const PLAIN = /^[A-Za-z0-9_+=@,-][A-Za-z0-9_.+=@,-]*$/;
+/** One path segment as drivetrain writes them: not empty, no separators or NUL, not hidden (no `.`, `..`, `.lock`, `.tmp-…`). */
+const SEGMENT = /^[^./\\\0][^/\\\0]*$/;
+const plain = (seg: string) => SEGMENT.test(seg);
 
 /**
  * The exact layout a manifest may have, so a restore can only write where the manifest's kind
@@ -133,7 +134,7 @@ const PLAIN = /^[A-Za-z0-9_+=@,-][A-Za-z0-9_.+=@,-]*$/;
  */
 export function checkManifestLayout(m: StoreManifest, where: string): void {
   const bad = (why: string) => { throw new ManifestLayoutError(where, why); };
-  if (!PLAIN.test(m.name)) bad(`its name "${m.name}" is not a plain checkpoint name`);
+  if (!plain(m.name)) bad(`its name "${m.name}" is not a plain checkpoint name`);
   const seen = new Set<string>();
   for (const f of m.files) {
     if (seen.has(f.path)) bad(`it lists "${f.path}" twice`);
@@ -142,10 +143,10 @@ export function checkManifestLayout(m: StoreManifest, where: string): void {
   if (m.type === 'checkpoint') {
     const want = `${CHECKPOINTS_DIR}/${m.name}`;
     if (m.relDir !== want) bad(`relDir is "${m.relDir}", but checkpoint ${m.name} can only be restored into "${want}"`);
-    for (const f of m.files) if (!PLAIN.test(f.path)) bad(`file "${f.path}" is not a plain file name inside the checkpoint folder`);
+    for (const f of m.files) if (!plain(f.path)) bad(`file "${f.path}" is not a plain file name inside the checkpoint folder`);
     if (!seen.has('manifest.json')) bad('it has no manifest.json, so the restored folder would not be a checkpoint');
   } else {
     if (m.relDir !== '') bad(`relDir is "${m.relDir}", but a folder snapshot is restored into the folder itself ("")`);
-    for (const f of m.files) if (!f.path.split('/').every((seg) => PLAIN.test(seg))) bad(`file "${f.path}" is not a relative path of plain names`);
+    for (const f of m.files) if (!f.path.split('/').every(plain)) bad(`file "${f.path}" is not a relative path of plain names`);
   }
 }
