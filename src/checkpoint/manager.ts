@@ -22,6 +22,7 @@ import {
   CheckpointOptionsSchema, byStep, findBest, isImprovement, newestOf, savePolicyFromOptions, selectDeletions,
   type CheckpointEvent, type CheckpointOptions, type CheckpointOptionsInput, type SaveDecision, type SavePolicy,
 } from './policy.js';
+import { capTooSmall, checkpointEstimate, estimateFromDecls, writeFailedError } from './capacity.js';
 import { SnapshotArena, type Snapshot } from './snapshot.js';
 import { parseTrainState, type TrainState, type TrainStateInput } from './state.js';
 import { InlineWriter, ThreadWriter, type CheckpointWriter, type WriterMode } from './writer.js';
@@ -195,8 +196,7 @@ export class CheckpointManager {
   checkFits(tensors: number | readonly { dtype: string; shape: readonly number[] }[]): void {
     const cap = this.options.diskCapBytes;
     if (cap === undefined) return;
-    const [bytes, count] = typeof tensors === 'number' ? [tensors, 0] : [tensors.reduce((a, t) => a + (DTYPE_BYTES[t.dtype] ?? 8) * t.shape.reduce((x, y) => x * y, 1), 0), tensors.length];
-    const need = checkpointEstimate(bytes, count, 4096);
+    const need = typeof tensors === 'number' ? checkpointEstimate(tensors, 0, 4096) : estimateFromDecls(tensors);
     if (need > cap) throw capTooSmall(cap, need, this.options.keep.lastN);
   }
 
@@ -350,14 +350,7 @@ export class CheckpointManager {
 
   /** A failed background write as a WRITE_FAILED error; a full disk says so and what to do. */
   private writeFailed(job: Job, e: unknown): CheckpointError {
-    const code = (e as NodeJS.ErrnoException).code ?? '';
-    const prev = newestOf(this.checkpoints);
-    const intact = `Earlier checkpoints are intact${prev ? ` (the newest: ${prev.name}, step ${prev.globalStep})` : ''}.`;
-    if (code === 'ENOSPC' || code === 'EDQUOT') {
-      const cap = this.options.diskCapBytes === undefined ? ', or set a disk cap (--disk-cap / checkpoint.diskCapBytes) so old checkpoints are deleted before the disk fills' : '';
-      return new CheckpointError('WRITE_FAILED', `the disk holding ${this.runDir} is full (${code}): the checkpoint at step ${job.state.globalStep} was not written and its partial files were removed. ${intact} Training stops at the next save. Free space (drivetrain clean-checkpoints --keep-last 1, a smaller --keep-last${cap}), then run the same command again to resume${prev ? ` from step ${prev.globalStep}` : ''}.`, { cause: e, file: (e as NodeJS.ErrnoException).path });
-    }
-    return new CheckpointError('WRITE_FAILED', `checkpoint at step ${job.state.globalStep} was not written: ${(e as Error).message}. ${intact}`, { cause: e, file: (e as NodeJS.ErrnoException).path });
+    return writeFailedError(this.runDir, job.state.globalStep, newestOf(this.checkpoints), this.options.diskCapBytes !== undefined, e);
   }
 
   /** Disk cap: delete oldest rotating checkpoints until the save fits, or refuse before writing. */
@@ -451,14 +444,3 @@ export class CheckpointManager {
   }
 }
 
-const DTYPE_BYTES: Record<string, number> = { float32: 4, float64: 8, float16: 2, bfloat16: 2, int8: 1, uint8: 1, int16: 2, int32: 4, int64: 8, bool: 1 };
-
-/** Bytes one checkpoint takes on disk: tensor bytes + safetensors header + state.json + manifest.json. */
-function checkpointEstimate(tensorBytes: number, tensors: number, stateChars: number): number {
-  return tensorBytes + tensors * 160 + stateChars * 2 + 8192;
-}
-
-function capTooSmall(cap: number, need: number, lastN: number): CheckpointError {
-  const room = need * (lastN + 2);
-  return new CheckpointError('DISK_CAP', `the run's disk cap (diskCapBytes ${cap} bytes) is below the size of one checkpoint (~${need} bytes): nothing could ever be saved. Raise --disk-cap / checkpoint.diskCapBytes to at least ~${room} bytes (${lastN} rotating + newest + best), or drop it. Nothing was written.`, { detail: `need ${need}, cap ${cap}` });
-}
