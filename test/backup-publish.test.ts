@@ -1,12 +1,14 @@
 // RunPublisher when a blob upload fails: no upload starts after the failure, and publish()
-// rejects only once the uploads already in flight have finished (nothing writes behind it).
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+// rejects only once the uploads already in flight have finished (nothing writes behind it); a
+// full store says how full; temp files of killed writers do not outlive the next publish.
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { RunPublisher } from '../src/backup/publish.js';
 import { planFiles } from '../src/backup/segments.js';
-import { LocalDirStore } from '../src/storage/local-store.js';
+import { LocalDirStore, tempNameFor } from '../src/storage/local-store.js';
 import type { StoreWriteResult, WriteData } from '../src/storage/store.js';
 
 const work = await mkdtemp(path.join(tmpdir(), 'dt-publish-'));
@@ -40,4 +42,43 @@ it('stops uploading after a failed blob and settles after the uploads in flight'
   expect(store.log).toEqual(settled); // nothing ran on after publish() rejected
   expect(settled.filter((l) => l.startsWith('start'))).toEqual(['start 0', 'start 1', 'start 2']); // none started after the failure
   expect(settled.filter((l) => l.startsWith('end')).sort()).toEqual(['end 1', 'end 2']); // those in flight finished first
+});
+
+const info = (name: string, step: number) => ({ name, type: 'folder' as const, relDir: '', kind: 'snapshot', epoch: 0, stepInEpoch: 0, globalStep: step, metrics: {}, created: new Date().toISOString() });
+
+it('a temp blob left by a killed writer on this host is gone after the next publish, a live one stays', async () => {
+  const src = path.join(work, 'src-tmp');
+  await mkdir(src, { recursive: true });
+  await writeFile(path.join(src, 'a.bin'), Buffer.alloc(1000, 7));
+  const store = new LocalDirStore(path.join(work, 'store-tmp'));
+  const pub = new RunPublisher(store, 'run');
+  await pub.publish(info('snap-1', 1), await planFiles(src, ['a.bin']));
+  // a writer killed mid-upload a second ago: its pid is gone, its temp file is fresh
+  const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim();
+  const blobs = path.join(store.root, 'run', 'blobs');
+  const orphan = path.join(blobs, path.basename(tempNameFor(path.join(blobs, 'f'.repeat(64)))).replace(`.${process.pid}-`, `.${dead}-`));
+  const live = tempNameFor(path.join(blobs, 'e'.repeat(64))); // this process: may be a write in flight
+  await writeFile(orphan, 'half a blob');
+  await writeFile(live, 'in flight');
+  expect((await stat(orphan)).mtimeMs).toBeGreaterThan(Date.now() - 60_000); // younger than the 60 s age rule
+  await writeFile(path.join(src, 'a.bin'), Buffer.alloc(1000, 8));
+  await pub.publish(info('snap-2', 2), await planFiles(src, ['a.bin']));
+  const left = (await readdir(blobs)).filter((n) => n.startsWith('.tmp-'));
+  expect(left).toEqual([path.basename(live)]);
+});
+
+class FullStore extends LocalDirStore {
+  override async write(p: string, data: WriteData): Promise<StoreWriteResult> {
+    if (p.includes('/blobs/')) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    return super.write(p, data);
+  }
+  override async freeSpace(): Promise<number | null> { return 12_000; }
+}
+
+it('a full store: the error says how much is free and what the checkpoint still needs', async () => {
+  const src = path.join(work, 'src-full');
+  await mkdir(src, { recursive: true });
+  await writeFile(path.join(src, 'a.bin'), Buffer.alloc(50_000, 1));
+  const pub = new RunPublisher(new FullStore(path.join(work, 'store-full')), 'run');
+  await expect(pub.publish(info('snap-1', 1), await planFiles(src, ['a.bin']))).rejects.toThrow(/store-full is full \(ENOSPC: no space left on device, write\): 12.0 kB free, this checkpoint still needs 50.0 kB\. Free space there .*or keep fewer checkpoints \(--keep-last\)/);
 });

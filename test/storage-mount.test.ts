@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createDriveAuth, credentialsFromEnv } from '../src/storage/drive-auth.js';
+import { createDriveAuth, credentialsFromEnv, saveSecretJson, writeSecretExclusive } from '../src/storage/drive-auth.js';
 import { GoogleDriveStore } from '../src/storage/drive-store.js';
 import { LocalDirStore } from '../src/storage/local-store.js';
 import { mountDrive, storeFromTarget } from '../src/storage/mount.js';
@@ -43,6 +43,21 @@ describe('mountDrive', () => {
   });
 });
 
+describe('free space before a long run', () => {
+  it('mountDrive({ expectBytes }) checks the store\'s free space: a shortfall is a warning, enough is a notice', async () => {
+    const dir = tmp('dt-quota-');
+    const logs: string[] = [];
+    await mountDrive({ path: dir, expectBytes: 1e18, log: (m) => logs.push(m) });
+    expect(logs).toEqual([expect.stringMatching(new RegExp(`^drivetrain: warning: only .* free at ${dir} but the run needs about 1000000 TB; backups will fail when it fills up`))]);
+    logs.length = 0;
+    await mountDrive({ path: dir, expectBytes: 1000, log: (m) => logs.push(m) });
+    expect(logs).toEqual([expect.stringMatching(/^drivetrain: .* free at .*, run needs about 1\.0 kB$/)]);
+    logs.length = 0;
+    await mountDrive({ path: dir, log: (m) => logs.push(m) });
+    expect(logs).toEqual([]); // no expectBytes: no check (an unreachable Drive API is not asked)
+  });
+});
+
 describe('Drive credentials', () => {
   it('reads an OAuth token file and saves refreshed tokens with mode 0600', async () => {
     const file = path.join(tmp('dt-tok-'), 'token.json');
@@ -54,6 +69,25 @@ describe('Drive credentials', () => {
     const saved = JSON.parse(readFileSync(file, 'utf8'));
     expect(saved).toMatchObject({ refresh_token: 'refresh', access_token: 'new-access', expiry_date: 123 });
     expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('the refreshed token is written through an exclusive (wx), no-follow temp file: planted symlinks are not written through', async () => {
+    const d = tmp('dt-tok-link-');
+    const file = path.join(d, 'token.json');
+    const victim = path.join(d, 'victim.txt');
+    writeFileSync(victim, 'keep me');
+    writeFileSync(file, '{}', { mode: 0o600 });
+    // the temp name older versions used (`.token.json.<pid>.tmp`), planted as a symlink to another file
+    symlinkSync(victim, path.join(d, `.token.json.${process.pid}.tmp`));
+    await saveSecretJson(file, { refresh_token: 'secret' });
+    expect(readFileSync(victim, 'utf8')).toBe('keep me');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ refresh_token: 'secret' });
+    expect(lstatSync(file).isFile() && statSync(file).mode & 0o777).toBe(0o600);
+    expect(readdirSync(d).sort()).toEqual([`.token.json.${process.pid}.tmp`, 'token.json', 'victim.txt']); // no temp file of ours left
+    // the exclusive create itself: a symlink or a file already at the name is refused, not followed or truncated
+    await expect(writeSecretExclusive(path.join(d, `.token.json.${process.pid}.tmp`), 'x')).rejects.toMatchObject({ code: 'EEXIST' });
+    await expect(writeSecretExclusive(victim, 'x')).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(readFileSync(victim, 'utf8')).toBe('keep me');
   });
 
   it('explains what a token file or key needs', async () => {

@@ -5,6 +5,7 @@
 // A manifest is written only after all its blobs; latest.json only after the manifest.
 import * as path from 'node:path';
 import { z } from 'zod';
+import { CHECKPOINTS_DIR } from '../checkpoint/metadata.js';
 import { normalizePath } from '../storage/store.js';
 
 export const STORE_MANIFEST_FORMAT = 'drivetrain-backup-manifest';
@@ -113,4 +114,42 @@ export function safeJoin(root: string, rel: string): string {
   const base = path.resolve(root);
   if (abs !== base && !abs.startsWith(base + path.sep)) throw new UnsafeStoreName(`refusing the name "${rel}" from the store: it would escape the target folder`);
   return abs;
+}
+
+/** A store manifest whose paths are not the layout drivetrain writes: corrupt or tampered with. */
+export class ManifestLayoutError extends Error {
+  constructor(readonly where: string, why: string) {
+    super(`refusing ${where}: ${why}. drivetrain never writes such a manifest: it is corrupt or was tampered with; nothing local was changed. Check that file on the store, or restore another checkpoint with --checkpoint NAME.`);
+    this.name = 'ManifestLayoutError';
+  }
+}
+
+/** One path segment as drivetrain writes them: not empty, no separators or NUL, not hidden (no `.`, `..`, `.lock`, `.tmp-…`). */
+const SEGMENT = /^[^./\\\0][^/\\\0]*$/;
+const plain = (seg: string) => SEGMENT.test(seg);
+
+/**
+ * The exact layout a manifest may have, so a restore can only write where the manifest's kind
+ * allows: a checkpoint goes to `checkpoints/<its name>/` and holds plain file names (manifest.json
+ * among them); a folder snapshot (`backup --watch`) has relDir '' and relative paths of plain
+ * segments. Anything else (e.g. relDir `checkpoints`, which would replace every local checkpoint)
+ * is a ManifestLayoutError.
+ */
+export function checkManifestLayout(m: StoreManifest, where: string): void {
+  const bad = (why: string) => { throw new ManifestLayoutError(where, why); };
+  if (!plain(m.name)) bad(`its name "${m.name}" is not a plain checkpoint name`);
+  const seen = new Set<string>();
+  for (const f of m.files) {
+    if (seen.has(f.path)) bad(`it lists "${f.path}" twice`);
+    seen.add(f.path);
+  }
+  if (m.type === 'checkpoint') {
+    const want = `${CHECKPOINTS_DIR}/${m.name}`;
+    if (m.relDir !== want) bad(`relDir is "${m.relDir}", but checkpoint ${m.name} can only be restored into "${want}"`);
+    for (const f of m.files) if (!plain(f.path)) bad(`file "${f.path}" is not a plain file name inside the checkpoint folder`);
+    if (!seen.has('manifest.json')) bad('it has no manifest.json, so the restored folder would not be a checkpoint');
+  } else {
+    if (m.relDir !== '') bad(`relDir is "${m.relDir}", but a folder snapshot is restored into the folder itself ("")`);
+    for (const f of m.files) if (!f.path.split('/').every(plain)) bad(`file "${f.path}" is not a relative path of plain names`);
+  }
 }

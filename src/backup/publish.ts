@@ -5,10 +5,11 @@ import type { CheckpointKind } from '../checkpoint/manifest.js';
 import { newestOf, selectDeletions, type CheckpointOptions } from '../checkpoint/policy.js';
 import { hashFileRange } from '../storage/hash-file.js';
 import { LocalDirStore } from '../storage/local-store.js';
-import { type ByteSource, type Store, readFileFromStore } from '../storage/store.js';
+import { checkQuota, isQuotaError } from '../storage/mount.js';
+import { type ByteSource, type Store, formatBytes, readFileFromStore } from '../storage/store.js';
 import {
   type IndexEntry, STORE_INDEX_FORMAT, STORE_MANIFEST_FORMAT, type StoreIndex, StoreIndexSchema, type StoreManifest, StoreManifestSchema,
-  BLOBS_DIR, blobPath, checkName, indexPath, manifestPath, parseWith,
+  BLOBS_DIR, MANIFESTS_DIR, blobPath, checkManifestLayout, checkName, indexPath, manifestPath, parseWith,
 } from './format.js';
 import type { PlannedFile } from './segments.js';
 
@@ -36,11 +37,69 @@ export interface PublishResult {
 
 export interface PublishProgress { uploadedBytes: number; newBytes: number }
 
+/** latest.json exists but cannot be used (truncated, empty, not the index schema). */
+export class IndexUnreadableError extends Error {
+  constructor(readonly file: string, reason: string) {
+    super(`${file} is unreadable (${reason})`);
+    this.name = 'IndexUnreadableError';
+  }
+}
+
+/** The run's latest.json; null when absent; IndexUnreadableError (naming the file) when damaged. */
 export async function readIndex(store: Store, run: string): Promise<StoreIndex | null> {
   const st = await store.stat(indexPath(run));
   if (!st) return null;
+  const file = `${store.description}/${indexPath(run)}`;
   const text = (await readFileFromStore(store, indexPath(run))).toString('utf8');
-  return parseWith(StoreIndexSchema, JSON.parse(text), `${store.description}/${indexPath(run)}`);
+  if (text.trim() === '') throw new IndexUnreadableError(file, `empty file of ${st.size} bytes`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new IndexUnreadableError(file, `not valid JSON, ${text.length} bytes: ${(e as Error).message}`);
+  }
+  try {
+    return parseWith(StoreIndexSchema, json, file);
+  } catch (e) {
+    throw new IndexUnreadableError(file, (e as Error).message.replace(`${file} `, ''));
+  }
+}
+
+/** An index rebuilt from the run's manifests (every readable one; the newest is `latest`). */
+export async function indexFromManifests(store: Store, run: string, warn: (m: string) => void = () => {}): Promise<StoreIndex> {
+  const checkpoints: IndexEntry[] = [];
+  for (const e of await store.list(`${run}/${MANIFESTS_DIR}`)) {
+    if (e.isFolder || !e.name.endsWith('.json')) continue;
+    try {
+      checkpoints.push(indexEntry(await readStoreManifest(store, run, e.name.slice(0, -'.json'.length))));
+    } catch (err) {
+      warn(`drivetrain: skipping ${store.description}/${run}/${MANIFESTS_DIR}/${e.name}: ${(err as Error).message}`);
+    }
+  }
+  const newest = newestOf(checkpoints.map((c) => ({ ...c, kind: c.kind as CheckpointKind })));
+  return { format: STORE_INDEX_FORMAT, version: 1, run, updated: new Date().toISOString(), generation: 0, latest: newest?.name ?? null, checkpoints, retired: [] };
+}
+
+/**
+ * The run's index: latest.json, or, when that is damaged, one rebuilt from the manifests (with a
+ * warning naming the file); null when the run has no latest.json.
+ */
+export async function loadIndex(store: Store, run: string, warn: (m: string) => void = (m) => console.warn(m)): Promise<StoreIndex | null> {
+  try {
+    return await readIndex(store, run);
+  } catch (e) {
+    if (!(e instanceof IndexUnreadableError)) throw e;
+    const idx = await indexFromManifests(store, run, warn);
+    warn(`drivetrain: ${e.message}; using the ${idx.checkpoints.length} manifest(s) in ${store.description}/${run}/${MANIFESTS_DIR} instead (the next backup rewrites it)`);
+    return idx;
+  }
+}
+
+function indexEntry(m: StoreManifest): IndexEntry {
+  return {
+    name: m.name, kind: m.kind, epoch: m.epoch, stepInEpoch: m.stepInEpoch, globalStep: m.globalStep, metrics: m.metrics, created: m.created,
+    bytes: m.files.reduce((a, f) => a + f.size, 0),
+  };
 }
 
 export async function readStoreManifest(store: Store, run: string, name: string): Promise<StoreManifest> {
@@ -48,6 +107,7 @@ export async function readStoreManifest(store: Store, run: string, name: string)
   const text = (await readFileFromStore(store, p)).toString('utf8');
   const m = parseWith(StoreManifestSchema, JSON.parse(text), `${store.description}/${p}`);
   if (m.name !== name || m.run !== run) throw new Error(`${store.description}/${p} names ${m.run}/${m.name}, expected ${run}/${name}`);
+  checkManifestLayout(m, `${store.description}/${p}`);
   return m;
 }
 
@@ -67,7 +127,7 @@ export class RunPublisher {
   private index: StoreIndex | null = null;
   private ready: Promise<void> | null = null;
 
-  constructor(readonly store: Store, readonly run: string, private keep: KeepPolicy = DEFAULT_KEEP, private concurrency = 4) {
+  constructor(readonly store: Store, readonly run: string, private keep: KeepPolicy = DEFAULT_KEEP, private concurrency = 4, private warn: (m: string) => void = (m) => console.warn(m)) {
     checkName(run, 'run name');
   }
 
@@ -78,7 +138,7 @@ export class RunPublisher {
 
   private async load(): Promise<void> {
     if (this.store instanceof LocalDirStore) await this.store.cleanTemp(this.run); // left by a killed writer
-    this.index = await readIndex(this.store, this.run);
+    this.index = await loadIndex(this.store, this.run, this.warn);
     for (const e of await this.store.list(`${this.run}/${BLOBS_DIR}`)) {
       if (!e.isFolder && /^[0-9a-f]{64}$/.test(e.name)) this.present.set(e.name, { size: e.size, md5: '' });
     }
@@ -140,7 +200,7 @@ export class RunPublisher {
     // After a failure no new uploads start, and publish() settles only once those in flight have
     // (none keeps writing behind a retry or a close()).
     await Promise.all(Array.from({ length: Math.max(1, this.concurrency) }, () => worker().catch((e: unknown) => { errors.push(e); })));
-    if (errors.length) throw errors[0];
+    if (errors.length) throw isQuotaError(errors[0]) ? await this.quotaError(errors[0], newBytes - uploadedBytes) : errors[0];
     // md5 of reused blobs not seen in any manifest yet (left by a killed process): ask the store
     for (const f of files) for (const s of f.segments) {
       const p = this.present.get(s.sha256)!;
@@ -159,16 +219,22 @@ export class RunPublisher {
     this.manifests.set(info.name, manifest);
     // 3. latest.json, with retention applied
     const deleted = await this.writeIndex(manifest);
+    // temp files of writers killed since init (a store outlives many runs and kills)
+    if (this.store instanceof LocalDirStore) await this.store.cleanTemp(this.run).catch(() => 0);
     return { manifest, newBytes, reusedBytes, deleted };
+  }
+
+  /** A store-full failure, with the free space the store reports (checkQuota) and what to do. */
+  private async quotaError(e: unknown, missing: number): Promise<Error> {
+    const q = await checkQuota(this.store, missing, () => {}).catch(() => null);
+    const free = q?.free !== null && q?.free !== undefined ? `${formatBytes(q.free)} free` : 'free space unknown';
+    return new Error(`${this.store.description} is full (${(e as Error).message}): ${free}, this checkpoint still needs ${formatBytes(missing)}. Free space there (older runs: drivetrain restore --from … --list), or keep fewer checkpoints (--keep-last)`, { cause: e });
   }
 
   private async writeIndex(m: StoreManifest): Promise<string[]> {
     const prev = this.index;
     const generation = (prev?.generation ?? 0) + 1;
-    const entry: IndexEntry = {
-      name: m.name, kind: m.kind, epoch: m.epoch, stepInEpoch: m.stepInEpoch, globalStep: m.globalStep, metrics: m.metrics, created: m.created,
-      bytes: m.files.reduce((a, f) => a + f.size, 0),
-    };
+    const entry = indexEntry(m);
     let list = [...(prev?.checkpoints ?? []).filter((c) => c.name !== m.name), entry];
     const kept = list.map((c) => ({ ...c, kind: c.kind as CheckpointKind }));
     const drop = new Set(selectDeletions(kept, this.keep));

@@ -11,8 +11,8 @@ import { defaultRunsBase } from '../checkpoint/runs.js';
 import { selectResume } from '../checkpoint/resume.js';
 import { hashFileRange } from '../storage/hash-file.js';
 import { type Store, formatBytes } from '../storage/store.js';
-import { BLOBS_DIR, INDEX_FILE, type StoreManifest, UnsafeStoreName, blobPath, checkName, safeJoin } from './format.js';
-import { readIndex, readStoreManifest } from './publish.js';
+import { BLOBS_DIR, INDEX_FILE, ManifestLayoutError, type StoreManifest, UnsafeStoreName, blobPath, checkName, safeJoin } from './format.js';
+import { loadIndex, readStoreManifest } from './publish.js';
 
 export interface RestoreOptions {
   from: Store;
@@ -39,17 +39,25 @@ export interface RestoreResult {
   message: string;
 }
 
-export interface RemoteRun { run: string; latest: string | null; globalStep: number | null; updated: string; checkpoints: number }
+export interface RemoteRun {
+  run: string;
+  latest: string | null;
+  /** the trainer's global step of the latest checkpoint; for watched folders (kind `snapshot`) the snapshot number */
+  globalStep: number | null;
+  kind: string | null;
+  updated: string;
+  checkpoints: number;
+}
 
 /** Runs backed up on a store (folders holding a latest.json). */
 export async function listRemoteRuns(store: Store): Promise<RemoteRun[]> {
   const out: RemoteRun[] = [];
   for (const e of await store.list('')) {
     if (!e.isFolder) continue;
-    const idx = await readIndex(store, e.name).catch(() => null);
+    const idx = await loadIndex(store, e.name, () => {}).catch(() => null);
     if (!idx) continue;
     const latest = idx.checkpoints.find((c) => c.name === idx.latest);
-    out.push({ run: e.name, latest: idx.latest, globalStep: latest?.globalStep ?? null, updated: idx.updated, checkpoints: idx.checkpoints.length });
+    out.push({ run: e.name, latest: idx.latest, globalStep: latest?.globalStep ?? null, kind: latest?.kind ?? null, updated: idx.updated, checkpoints: idx.checkpoints.length });
   }
   return out.sort((a, b) => a.updated.localeCompare(b.updated));
 }
@@ -153,7 +161,7 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   const log = o.log ?? ((m: string) => console.log(m));
   const store = o.from;
   const run = await chooseRun(store, o.run);
-  const idx = await readIndex(store, run);
+  const idx = await loadIndex(store, run, log);
   if (!idx) throw new Error(`no backup of run "${run}" at ${store.description} (${run}/${INDEX_FILE} is missing)`);
   const into = path.resolve(o.into ?? await defaultInto(store, run, idx.latest));
   const candidates = [...idx.checkpoints]
@@ -172,12 +180,12 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       const r = m.type === 'folder' ? await restoreFolder(store, m, into) : await restoreCheckpoint(store, m, into);
       const res: RestoreResult = {
         ...base, source: 'store', dir: r.dir, name: m.name, globalStep: m.globalStep, downloadedBytes: r.down, reusedBytes: r.reused,
-        message: `Restored ${m.name} (step ${m.globalStep}) from ${store.description}/${run} into ${r.dir}: ${formatBytes(r.down)} downloaded, ${formatBytes(r.reused)} reused from local files`,
+        message: `Restored ${m.name} (${m.type === 'folder' ? `snapshot ${m.globalStep}` : `step ${m.globalStep}`}) from ${store.description}/${run} into ${r.dir}: ${formatBytes(r.down)} downloaded, ${formatBytes(r.reused)} reused from local files`,
       };
       log(res.message);
       return res;
     } catch (e) {
-      if (e instanceof UnsafeStoreName) throw e;
+      if (e instanceof UnsafeStoreName || e instanceof ManifestLayoutError) throw e;
       base.rejected.push({ name: c.name, reason: (e as Error).message });
       log(`drivetrain: backup ${c.name} (step ${c.globalStep}) does not verify, trying an older one: ${(e as Error).message}`);
     }

@@ -126,6 +126,40 @@ describe('checkpoint corruption is detected and the previous valid one is chosen
   });
 });
 
+describe('resume refuses to start over and explains what it found', () => {
+  it("'auto' with every checkpoint corrupt: NO_VALID_CHECKPOINT naming each one, the check it failed, and both ways out", async () => {
+    const dirs = await makeRun();
+    await unlink(path.join(dirs[2], 'manifest.json'));
+    await truncate(path.join(dirs[1], 'tensors.safetensors'), 100);
+    const t = path.join(dirs[0], 'tensors.safetensors');
+    const bytes = await readFile(t);
+    bytes[bytes.length - 1] ^= 0xff;
+    await writeFile(t, bytes);
+    const err = await resolveResume(runDir, 'auto', { warn: () => undefined }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'NO_VALID_CHECKPOINT' });
+    const msg = (err as Error).message;
+    expect(msg).toMatch(/has 3 checkpoint\(s\) and none of them verifies; refusing to start again at epoch 1/);
+    expect(msg).toMatch(/last-000000003: failed the files present check: .*manifest\.json is missing/);
+    expect(msg).toMatch(/last-000000002: failed the file sizes check/);
+    expect(msg).toMatch(/last-000000001: failed the sha256 of the files check/);
+    expect(msg).toMatch(/--resume none/);
+    expect(msg).toContain(`drivetrain restore --from <drive> --run ${path.basename(runDir)} --into ${runDir}`);
+    expect(await resolveResume(runDir, 'none')).toBeNull(); // the way out it names works
+  });
+
+  it("'auto' on a run without checkpoints is a fresh start (null), not an error", async () => {
+    expect(await resolveResume(path.join(root, 'never-ran'), 'auto')).toBeNull();
+  });
+
+  it('a path that does not exist is named without listing far-away folders such as /', async () => {
+    await makeRun();
+    const err = (await resolveResume(runDir, '/nonexistent/ck').catch((e: Error) => e)) as Error;
+    expect(err.message).toMatch(/--resume \/nonexistent\/ck: not a checkpoint \(no manifest\.json\); \/nonexistent\/ck does not exist \(nor does \/nonexistent\)/);
+    expect(err.message).toMatch(/This run's checkpoints \(.*checkpoints\): last-000000001, last-000000002, last-000000003/);
+    expect(err.message).not.toMatch(/\b(usr|bin|etc|proc)\b/);
+  });
+});
+
 describe('loadCheckpointState', () => {
   it('reads the state without the tensors and rejects a state.json that differs from the manifest', async () => {
     const dirs = await makeRun();

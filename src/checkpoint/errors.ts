@@ -9,6 +9,8 @@ export type CheckpointErrorCode =
   | 'DISK_CAP' // the save would exceed the run's disk cap
   | 'LOCKED' // another live process holds the run directory
   | 'NOT_FOUND' // a checkpoint or run directory does not exist
+  | 'NO_VALID_CHECKPOINT' // the run has checkpoints but none verifies (resume 'auto' refuses to start over)
+  | 'NOT_WRITABLE' // the run directory cannot be created or written (a file in the way, read-only, no permission)
   | 'CLOSED' // the manager was closed
   | 'BAD_OPTIONS'; // invalid options
 

@@ -2,6 +2,7 @@
 // inject ENOSPC / EACCES and log the order of operations.
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { CheckpointError } from './errors.js';
 
 export type CkptFs = Pick<
   typeof fsp,
@@ -54,5 +55,60 @@ export async function exists(fs: CkptFs, p: string): Promise<boolean> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw e;
+  }
+}
+
+const FIX = 'Choose another output folder (--out DIR, or "out" in the config / notebook)';
+
+/**
+ * Why `dir` cannot be created or written, as a NOT_WRITABLE CheckpointError naming the cause and
+ * the fix. Node reports some causes vaguely (recursive mkdir on a read-only file system says
+ * ENOENT), so the nearest existing ancestor is inspected and the first missing folder is created
+ * directly to learn the real errno.
+ */
+export async function explainDirError(fs: CkptFs, dir: string, e: unknown, what = 'run folder'): Promise<Error> {
+  let code = (e as NodeJS.ErrnoException).code ?? '';
+  if (!['EEXIST', 'ENOTDIR', 'ENOENT', 'EROFS', 'EACCES', 'EPERM', 'ENOSPC', 'EDQUOT'].includes(code)) return e as Error;
+  const abs = path.resolve(dir);
+  let cur = abs;
+  let missing: string | null = null;
+  for (;;) {
+    const st = await fs.stat(cur).catch(() => null);
+    if (st && !st.isDirectory()) {
+      return new CheckpointError('NOT_WRITABLE', `cannot use ${abs} as the ${what}: ${cur} is a file, not a folder. ${FIX}, or move that file away.`, { file: cur, cause: e });
+    }
+    if (st) break;
+    missing = cur;
+    const up = path.dirname(cur);
+    if (up === cur) break;
+    cur = up;
+  }
+  if (missing && code === 'ENOENT') {
+    try {
+      await fs.mkdir(missing);
+      return e as Error; // it works now (a race): let the caller's error stand
+    } catch (e2) {
+      code = (e2 as NodeJS.ErrnoException).code ?? code;
+    }
+  }
+  const where = `${abs} cannot be ${missing ? 'created' : 'written'}`;
+  const cause: Record<string, string> = {
+    EROFS: `${cur} is on a read-only file system`,
+    EACCES: `permission denied in ${cur}`,
+    EPERM: `permission denied in ${cur}`,
+    ENOSPC: `the disk holding ${cur} is full`,
+    EDQUOT: `the disk quota for ${cur} is exhausted`,
+  };
+  if (!cause[code]) return e as Error;
+  const fix = code === 'ENOSPC' || code === 'EDQUOT' ? 'Free space there (e.g. drivetrain clean-checkpoints) or choose another output folder (--out DIR)' : `${FIX} that you can write, e.g. ./runs/<name>`;
+  return new CheckpointError('NOT_WRITABLE', `${where}: ${cause[code]}. ${fix}.`, { file: cur, cause: e });
+}
+
+/** mkdir -p with a NOT_WRITABLE error that names the cause and the fix. */
+export async function ensureDir(fs: CkptFs, dir: string, what = 'run folder'): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw await explainDirError(fs, dir, e, what);
   }
 }

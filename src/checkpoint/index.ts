@@ -24,6 +24,6 @@ export { acquireRunLock, readLock, LOCK_FILE, type LockInfo, type RunLock } from
 export { readRunMetadata, RunMetadataSchema, METADATA_FILE, CHECKPOINTS_DIR, type RunMetadata, type CheckpointRecord } from './metadata.js';
 export { CheckpointManager, type DurableEvent, type DeletedEvent, type SaveHandle, type SaveOptions, type OpenDeps, type Listener } from './manager.js';
 export { type WriterMode } from './writer.js';
-export { selectResume, resolveResume, describeContents, type ResumeChoice, type ResumeOptions } from './resume.js';
+export { selectResume, scanResume, resolveResume, describeContents, noValidCheckpointError, type ResumeChoice, type ResumeOptions, type ResumeScan, type RejectedCheckpoint } from './resume.js';
 export { formatTextTable } from '../text-table.js';
 export { createRun, defaultRunsBase, listRuns, formatRunsTable, type CreatedRun, type RunRow } from './runs.js';

@@ -3,7 +3,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CheckpointError } from './errors.js';
-import { nodeFs, type CkptFs } from './fsio.js';
+import { ensureDir, explainDirError, nodeFs, type CkptFs } from './fsio.js';
 
 export interface LockInfo {
   pid: number;
@@ -50,7 +50,7 @@ export async function acquireRunLock(
   const warn = opts.warn ?? ((m: string) => console.warn(m));
   const file = path.join(runDir, LOCK_FILE);
   const info: LockInfo = { pid: process.pid, host: os.hostname(), started: new Date().toISOString(), token: Math.random().toString(36).slice(2) };
-  await fs.mkdir(runDir, { recursive: true });
+  await ensureDir(fs, runDir);
   const waitUntil = Date.now() + FRESH_MS + 500;
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
@@ -72,7 +72,7 @@ export async function acquireRunLock(
         },
       };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw await explainDirError(fs, runDir, e);
     }
     const held = await readLock(runDir, fs);
     if (!held) continue;

@@ -167,7 +167,8 @@ describe('CheckpointManager', () => {
     expect(names.length).toBeLessThan(6);
     await m.flush();
     log.length = 0;
-    const h = m.save('last', w(7, 40000), st(7));
+    expect(() => m.save('last', w(7, 40000), st(7))).toThrow(/below the size of one checkpoint/); // could never fit: refused at once
+    const h = m.save('last', w(7, 12000), st(7)); // fits the cap alone, not beside the newest and the best
     await expect(h.durable).rejects.toMatchObject({ code: 'DISK_CAP' });
     await expect(m.flush()).rejects.toThrow(/disk cap/);
     expect(log.some((l) => l.includes('.tmp-'))).toBe(false);
@@ -243,5 +244,62 @@ describe('CheckpointManager', () => {
     expect(ev.metrics).toEqual({ acc: 0.5 });
     expect((await loadCheckpoint(ev.dir)).state.metrics[0].values).toEqual({ loss: null, acc: 0.5 });
     await m.close();
+  });
+});
+
+describe('a run folder that cannot be created or written is named with the cause and the fix', () => {
+  it('a file in the way (the folder itself, or a parent)', async () => {
+    const file = path.join(root, 'afile');
+    await fsp.writeFile(file, 'x');
+    for (const dir of [file, path.join(file, 'run')]) {
+      const err = await CheckpointManager.open(dir, {}, quiet).catch((e: Error) => e);
+      expect(err).toMatchObject({ code: 'NOT_WRITABLE' });
+      expect((err as Error).message).toBe(`cannot use ${dir} as the run folder: ${file} is a file, not a folder. Choose another output folder (--out DIR, or "out" in the config / notebook), or move that file away.`);
+    }
+  });
+
+  it('a read-only file system (tmpfs mounted ro), both for a new and an existing run folder', async (ctx) => {
+    const mnt = await mkdtemp(path.join(tmpdir(), 'ckpt-ro-'));
+    const { spawnSync } = await import('node:child_process');
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', mnt], { encoding: 'utf8' });
+    if (m.status !== 0) return ctx.skip(`mount -t tmpfs is not permitted here: ${(m.stderr || m.error?.message || '').trim()}`);
+    try {
+      const err = await CheckpointManager.open(path.join(mnt, 'runs', 'r1'), {}, quiet).catch((e: Error) => e);
+      expect(err).toMatchObject({ code: 'NOT_WRITABLE' });
+      expect((err as Error).message).toMatch(new RegExp(`runs/r1 cannot be created: ${mnt} is on a read-only file system\\. Choose another output folder \\(--out DIR.*that you can write`));
+      spawnSync('mount', ['-o', 'remount,rw', mnt]);
+      await fsp.mkdir(path.join(mnt, 'existing'));
+      spawnSync('mount', ['-o', 'remount,ro', mnt]);
+      const err2 = await CheckpointManager.open(path.join(mnt, 'existing'), {}, quiet).catch((e: Error) => e);
+      expect((err2 as Error).message).toMatch(/existing cannot be written: .*existing is on a read-only file system/);
+    } finally {
+      spawnSync('umount', [mnt]);
+      await rm(mnt, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('best-only saves and the disk cap', () => {
+  it("every-epoch saves off: an epoch end that improves the best is a 'best' save, others are none", async () => {
+    const m = await CheckpointManager.open(newRun(), { save: { everyEpoch: false }, keep: { best: { monitor: 'val_loss' } } }, quiet);
+    const ev = (step: number, v: number) => ({ epoch: step, stepInEpoch: 0, globalStep: step, epochEnd: true, metrics: { val_loss: v } });
+    expect(m.shouldSave(ev(1, 2))).toEqual({ kind: 'best', metrics: { val_loss: 2 } });
+    await m.save(m.shouldSave(ev(1, 2))!, w(1), st(1)).durable;
+    expect(m.shouldSave(ev(2, 3))).toBeNull(); // worse
+    expect(m.shouldSave({ ...ev(2, 1), epochEnd: false })).toBeNull(); // not an epoch end
+    const h = m.save(m.shouldSave(ev(3, 1))!, w(3), st(3));
+    expect(m.shouldSave(ev(4, 1.5))).toBeNull(); // compared with the queued best, not only the durable one
+    await h.durable;
+    expect(m.checkpoints.map((c) => c.name)).toEqual(['best-000000001', 'best-000000003']);
+    await m.close();
+  });
+
+  it('a cap below one checkpoint is refused by checkFits() and by save(), before anything is written', async () => {
+    const dir = newRun();
+    const m = await CheckpointManager.open(dir, { diskCapBytes: 2000 }, quiet);
+    expect(() => m.checkFits([{ dtype: 'float32', shape: [16, 16] }])).toThrow(/disk cap \(diskCapBytes 2000 bytes\) is below the size of one checkpoint/);
+    expect(() => m.save('last', w(1, 1024), st(1))).toThrow(expect.objectContaining({ code: 'DISK_CAP' }));
+    await m.close();
+    expect(await readdir(path.join(dir, 'checkpoints')).catch(() => [])).toEqual([]);
   });
 });

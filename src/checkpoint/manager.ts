@@ -22,6 +22,7 @@ import {
   CheckpointOptionsSchema, byStep, findBest, isImprovement, newestOf, savePolicyFromOptions, selectDeletions,
   type CheckpointEvent, type CheckpointOptions, type CheckpointOptionsInput, type SaveDecision, type SavePolicy,
 } from './policy.js';
+import { capTooSmall, checkpointEstimate, estimateFromDecls, writeFailedError } from './capacity.js';
 import { SnapshotArena, type Snapshot } from './snapshot.js';
 import { parseTrainState, type TrainState, type TrainStateInput } from './state.js';
 import { InlineWriter, ThreadWriter, type CheckpointWriter, type WriterMode } from './writer.js';
@@ -100,6 +101,8 @@ export class CheckpointManager {
   private readonly arena = new SnapshotArena();
   private readonly policy: SavePolicy;
   private lastSaveTime: number | null = null;
+  /** best metric value among saves queued or written (meta.best covers durable ones only) */
+  private bestQueued: number | null = null;
   private lastSaveStep: number | null = null;
   private signalPending = false;
   private demandPending = false;
@@ -169,9 +172,32 @@ export class CheckpointManager {
     return this.meta.best;
   }
 
-  /** Ask the save policies whether this event should produce a checkpoint. */
+  /**
+   * Ask the save policies whether this event should produce a checkpoint. An epoch end that
+   * improves the best metric (keep.best) is saved as `best` when no policy asks for more (e.g.
+   * every-epoch `last` saves are off), so `--no-save-last` still keeps each new best.
+   */
   shouldSave(ev: CheckpointEvent): SaveDecision | null {
-    return this.policy.decide(ev, { lastSaveTime: this.lastSaveTime, lastSaveStep: this.lastSaveStep, signalPending: this.signalPending, demandPending: this.demandPending });
+    const d = this.policy.decide(ev, { lastSaveTime: this.lastSaveTime, lastSaveStep: this.lastSaveStep, signalPending: this.signalPending, demandPending: this.demandPending });
+    if (d || !ev.epochEnd || !this.improvesBest(ev.metrics ?? {})) return d;
+    return { kind: 'best', metrics: ev.metrics };
+  }
+
+  private improvesBest(metrics: Record<string, number>): boolean {
+    const b = this.options.keep.best;
+    const v = b ? metrics[b.monitor] : undefined;
+    return b !== undefined && typeof v === 'number' && Number.isFinite(v) && isImprovement(v, this.bestQueued ?? this.meta.best?.value ?? null, b);
+  }
+
+  /**
+   * Refuse, before anything is written, a run whose checkpoints cannot fit the disk cap at all:
+   * `tensors` are the state declarations (name, dtype, shape) or a byte count of one checkpoint.
+   */
+  checkFits(tensors: number | readonly { dtype: string; shape: readonly number[] }[]): void {
+    const cap = this.options.diskCapBytes;
+    if (cap === undefined) return;
+    const need = typeof tensors === 'number' ? checkpointEstimate(tensors, 0, 4096) : estimateFromDecls(tensors);
+    if (need > cap) throw capTooSmall(cap, need, this.options.keep.lastN);
   }
 
   /** On-demand save: the next shouldSave() answers `manual`. */
@@ -228,6 +254,13 @@ export class CheckpointManager {
     const b = this.options.keep.best;
     const v = b ? metrics[b.monitor] : undefined;
     const mustKeep = decision.kind === 'permanent' || (b !== undefined && typeof v === 'number' && isImprovement(v, this.meta.best?.value ?? null, b));
+    if (b && typeof v === 'number' && this.improvesBest(metrics)) this.bestQueued = v;
+    const cap = this.options.diskCapBytes;
+    const need = checkpointEstimate(snapshot.bytes, snapshot.tensors.length, text.length);
+    if (cap !== undefined && need > cap) {
+      snapshot.release();
+      throw capTooSmall(cap, need, this.options.keep.lastN);
+    }
     const job: Job = { kind: decision.kind, name: opts.name ?? decision.name, snapshot, state: st, metrics, mustKeep, waiters: [] };
     const durable = new Promise<DurableEvent>((resolve, reject) => job.waiters.push({ resolve, reject }));
     durable.catch(() => undefined); // the failure also surfaces on the next save()/flush()
@@ -296,8 +329,8 @@ export class CheckpointManager {
         await this.retain(this.options.keep, 'rotation');
         await this.updateMetadata();
       } catch (e) {
-        const err = e instanceof CheckpointError ? e : new CheckpointError('WRITE_FAILED', `checkpoint at step ${job.state.globalStep} was not written: ${(e as Error).message}. Earlier checkpoints are intact.`, { cause: e, file: (e as NodeJS.ErrnoException).path });
-        this.failure = err;
+        const err = e instanceof CheckpointError ? e : this.writeFailed(job, e);
+        this.failure ??= err; // the first failure is the one to report (later writes may fail the same way)
         for (const w of job.waiters) w.reject(err);
       } finally {
         job.snapshot.release();
@@ -315,11 +348,16 @@ export class CheckpointManager {
     return { runDir: this.runDir, dir, name, kind: job.kind, epoch: manifest.epoch, stepInEpoch: manifest.stepInEpoch, globalStep: manifest.globalStep, metrics: manifest.metrics, manifest };
   }
 
+  /** A failed background write as a WRITE_FAILED error; a full disk says so and what to do. */
+  private writeFailed(job: Job, e: unknown): CheckpointError {
+    return writeFailedError(this.runDir, job.state.globalStep, newestOf(this.checkpoints), this.options.diskCapBytes !== undefined, e);
+  }
+
   /** Disk cap: delete oldest rotating checkpoints until the save fits, or refuse before writing. */
   private async makeRoom(job: Job): Promise<void> {
     const cap = this.options.diskCapBytes;
     if (cap === undefined) return;
-    const need = job.snapshot.bytes + job.snapshot.tensors.length * 160 + JSON.stringify(job.state).length * 2 + 8192;
+    const need = checkpointEstimate(job.snapshot.bytes, job.snapshot.tensors.length, JSON.stringify(job.state).length);
     const used = () => [...this.ledger.values()].reduce((a, r) => a + r.bytes, 0);
     const list = this.checkpoints;
     const keepNames = new Set([newestOf(list)?.name, findBest(list, this.options.keep.best)?.name]);
@@ -405,3 +443,4 @@ export class CheckpointManager {
     await this.writer.writeMetadata(this.runDir, this.meta);
   }
 }
+

@@ -10,7 +10,8 @@ export const TENSORS_FILE = 'tensors.safetensors';
 export const STATE_FILE = 'state.json';
 export const MANIFEST_FILE = 'manifest.json';
 
-export const CHECKPOINT_KINDS = ['last', 'recovery', 'timed', 'permanent', 'manual', 'signal'] as const;
+/** `best`: an epoch end saved only because it improved the monitored metric (every-epoch `last` saves off). */
+export const CHECKPOINT_KINDS = ['last', 'recovery', 'timed', 'permanent', 'manual', 'signal', 'best'] as const;
 export type CheckpointKind = (typeof CHECKPOINT_KINDS)[number];
 
 const sha = z.string().regex(/^[0-9a-f]{64}$/);

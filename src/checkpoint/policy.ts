@@ -34,7 +34,7 @@ export interface SavePolicy {
   decide(ev: CheckpointEvent, ctx: SaveContext): SaveDecision | null;
 }
 
-const PRIORITY: Record<CheckpointKind, number> = { permanent: 6, last: 5, signal: 4, manual: 3, timed: 2, recovery: 1 };
+const PRIORITY: Record<CheckpointKind, number> = { permanent: 7, last: 6, best: 5, signal: 4, manual: 3, timed: 2, recovery: 1 };
 
 export const savePolicies = {
   /** `last` at every epoch end */
@@ -143,7 +143,7 @@ export function newestOf<T extends KeptCheckpoint>(list: readonly T[]): T | null
 
 /**
  * Names to delete. Never: the newest, the best, permanent ones. Recovery checkpoints go once an
- * epoch-end (last/permanent) checkpoint at a step >= theirs exists, and beyond the newest
+ * epoch-end (last/best/permanent) checkpoint at a step >= theirs exists, and beyond the newest
  * `recoveryN`; other rotating kinds beyond the newest `lastN`.
  */
 export function selectDeletions(list: readonly KeptCheckpoint[], keep: CheckpointOptions['keep']): string[] {
@@ -151,7 +151,7 @@ export function selectDeletions(list: readonly KeptCheckpoint[], keep: Checkpoin
   const best = findBest(list, keep.best);
   const protectedNames = new Set([newest?.name, best?.name].filter((x): x is string => !!x));
   const sorted = [...list].sort(byStep).reverse(); // newest first
-  const lastEpochEnd = Math.max(-1, ...list.filter((c) => c.kind === 'last' || c.kind === 'permanent').map((c) => c.globalStep));
+  const lastEpochEnd = Math.max(-1, ...list.filter((c) => c.kind === 'last' || c.kind === 'permanent' || c.kind === 'best').map((c) => c.globalStep));
   const out: string[] = [];
   let rec = 0;
   let rot = 0;

@@ -4,10 +4,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { formatBackupEvent } from '../backup/backup.js';
 import { listRemoteRuns, restore } from '../backup/restore.js';
-import { describeSnapshot, watchFolder } from '../backup/watch.js';
-import { storeFromTarget } from '../storage/mount.js';
+import { formatWatchEvent, watchFolder } from '../backup/watch.js';
+import { checkQuota, storeFromTarget } from '../storage/mount.js';
 
 function seconds(v: string): number {
   const n = Number(v);
@@ -21,7 +20,19 @@ function positiveInt(v: string): number {
   return n;
 }
 
-interface BackupFlags { watch: string; to: string; run?: string; interval: number; stable: number; keep: number; once?: boolean }
+interface BackupFlags { watch: string; to: string; run?: string; interval: number; stable: number; maxWait?: number; keep: number; once?: boolean }
+
+/** Bytes of the files under `dir` (not following links; hidden ones skipped as the watcher does). */
+async function folderBytes(dir: string): Promise<number> {
+  let n = 0;
+  for (const d of await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (d.name.startsWith('.')) continue;
+    const p = path.join(dir, d.name);
+    if (d.isDirectory()) n += await folderBytes(p);
+    else if (d.isFile()) n += (await fsp.stat(p).catch(() => ({ size: 0 }))).size;
+  }
+  return n;
+}
 interface RestoreFlags { from: string; run?: string; into?: string; checkpoint?: string; list?: boolean }
 
 export function register(program: Command): void {
@@ -33,16 +44,19 @@ export function register(program: Command): void {
     .option('--run <name>', 'name on the store (default: the folder name)')
     .option('--interval <s>', 'seconds between scans', seconds, 2)
     .option('--stable <s>', 'seconds a file must stay unchanged before upload', seconds, 5)
+    .option('--max-wait <s>', 'a file that keeps changing is backed up anyway after this many seconds, in its newest complete version (default: max(30, 6 × --stable))', seconds)
     .option('--keep <n>', 'snapshots kept on the store', positiveInt, 3)
     .option('--once', 'upload what is stable now, then exit')
     .action(async (f: BackupFlags) => {
       const dir = path.resolve(f.watch);
       if (!(await fsp.stat(dir).catch(() => null))?.isDirectory()) throw new Error(`--watch ${f.watch}: no such folder`);
       const store = await storeFromTarget(f.to);
-      const w = watchFolder({ dir, store, run: f.run, intervalMs: f.interval * 1000, stableMs: f.stable * 1000, keepLast: f.keep, poll: !f.once });
+      // every kept snapshot may hold a different version of each file: warn now if the store cannot take them
+      await checkQuota(store, (await folderBytes(dir)) * f.keep, (m) => console.error(m));
+      const w = watchFolder({ dir, store, run: f.run, intervalMs: f.interval * 1000, stableMs: f.stable * 1000, maxWaitMs: f.maxWait === undefined ? undefined : f.maxWait * 1000, keepLast: f.keep, poll: !f.once });
       w.onEvent((e) => {
-        const line = e.type === 'done' ? `${describeSnapshot(e)} → ${store.description}` : formatBackupEvent(e);
-        if (line) (e.type === 'error' ? console.error : console.log)(line);
+        const line = formatWatchEvent(e);
+        if (line) (e.type === 'error' || e.type === 'incomplete' ? console.error : console.log)(e.type === 'done' ? `${line} → ${store.description}` : line);
       });
       if (f.once) {
         await w.scanOnce(); // first look: records sizes and times
@@ -70,7 +84,7 @@ export function register(program: Command): void {
       if (f.list) {
         const runs = await listRemoteRuns(store);
         if (runs.length === 0) console.log(`no backed-up runs at ${store.description}`);
-        for (const r of runs) console.log(`${r.run}\tlatest ${r.latest ?? '-'} (step ${r.globalStep ?? '-'})\t${r.checkpoints} kept\tupdated ${r.updated}`);
+        for (const r of runs) console.log(`${r.run}\tlatest ${r.latest ?? '-'} (${r.kind === 'snapshot' ? 'snapshot' : 'step'} ${r.globalStep ?? '-'})\t${r.checkpoints} kept\tupdated ${r.updated}`);
         return;
       }
       const r = await restore({ from: store, run: f.run, into: f.into, name: f.checkpoint, log: (m) => console.log(m) });

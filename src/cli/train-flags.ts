@@ -25,7 +25,20 @@ export interface TrainFlags {
   threads?: number; dataN?: number; dataset?: string; initFrom?: string; quiet?: boolean;
   data?: string; ann?: string; imgSize?: number; channels?: string; augment?: boolean; valFraction?: number; cacheDir?: string;
   modelOptions?: string; initMap?: string[]; initGroups?: string;
+  diskCap?: number; permanentEvery?: number;
 }
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+
+/** `500M`, `2GB`, `1.5GiB`, `123456` → bytes (decimal units as `formatBytes` prints them; KiB… binary). */
+export const bytesArg = (flag: string) => (v: string): number => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(v);
+  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new InvalidArgumentError(`${flag} expects a size such as 500M, 2G or 1.5GiB (bytes without a unit), got "${v}"`);
+  const n = Math.round(Number(m[1]) * unit);
+  if (n < 1) throw new InvalidArgumentError(`${flag} must be at least 1 byte, got "${v}"`);
+  return n;
+};
 
 function readJson(file: string, what: string): unknown {
   let text: string;
@@ -79,12 +92,10 @@ export function configFromFlags(f: TrainFlags): TrainConfigInput {
     if (es.patience === undefined) throw new ConfigError('early stopping needs --early-stop-patience N (epochs without improvement before stopping)');
     c.earlyStopping = es;
   }
-  if (f.saveLast !== undefined || f.saveSteps !== undefined || f.saveIntervalS !== undefined || f.keepLast !== undefined) {
+  const ckFlags = { saveLast: f.saveLast, saveSteps: f.saveSteps, saveIntervalS: f.saveIntervalS, keepLast: f.keepLast, diskCapBytes: f.diskCap, permanentEvery: f.permanentEvery };
+  if (Object.values(ckFlags).some((v) => v !== undefined)) {
     const ck = { ...(c.checkpoint as Record<string, unknown> | undefined) };
-    if (f.saveLast !== undefined) ck.saveLast = f.saveLast;
-    if (f.saveSteps !== undefined) ck.saveSteps = f.saveSteps;
-    if (f.saveIntervalS !== undefined) ck.saveIntervalS = f.saveIntervalS;
-    if (f.keepLast !== undefined) ck.keepLast = f.keepLast;
+    for (const [k, v] of Object.entries(ckFlags)) if (v !== undefined) ck[k] = v;
     c.checkpoint = ck;
   }
   if (c.epochs === undefined) throw new ConfigError('missing --epochs N (or "epochs" in --config)');

@@ -2,7 +2,7 @@
 // `drivetrain runbook <file> [--stage N]`.
 import { Command, Option } from 'commander';
 import { parseTrainConfig } from '../train/config.js';
-import { configFromFlags, int, num, type TrainFlags } from './train-flags.js';
+import { bytesArg, configFromFlags, int, num, type TrainFlags } from './train-flags.js';
 import { train, type TrainOptions } from '../train/run.js';
 import { formatStageTable, loadRunbook, runRunbook, runStage, stageIndex, summarizeRunbook, withRunName } from '../train/runbook.js';
 
@@ -32,6 +32,8 @@ export function register(program: Command): void {
     .option('--save-steps <n>', 'recovery checkpoint every N steps', int('--save-steps'))
     .option('--save-interval-s <t>', 'recovery checkpoint every T seconds', num('--save-interval-s'))
     .option('--keep-last <n>', 'rotating checkpoints kept', int('--keep-last'))
+    .option('--permanent-every <k>', 'keep epoch-NNN permanently every K epochs (never rotated away)', int('--permanent-every'))
+    .option('--disk-cap <size>', "most disk the run's checkpoints may use, e.g. 2G (oldest rotating ones go first)", bytesArg('--disk-cap'))
     .option('--seed <n>', 'random seed', int('--seed'))
     .addOption(new Option('--device <d>', "execution provider ('auto': WebGPU when an adapter exists, else CPU)").choices(['cpu', 'webgpu', 'auto']))
     .option('--resume <mode>', "'auto' (default), 'none', or a checkpoint path")

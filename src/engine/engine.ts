@@ -16,6 +16,7 @@ import type { LoadWeightsOptions, LoadWeightsReport } from './interop.js';
 import { StateStore } from './state.js';
 import type { SetStateOptions } from './state.js';
 import { DeviceData, toIndexArray } from './device-data.js';
+import { hostScalarValues } from '../optim/apply.js';
 import type { DataPlacement, DeviceDataOptions } from './device-data.js';
 
 /** Batch tensors by input name, each [b, ...per-sample shape] with b ≤ batchSize. */
@@ -179,6 +180,12 @@ export class Engine {
     return (this.lrFeeds ??= Object.fromEntries(Object.entries(this.lrs).map(([g, lr]) => [`lr.${g}`, new ort.Tensor('float32', Float32Array.of(lr), [])])));
   }
 
+  /** `hp.<group>.<name>` feeds of the step being taken (t = steps + 1), computed in float64. */
+  private hostScalarInputs(): Record<string, ort.Tensor> {
+    const v = hostScalarValues(this.options.optimizer, this.plan.optimizer, this.lrs, this.steps + 1);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, new ort.Tensor('float32', Float32Array.of(x), [])]));
+  }
+
   private enter(what: string): void {
     if (this.busy) throw new Error(`${what}() called while another engine call is running; await each call before the next`);
     this.busy = true;
@@ -188,7 +195,7 @@ export class Engine {
     const feeds: Record<string, ort.Tensor> = batch instanceof Int32Array ? this.data!.feeds(batch) : {};
     if (!(batch instanceof Int32Array)) for (const n of c.inputs) feeds[n] = toOrt(batch[n]);
     this.store.feed(c.state, feeds);
-    if (withLr) Object.assign(feeds, this.lrInputs());
+    if (withLr) Object.assign(feeds, this.lrInputs(), this.hostScalarInputs());
     return c.session.run(feeds);
   }
 

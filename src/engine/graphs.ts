@@ -1,6 +1,7 @@
 // Builds the engine's graphs from model + loss + optimizer for one fixed batch size:
 // - train step: forward + loss + backward + optimizer update in ONE graph. Inputs: batch tensors,
-//   every state tensor (`param.…`, `opt.<slot>.…`, `opt.step`, `buffer.…`, `rng.…`), `lr.<group>`.
+//   every state tensor (`param.…`, `opt.<slot>.…`, `opt.step`, `buffer.…`, `rng.…`), `lr.<group>`,
+//   and the optimizer's per-step scalars `hp.<group>.<name>` (computed on the host in float64).
 //   Outputs: metrics (`loss`, …) and `<state>_new` for each state it changes.
 // - eval: forward (eval mode) + loss metrics; predict: forward only.
 import { gradients } from '../autodiff/backward.js';
@@ -193,6 +194,7 @@ export function buildTrainGraph(spec: GraphSpec, plan: StatePlan, batchSize: num
   const batch = addBatchInputs(g, spec, plan.batchInputs, batchSize, source);
   for (const d of plan.decls) g.input(d.name, d.dtype, d.shape);
   for (const gr of plan.optimizer.groups) g.input(`lr.${gr.name}`, 'float32', []);
+  for (const h of plan.optimizer.hostScalars) g.input(h.name, 'float32', []);
   const ctx = new Ctx(true);
   const outputs = runModel(g, spec, plan, batch, ctx);
   const { loss, metrics } = spec.loss.build({ g, outputs, batch });

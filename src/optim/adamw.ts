@@ -3,7 +3,8 @@
 //   m ← m + (1-β₁)·(g - m)                         (= β₁·m + (1-β₁)·g, PyTorch's lerp)
 //   v ← β₂·v + (1-β₂)·g²
 //   θ ← θ - (γ / (1-β₁ᵗ)) · m / (√v / √(1-β₂ᵗ) + ε)
-// t is the step being taken (1, 2, …) from the `opt.step` input; slots `opt.m.<p>`, `opt.v.<p>`.
+// t is the step being taken (1, 2, …); slots `opt.m.<p>`, `opt.v.<p>`. As in PyTorch, the scalars
+// γ/(1-β₁ᵗ), √(1-β₂ᵗ) and 1-γ·λ are computed in float64 (on the host) and rounded once to float32.
 import type { Graph } from '../onnx/graph.js';
 import type { Hyper, Optimizer, UpdateArgs } from './optimizer.js';
 
@@ -30,17 +31,21 @@ export class AdamW implements Optimizer {
     return ['m', 'v'];
   }
 
-  groupScalars(g: Graph, hp: Hyper, lr: string, t: string): Record<string, string> {
-    const s = { scope: 'adamw' };
-    const one = g.constant(1);
-    const bc1 = g.op('Sub', [one, g.op('Pow', [g.constant(hp.beta1 as number), t], {}, s)], {}, s);
-    const bc2 = g.op('Sub', [one, g.op('Pow', [g.constant(hp.beta2 as number), t], {}, s)], {}, s);
-    const out: Record<string, string> = {
-      stepSize: g.op('Div', [lr, bc1], {}, s),
-      bc2Sqrt: g.op('Sqrt', [bc2], {}, s),
+  hostScalarNames(hp: Hyper): string[] {
+    return hp.weightDecay !== 0 ? ['step_size', 'bc2_sqrt', 'decay'] : ['step_size', 'bc2_sqrt'];
+  }
+
+  hostScalars(hp: Hyper, lr: number, t: number): Record<string, number> {
+    const out: Record<string, number> = {
+      step_size: lr / (1 - (hp.beta1 as number) ** t),
+      bc2_sqrt: Math.sqrt(1 - (hp.beta2 as number) ** t),
     };
-    if (hp.weightDecay !== 0) out.decay = g.op('Sub', [one, g.op('Mul', [lr, g.constant(hp.weightDecay)], {}, s)], {}, s);
+    if (hp.weightDecay !== 0) out.decay = 1 - lr * hp.weightDecay;
     return out;
+  }
+
+  groupScalars(_g: Graph, _hp: Hyper, _lr: string, _t: string, host: Record<string, string>): Record<string, string> {
+    return { stepSize: host.step_size, bc2Sqrt: host.bc2_sqrt, ...(host.decay ? { decay: host.decay } : {}) };
   }
 
   update({ g, name, param, grad, slots, shared, hp }: UpdateArgs) {
@@ -52,7 +57,8 @@ export class AdamW implements Optimizer {
     const g2 = g.op('Mul', [g.op('Mul', [grad, grad], {}, s), g.constant(1 - b2, dt)], {}, s);
     const v = g.op('Add', [g.op('Mul', [slots.v, g.constant(b2, dt)], {}, s), g2], {}, s);
     const denom = g.op('Add', [g.op('Div', [g.op('Sqrt', [v], {}, s), shared.bc2Sqrt], {}, s), g.constant(hp.eps as number, dt)], {}, s);
-    const upd = g.op('Mul', [g.op('Div', [m, denom], {}, s), shared.stepSize], {}, s);
+    // PyTorch's addcdiv order: (step_size · m) / denom
+    const upd = g.op('Div', [g.op('Mul', [m, shared.stepSize], {}, s), denom], {}, s);
     return { param: g.op('Sub', [p, upd], {}, s), slots: { m, v } };
   }
 }

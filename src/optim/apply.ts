@@ -20,16 +20,29 @@ export interface SlotDecl {
   dtype: DType;
 }
 
+/** A scalar the host computes each step in float64 and feeds as a float32 [] graph input. */
+export interface HostScalarDecl {
+  /** Graph input name: `hp.<group>.<scalar>`. */
+  name: string;
+  group: string;
+  scalar: string;
+}
+
 export interface OptimizerPlan {
   groups: ResolvedGroup[];
   slots: SlotDecl[];
+  hostScalars: HostScalarDecl[];
 }
+
+export const hostScalarInput = (group: string, scalar: string) => `hp.${group}.${scalar}`;
 
 export function planOptimizer(opt: Optimizer, params: readonly ParamInfo[], groups?: readonly ParamGroup[]): OptimizerPlan {
   const resolved = resolveGroups(opt, params.map((p) => p.name), groups);
   const byName = new Map(params.map((p) => [p.name, p]));
   const slots: SlotDecl[] = [];
+  const hostScalars: HostScalarDecl[] = [];
   for (const gr of resolved) {
+    for (const scalar of opt.hostScalarNames(gr.hp)) hostScalars.push({ name: hostScalarInput(gr.name, scalar), group: gr.name, scalar });
     for (const slot of opt.slotNames(gr.hp)) {
       for (const p of gr.params) {
         const info = byName.get(p)!;
@@ -37,7 +50,20 @@ export function planOptimizer(opt: Optimizer, params: readonly ParamInfo[], grou
       }
     }
   }
-  return { groups: resolved, slots };
+  return { groups: resolved, slots, hostScalars };
+}
+
+/**
+ * Values of the plan's host scalars for step t (1, 2, …) with these learning rates per group,
+ * keyed by graph input name; computed in float64 (the caller rounds them to float32 when feeding).
+ */
+export function hostScalarValues(opt: Optimizer, plan: OptimizerPlan, lrs: Record<string, number>, t: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const gr of plan.groups) {
+    const lr = lrs[gr.name] ?? gr.hp.lr;
+    for (const [k, v] of Object.entries(opt.hostScalars(gr.hp, lr, t))) out[hostScalarInput(gr.name, k)] = v;
+  }
+  return out;
 }
 
 export interface UpdateSources {
@@ -53,6 +79,8 @@ export interface UpdateSources {
   lr(group: string): string;
   /** Scalar float t = 1, 2, … of the step being taken. */
   t: string;
+  /** Graph input of a host scalar (default `hp.<group>.<scalar>`, which the caller declares). */
+  host?(group: string, scalar: string): string;
 }
 
 /** Returns new values keyed by state name (`param.<p>`, `opt.<slot>.<p>`) for the parameters that have a gradient. */
@@ -60,7 +88,8 @@ export function emitOptimizerUpdate(g: Graph, opt: Optimizer, plan: OptimizerPla
   const out = new Map<string, string>();
   for (const gr of plan.groups) {
     const lr = src.lr(gr.name);
-    const shared = opt.groupScalars(g, gr.hp, lr, src.t);
+    const host = Object.fromEntries(opt.hostScalarNames(gr.hp).map((k) => [k, src.host ? src.host(gr.name, k) : hostScalarInput(gr.name, k)]));
+    const shared = opt.groupScalars(g, gr.hp, lr, src.t, host);
     const slotNames = opt.slotNames(gr.hp);
     for (const p of gr.params) {
       const grad = src.grad(p);

@@ -1,5 +1,8 @@
 // Optimizers as update subgraphs. The learning rate of each parameter group and the step count are
-// scalar graph inputs (`lr.<group>`, `opt.step`), so schedules never rebuild a graph.
+// scalar graph inputs (`lr.<group>`, `opt.step`), so schedules never rebuild a graph. Scalars that
+// depend only on the step (Adam's bias corrections) are computed on the host in float64, as
+// PyTorch computes them in Python floats, and fed as float32 inputs `hp.<group>.<name>`: in float32,
+// 1 − 0.999 is 0.00099998713, which made every Adam step ~6e-6 relative too small.
 import type { Graph } from '../onnx/graph.js';
 import { matchAny } from '../nn/select.js';
 
@@ -31,8 +34,15 @@ export interface Optimizer {
   readonly defaults: Hyper;
   /** State slots per parameter for these hyper-parameters (`opt.<slot>.<param>`). */
   slotNames(hp: Hyper): string[];
-  /** Scalars computed once per group and step (bias corrections…). */
-  groupScalars(g: Graph, hp: Hyper, lr: string, t: string): Record<string, string>;
+  /** Names of the host-computed scalars of a group (graph inputs `hp.<group>.<name>`, float32 []). */
+  hostScalarNames(hp: Hyper): string[];
+  /** Their values for step t = 1, 2, … and learning rate lr, in float64 (rounded to float32 only when fed). */
+  hostScalars(hp: Hyper, lr: number, t: number): Record<string, number>;
+  /**
+   * Graph scalars shared by the group's parameters; `host` maps each name of hostScalarNames to
+   * its graph input.
+   */
+  groupScalars(g: Graph, hp: Hyper, lr: string, t: string, host: Record<string, string>): Record<string, string>;
   update(a: UpdateArgs): { param: string; slots: Record<string, string> };
 }
 

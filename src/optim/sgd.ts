@@ -30,6 +30,14 @@ export class SGD implements Optimizer {
     return (hp.momentum as number) !== 0 ? ['momentum_buffer'] : [];
   }
 
+  hostScalarNames(): string[] {
+    return [];
+  }
+
+  hostScalars(): Record<string, number> {
+    return {};
+  }
+
   groupScalars(g: Graph, hp: Hyper, _lr: string, t: string): Record<string, string> {
     if ((hp.momentum as number) === 0) return {};
     return { first: g.op('Less', [t, g.constant(1.5)], {}, { scope: 'sgd' }) };

@@ -1,6 +1,7 @@
 // Credentials for GoogleDriveStore: an installed-app OAuth refresh token (token file), a
 // service-account key, or a bare access token. Tokens are never printed or logged.
-import { promises as fsp } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { constants, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
 import { auth } from '@googleapis/drive';
@@ -75,12 +76,41 @@ async function oauthFromTokenFile(file: string): Promise<InstanceType<typeof aut
   return client;
 }
 
-/** Write JSON readable only by the owner (0600), atomically. */
+/**
+ * Write JSON readable only by the owner (0600), atomically: a temp file with an unpredictable name
+ * beside `file`, created exclusively (O_CREAT|O_EXCL, and O_NOFOLLOW) so that nothing planted at
+ * that name, a symlink included, is followed or reused; fsynced, then renamed over `file` (which
+ * replaces a symlink at `file` rather than writing through it).
+ */
 export async function saveSecretJson(file: string, value: unknown): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  await fsp.writeFile(tmp, JSON.stringify(value, null, 2), { mode: 0o600 });
-  await fsp.chmod(tmp, 0o600);
-  await fsp.rename(tmp, file);
+  await saveSecretText(file, JSON.stringify(value, null, 2));
+}
+
+/** saveSecretJson for text (e.g. upload session URIs). */
+export async function saveSecretText(file: string, text: string): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  await writeSecretExclusive(tmp, text);
+  try {
+    await fsp.rename(tmp, file);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Create `file` (it must not exist, not even as a symlink) with mode 0600 and write `text`, fsynced. */
+export async function writeSecretExclusive(file: string, text: string): Promise<void> {
+  const h = await fsp.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
+  try {
+    await h.chmod(0o600); // the umask may have narrowed it further, never widened: make it exact
+    await h.writeFile(text);
+    await h.sync();
+  } catch (e) {
+    await h.close();
+    await fsp.rm(file, { force: true });
+    throw e;
+  }
+  await h.close();
 }
 
 async function readJson(file: string, what: string): Promise<Record<string, unknown> & { installed?: Record<string, unknown>; web?: Record<string, unknown> }> {

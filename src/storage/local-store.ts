@@ -1,7 +1,10 @@
 // A Store on a local folder (the default ./drive, or a mounted Drive like /content/drive/MyDrive).
-// Writes go to a hidden temp file in the same folder and are renamed into place (atomic).
+// Writes go to a hidden temp file in the same folder and are renamed into place (atomic). Temp
+// names carry a host tag and the writer's pid, so one left by a killed process on this machine
+// is swept as soon as that process is gone (cleanTemp), not only once it is a minute old.
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fsp } from 'node:fs';
+import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -11,6 +14,28 @@ import {
 } from './store.js';
 
 const TEMP_PREFIX = '.tmp-';
+/** This machine's tag in temp names: another host sharing the folder (a Drive) has another. */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 6);
+const TEMP_OWNER = /-([0-9a-f]{6})\.(\d+)-[0-9a-f]{8}$/;
+
+/** `.tmp-<name>-<host tag>.<pid>-<random>` beside `file`. */
+export function tempNameFor(file: string): string {
+  return path.join(path.dirname(file), `${TEMP_PREFIX}${path.basename(file)}-${HOST_TAG}.${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** True for a temp name written by a process of this host that is no longer running. */
+export function isOrphanTemp(name: string): boolean {
+  const m = TEMP_OWNER.exec(name);
+  if (!m || m[1] !== HOST_TAG) return false;
+  const pid = Number(m[2]);
+  if (pid === process.pid) return false; // ours: may be a write in flight
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
 
 export class LocalDirStore implements Store {
   readonly root: string;
@@ -89,7 +114,7 @@ export class LocalDirStore implements Store {
     const file = this.abs(p);
     if (normalizePath(p) === '') throw new Error('cannot write to the store root');
     await fsp.mkdir(path.dirname(file), { recursive: true });
-    const tmp = path.join(path.dirname(file), `${TEMP_PREFIX}${path.basename(file)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const tmp = tempNameFor(file);
     let size = 0;
     const want = isByteSource(data) ? data.sha256 : undefined;
     const sha = want ? createHash('sha256') : null;
@@ -152,7 +177,7 @@ export class LocalDirStore implements Store {
     }
   }
 
-  /** Remove temp files left by a killed writer (older than `olderThanMs`). */
+  /** Remove temp files left by a killed writer: of a dead process of this host, or older than `olderThanMs`. */
   async cleanTemp(prefix = '', olderThanMs = 60_000): Promise<number> {
     let removed = 0;
     const walk = async (dir: string): Promise<void> => {
@@ -163,7 +188,7 @@ export class LocalDirStore implements Store {
         if (d.isDirectory()) await walk(full);
         else if (d.name.startsWith(TEMP_PREFIX)) {
           const st = await fsp.stat(full).catch(() => null);
-          if (st && Date.now() - st.mtimeMs > olderThanMs) { await fsp.rm(full, { force: true }); removed++; }
+          if (st && (isOrphanTemp(d.name) || Date.now() - st.mtimeMs > olderThanMs)) { await fsp.rm(full, { force: true }); removed++; }
         }
       }
     };

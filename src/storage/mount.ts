@@ -2,7 +2,7 @@
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
-import { type DriveAuth, type DriveCredentials, createDriveAuth, credentialsFromEnv } from './drive-auth.js';
+import { type DriveAuth, type DriveCredentials, createDriveAuth, credentialsFromEnv, saveSecretText } from './drive-auth.js';
 import { GoogleDriveStore, type GoogleDriveStoreOptions } from './drive-store.js';
 import type { SessionMemory } from './drive-upload.js';
 import { LocalDirStore } from './local-store.js';
@@ -24,6 +24,11 @@ export interface MountOptions extends Partial<Omit<GoogleDriveStoreOptions, 'aut
   /** Folder under the mount / Drive root for drivetrain data (default `drivetrain`). */
   folder?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Bytes the coming run(s) will back up (e.g. checkpoint size × checkpoints kept): when given,
+   * the store's free space is checked (checkQuota) and a shortfall is logged before training.
+   */
+  expectBytes?: number;
 }
 
 export const REAL_DRIVE_NOTICE =
@@ -31,8 +36,21 @@ export const REAL_DRIVE_NOTICE =
   '(drivetrain then uses /content/drive/MyDrive), or set DRIVETRAIN_DRIVE_TOKEN_FILE to an OAuth token file ' +
   '(client_id, client_secret, refresh_token) or DRIVETRAIN_DRIVE_SERVICE_ACCOUNT to a service-account key.';
 
-/** Choose a Store: explicit path → mounted Drive folder → Drive API credentials → ./drive. */
+/**
+ * Choose a Store: explicit path → mounted Drive folder → Drive API credentials → ./drive; with
+ * `expectBytes`, check its free space before a long run (a shortfall is logged, not thrown).
+ */
 export async function mountDrive(o: MountOptions = {}): Promise<Store> {
+  const store = await chooseStore(o);
+  if (o.expectBytes !== undefined) {
+    const log = o.log ?? ((m: string) => console.log(m));
+    const q = await checkQuota(store, o.expectBytes, log);
+    if (q.ok && q.free !== null) log(`drivetrain: ${q.message}`);
+  }
+  return store;
+}
+
+async function chooseStore(o: MountOptions): Promise<Store> {
   const log = o.log ?? ((m: string) => console.log(m));
   const env = o.env ?? process.env;
   const folder = o.folder ?? 'drivetrain';
@@ -89,6 +107,12 @@ export async function storeFromSpec(spec: StoreSpec): Promise<Store> {
   throw new Error(`unknown store spec kind ${JSON.stringify((spec as { kind?: unknown }).kind)} (expected 'local' or 'drive')`);
 }
 
+/** Errors that mean the store is full (Drive's storageQuotaExceeded, a full mounted disk). */
+export function isQuotaError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || /storageQuotaExceeded|quota.*exceeded|no space left/i.test(String((e as Error | undefined)?.message ?? e));
+}
+
 export interface QuotaCheck {
   free: number | null;
   needed: number;
@@ -121,9 +145,7 @@ export class SessionFile implements SessionMemory {
     const text = JSON.stringify(this.map);
     this.writing = this.writing.then(async () => {
       await fsp.mkdir(path.dirname(this.file), { recursive: true });
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      await fsp.writeFile(tmp, text, { mode: 0o600 });
-      await fsp.rename(tmp, this.file);
+      await saveSecretText(this.file, text);
     }).catch(() => {});
   }
   flush(): Promise<void> { return this.writing; }

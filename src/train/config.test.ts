@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { bytesArg, configFromFlags } from '../cli/train-flags.js';
+import { checkpointOptions } from './run.js';
 import { configHash, parseRunbook, parseTrainConfig, stageInput } from './config.js';
 
 describe('train config', () => {
@@ -30,6 +32,20 @@ describe('train config', () => {
         '  checkpoint: unknown key "everyStep"',
       ].join('\n'));
     expect(() => parseTrainConfig({ lr: 1 })).toThrow(/epochs: missing \(required\)/);
+  });
+});
+
+describe('disk cap and permanent keeps are reachable', () => {
+  it('from a config, a runbook and the CLI flags, down to the checkpoint manager options', () => {
+    const c = parseTrainConfig({ epochs: 3, lr: 0.01, checkpoint: { diskCapBytes: 2_000_000_000, permanentEvery: 5 } });
+    expect(checkpointOptions(c)).toMatchObject({ diskCapBytes: 2_000_000_000, save: { permanentEveryEpochs: 5 } });
+    expect(checkpointOptions(parseTrainConfig({ epochs: 3, lr: 0.01 })).diskCapBytes).toBeUndefined();
+    const rb = parseRunbook({ defaults: { lr: 0.1, checkpoint: { diskCapBytes: 1e9 } }, stages: [{ name: 'a', epochs: 1, checkpoint: { permanentEvery: 2 } }] });
+    expect(parseTrainConfig(stageInput(rb, 0)).checkpoint).toMatchObject({ diskCapBytes: 1e9, permanentEvery: 2 });
+    expect(configFromFlags({ epochs: 1, lr: 1, diskCap: bytesArg('--disk-cap')('2G'), permanentEvery: 5 }).checkpoint).toEqual({ diskCapBytes: 2e9, permanentEvery: 5 });
+    expect([bytesArg('x')('500M'), bytesArg('x')('1.5GiB'), bytesArg('x')('123456'), bytesArg('x')('64 kB')]).toEqual([5e8, 1.5 * 1024 ** 3, 123456, 64_000]);
+    expect(() => bytesArg('--disk-cap')('lots')).toThrow('--disk-cap expects a size such as 500M, 2G or 1.5GiB (bytes without a unit), got "lots"');
+    expect(() => parseTrainConfig({ epochs: 1, lr: 1, checkpoint: { diskCapBytes: -5 } })).toThrow(/checkpoint\.diskCapBytes: Too small/);
   });
 });
 

@@ -21,6 +21,11 @@ export const CheckpointPolicySchema = z.object({
   minDelta: z.number().nonnegative().default(0),
   /** Keep `epoch-NNN` permanently every K epochs. */
   permanentEvery: z.number().int().positive().nullable().default(null),
+  /**
+   * Bytes the run's checkpoints may take on disk: old rotating ones are deleted before a save
+   * that would exceed it; a save that cannot fit even then is refused before anything is written.
+   */
+  diskCapBytes: z.number().int().positive().nullable().default(null),
 }).strict();
 
 /** Seeded augmentation of the training images (off unless set; validation is never augmented). */

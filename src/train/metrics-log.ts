@@ -29,8 +29,13 @@ export class MetricsLog {
   }
 
   append(rec: MetricsRecord): void {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    fs.appendFileSync(this.file, JSON.stringify(rec) + '\n');
+    try {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      fs.appendFileSync(this.file, JSON.stringify(rec) + '\n');
+    } catch (e) {
+      const full = ['ENOSPC', 'EDQUOT'].includes((e as NodeJS.ErrnoException).code ?? '');
+      throw new Error(`cannot append to the metrics log ${this.file}: ${(e as Error).message}${full ? '. The disk is full: free space (e.g. drivetrain clean-checkpoints), then run the same command again to resume from the last checkpoint' : ''}`, { cause: e });
+    }
   }
 
   read(): MetricsRecord[] {

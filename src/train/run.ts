@@ -64,6 +64,7 @@ export function checkpointOptions(cfg: TrainConfig): CheckpointOptionsInput {
       onSignal: true,
     },
     keep: { lastN: ck.keepLast, recoveryN: 1, best: ck.monitor ? { monitor: ck.monitor, mode: ck.mode, minDelta: ck.minDelta } : undefined },
+    diskCapBytes: ck.diskCapBytes ?? undefined,
   };
 }
 
@@ -119,6 +120,7 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
   let backup: RunBackup | null = null;
   const log = new MetricsLog(manager.runDir);
   try {
+    manager.checkFits(engine.engine.plan.decls); // a disk cap below one checkpoint: refused before training
     uninstall = opts.handleSignals ? handleSignals(manager, events) : null;
     backup = opts.backup ? await startRunBackup(opts.backup, manager, events) : null;
     const choice = await resolveResume(manager.runDir, cfg.resume, { warn });
