@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages for headless notebooks and validators (Debian/Ubuntu): Jupyter server/client,
-# nbclient/nbformat (notebook validation) and python3-onnx (ONNX checker in tests).
-# Idempotent: installs only what is missing; needs root and apt-get. Otherwise prints the command.
+# nbclient/nbformat (notebook validation) and python3-onnx (ONNX checker in tests). With --test
+# also what only the test suite uses: classic Notebook 6 and Chromium (the real-browser test) and
+# ipykernel (runs notebooks/colab-setup.ipynb as Colab would). Idempotent: installs only what is missing; needs root and apt-get. Otherwise prints the command.
 set -euo pipefail
 
 PKGS=()
@@ -12,9 +13,14 @@ fi
 have_py jupyter_client || PKGS+=(jupyter-client)
 have_py nbformat || PKGS+=(python3-nbformat)
 have_py onnx || PKGS+=(python3-onnx)
+if [ "${1:-}" = "--test" ]; then
+  [ -x /usr/bin/jupyter-notebook ] || PKGS+=(jupyter-notebook)
+  command -v chromium >/dev/null 2>&1 || PKGS+=(chromium)
+  have_py ipykernel || PKGS+=(python3-ipykernel)
+fi
 
 if [ ${#PKGS[@]} -eq 0 ]; then
-  echo "setup-system: Jupyter server, nbformat and onnx are already installed."
+  echo "setup-system: the Debian packages are already installed."
   exit 0
 fi
 # De-duplicate.
