@@ -88,18 +88,19 @@ function kernelServerClass(tslab: Tslab) {
         return reply({ status: 'ok', execution_count: count, payload: [], user_expressions: {} });
       }
       if (r.show && !silent) send('error', { ...r.error });
+      reply({ status: 'error', execution_count: count, ...r.error });
       if (!silent && req.stop_on_error !== false) this.abortQueued();
-      return reply({ status: 'error', execution_count: count, ...r.error });
     }
 
     /**
-     * After a failed cell, abort the execute requests already sent behind it (Run All stops
-     * there), as ipykernel does. Some may still sit unread in the socket while the cell kept the
-     * event loop busy: everything received until the next I/O poll (plus 10 ms) counts as queued.
+     * After a failed cell's reply, abort the execute requests already sent behind it (Run All
+     * stops there), as ipykernel does. Some may still sit unread in the socket while the cell kept
+     * the event loop busy, so what arrives until the next I/O poll has run counts as queued (no
+     * client can answer the reply that fast; tslab aborted everything for 200 ms instead).
      */
     private abortQueued(): void {
       this.abortThrough = Number.MAX_SAFE_INTEGER;
-      setTimeout(() => setImmediate(() => (this.abortThrough = this.received)), 10);
+      setImmediate(() => setImmediate(() => (this.abortThrough = this.received)));
     }
 
     /**
