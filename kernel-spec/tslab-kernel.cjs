@@ -39,18 +39,18 @@ if (i < 0 || !args[i + 1]) {
 }
 const configPath = args[i + 1];
 
+const kernelMain = path.join(root, 'dist', 'kernel', 'main.js');
 let notice;
 try {
   const { ensureBuild } = require('../scripts/build-dist.cjs');
-  const b = ensureBuild(root, { log: (m) => console.error(`drivetrain kernel: ${m}`) });
+  const b = ensureBuild(root, { force: !fs.existsSync(kernelMain), log: (m) => console.error(`drivetrain kernel: ${m}`) });
   if (!b.ok) {
-    notice = `drivetrain: dist/ (what notebooks import) was rebuilt from src/, but TypeScript reported errors, so it may not work as src/ reads:\n${b.errors}\nFix them and restart the kernel.`;
+    notice = `drivetrain: src/ has TypeScript errors; dist/ (what notebooks import) was rebuilt anyway and may not match src/:\n${b.errors}\nFix them, then restart the kernel.`;
   }
 } catch (e) {
   notice = `drivetrain: could not rebuild dist/ (${e.message}); notebooks import the previous build.`;
 }
 
-const kernelMain = path.join(root, 'dist', 'kernel', 'main.js');
 import(pathToFileURL(kernelMain).href).then(
   (m) =>
     m.startKernel({ configPath, root, notice, onSigint: (fn) => (sigint = fn) }).catch((e) => {
