@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # System packages for headless notebooks and validators (Debian/Ubuntu): Jupyter server/client,
-# nbclient/nbformat (notebook validation) and python3-onnx (ONNX checker in tests). With --test
-# also what only the test suite uses: classic Notebook 6 and Chromium (the real-browser test) and
-# ipykernel (runs notebooks/colab-setup.ipynb as Colab would). Idempotent: installs only what is missing; needs root and apt-get. Otherwise prints the command.
+# nbclient/nbformat (notebook validation). With --test also what only the test suite uses:
+# python3-onnx (ONNX checker), classic Notebook 6 and Chromium (the real-browser test) and ipykernel
+# (runs notebooks/colab-setup.ipynb as Colab would); Colab's `make setup` then needs none of them.
+# Idempotent: installs only what is missing; needs root and apt-get. Otherwise prints the command.
 set -euo pipefail
 
 PKGS=()
@@ -12,8 +13,8 @@ if [ ! -x /usr/bin/jupyter-server ] && ! command -v jupyter >/dev/null 2>&1; the
 fi
 have_py jupyter_client || PKGS+=(jupyter-client)
 have_py nbformat || PKGS+=(python3-nbformat)
-have_py onnx || PKGS+=(python3-onnx)
 if [ "${1:-}" = "--test" ]; then
+  have_py onnx || PKGS+=(python3-onnx)
   [ -x /usr/bin/jupyter-notebook ] || PKGS+=(jupyter-notebook)
   command -v chromium >/dev/null 2>&1 || PKGS+=(chromium)
   have_py ipykernel || PKGS+=(python3-ipykernel)
