@@ -32,7 +32,7 @@ describe.skipIf(!hasJupyter)('Interrupt during a notebook training cell', () => 
       // The promise lives on globalThis: an interrupted cell's declarations are dropped.
       const first = client.execute(
         [
-          `import { train } from './src/notebook/index';`,
+          `import { train } from './dist/notebook/index.js';`, // the built package, as the notebooks import it
           `const g = globalThis as any;`,
           `g.p = train(${JSON.stringify(cfg)}, { backup: false, train: { onEvent: (e) => { if (e.type === 'step' && e.globalStep === 2) console.log('step two'); } } });`,
           `const done = await g.p;`,
