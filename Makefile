@@ -24,9 +24,11 @@ node_modules/.install-stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-# Idempotent: npm packages when the lock changed, Debian packages (Jupyter, nbformat, onnx) when missing.
+# Idempotent: npm packages when the lock changed, Debian packages (Jupyter, nbformat, onnx) when
+# missing, dist/ (what notebooks import) when src/ changed.
 setup: node_modules/.install-stamp
 	@bash scripts/setup-system.sh
+	@$(NODE) scripts/build-dist.cjs
 
 build: setup
 	$(TSC) -p tsconfig.build.json
@@ -35,6 +37,7 @@ typecheck: setup
 	$(TSC) -p tsconfig.json --noEmit
 
 test: setup
+	@bash scripts/setup-system.sh --test
 	$(TSC) -p tsconfig.json --noEmit
 	$(DT) kernel check
 	npx vitest run

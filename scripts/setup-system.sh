@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # System packages for headless notebooks and validators (Debian/Ubuntu): Jupyter server/client,
-# nbclient/nbformat (notebook validation), python3-onnx (ONNX checker in tests) and
-# python3-torch + python3-torchvision (the PyTorch reference of the ResNet / weights tests).
+# nbclient/nbformat (notebook validation). With --test also what only the test suite uses:
+# python3-onnx (ONNX checker), python3-torch + python3-torchvision (the numerical reference of the
+# optimizer parity, ResNet and weights tests), classic Notebook 6 and Chromium (the real-browser
+# test) and ipykernel (runs notebooks/colab-setup.ipynb as Colab would); Colab's `make setup` then
+# needs none of them.
 # Idempotent: installs only what is missing; needs root and apt-get. Otherwise prints the command.
 set -euo pipefail
 
@@ -12,12 +15,17 @@ if [ ! -x /usr/bin/jupyter-server ] && ! command -v jupyter >/dev/null 2>&1; the
 fi
 have_py jupyter_client || PKGS+=(jupyter-client)
 have_py nbformat || PKGS+=(python3-nbformat)
-have_py onnx || PKGS+=(python3-onnx)
-have_py torch || PKGS+=(python3-torch)
-have_py torchvision || PKGS+=(python3-torchvision)
+if [ "${1:-}" = "--test" ]; then
+  have_py onnx || PKGS+=(python3-onnx)
+  [ -x /usr/bin/jupyter-notebook ] || PKGS+=(jupyter-notebook)
+  command -v chromium >/dev/null 2>&1 || PKGS+=(chromium)
+  have_py ipykernel || PKGS+=(python3-ipykernel)
+  have_py torch || PKGS+=(python3-torch)
+  have_py torchvision || PKGS+=(python3-torchvision)
+fi
 
 if [ ${#PKGS[@]} -eq 0 ]; then
-  echo "setup-system: Jupyter server, nbformat, onnx and torch are already installed."
+  echo "setup-system: the Debian packages are already installed."
   exit 0
 fi
 # De-duplicate.

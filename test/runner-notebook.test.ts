@@ -59,6 +59,10 @@ describe.skipIf(!hasJupyter)('runNotebook (real Jupyter server + tslab)', () => 
     expect(err.message).not.toContain('node_modules/tslab');
     const nb = JSON.parse(readFileSync(out, 'utf8'));
     expect(nb.metadata.drivetrain.status).toBe('failed at cell 5');
+    // A Jupyter `error` output (not stderr text) after the cell's own stderr, and its count.
+    expect(nb.cells[5].outputs.map((o: any) => o.output_type)).toEqual(['stream', 'error']);
+    expect(nb.cells[5].outputs[1]).toMatchObject({ ename: 'Error', evalue: 'planned failure: fail=true' });
+    expect(nb.cells[5].execution_count).toBe(5);
     expect(nb.cells[6].outputs).toEqual([]); // the last cell never ran
     expect(alive(server!.pid)).toBe(false);
     expect(pidsMentioning(server!.runtimeDir)).toEqual([]);

@@ -126,9 +126,18 @@ export function register(program: Command): void {
     });
   kernel
     .command('check')
-    .description('Check that notebooks can import src: type-check as tslab does (TypeScript 5.0) and run its converter')
-    .action(() => {
+    .description('Check what notebook cells import: dist/ (built if stale, loaded by tslab and Node) and src/ (type-checked as tslab does, TypeScript 5.0)')
+    .action(async () => {
       const root = packageRoot();
+      // What the notebooks' import cells load: the built package.
+      const { checkNotebookImport, NOTEBOOK_IMPORT } = await import('../kernel/check.js');
+      const built = checkNotebookImport(root, (m) => console.error(m));
+      if (built.length) {
+        console.error(`the notebooks' import of ${NOTEBOOK_IMPORT} fails:\n${formatCompat(built)}`);
+        process.exitCode = 1;
+        return;
+      }
+      console.log(`${NOTEBOOK_IMPORT} (what the notebooks import) is up to date and loads in tslab cells.`);
       const r = checkTslabCompat(root, [path.join(root, 'src', 'index.ts'), path.join(root, 'src', 'notebook', 'index.ts')]);
       // Then tslab's own converter, which has transforms of its own (only meaningful once types check).
       if (r.diagnostics.length === 0) r.diagnostics.push(...tslabConvert(root, 'src/notebook/index'));

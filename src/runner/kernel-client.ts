@@ -12,9 +12,9 @@ export interface OutputSink {
 export interface ExecuteResult {
   status: 'ok' | 'error' | 'aborted';
   executionCount: number | null;
-  /** stderr text of the cell (tslab reports errors only there). */
+  /** stderr text of the cell followed by its error's traceback (what a terminal shows). */
   stderr: string;
-  /** traceback text when the kernel did send an `error` message (other kernels). */
+  /** The traceback text of the kernel's `error` message, if it sent one. */
   errorText: string;
 }
 
@@ -71,12 +71,18 @@ export class KernelClient {
         sink.display(c.data, false);
       } else if (t === 'error') {
         collector.other({ output_type: 'error', ename: c.ename, evalue: c.evalue, traceback: c.traceback });
-        errorText += `${c.ename}: ${c.evalue}\n${(c.traceback ?? []).join('\n')}`;
-        sink.stream('stderr', `${c.ename}: ${c.evalue}\n`);
+        // The traceback starts with "ename: evalue" (drivetrain kernel, ipykernel); colours dropped.
+        const tb = ((c.traceback ?? []) as string[]).join('\n').replace(/\x1b\[[0-9;]*m/g, '');
+        const text = tb.includes(String(c.evalue)) ? tb : `${c.ename}: ${c.evalue}${tb ? `\n${tb}` : ''}`;
+        errorText += `${text}\n`;
+        stderr += `${text}\n`;
+        sink.stream('stderr', `${text}\n`);
       }
     };
     const reply = (await future.done) as KernelMessage.IExecuteReplyMsg;
-    const content = reply.content as { status: ExecuteResult['status']; execution_count?: number };
+    const content = reply.content as { status: ExecuteResult['status']; execution_count?: number; ename?: string; evalue?: string };
+    // A cell that stopped cleanly at an Interrupt has no error output, only the reply's KeyboardInterrupt.
+    if (content.status === 'error' && !errorText && content.ename) errorText = `${content.ename}: ${content.evalue ?? ''}\n`;
     return { status: content.status, executionCount: content.execution_count ?? null, stderr, errorText };
   }
 
