@@ -3,12 +3,15 @@
 // CPU: state is plain host tensors fed zero-copy. WebGPU: `*_new` state outputs stay on the GPU
 // ('gpu-buffer') and feed the next step; only metrics come back ('cpu'); host copies are made
 // by Identity sessions (FACTS.md: per-output preferredOutputLocation, Identity to download).
-import { existsSync, readdirSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
+import { packageRootOrCwd } from '../paths.js';
 import { Graph } from '../onnx/graph.js';
 import { encodeModel } from '../onnx/model.js';
 import { CPU_SESSION_OPTIONS, fromOrt, toOrt } from '../onnx/session.js';
 import type { DType, NamedTensor, Tensor } from '../tensor.js';
+import { gpuDeviceNodes, onlyIcdsEnv, probeInChild, vulkanIcds, vulkanLoaderPresent } from './adapter.js';
+import type { AdapterKind, VulkanIcd } from './adapter.js';
+import { gpuSetupHints } from './gpu-setup.js';
 
 export type Device = 'cpu' | 'webgpu';
 export type DeviceRequest = Device | 'auto';
@@ -18,10 +21,20 @@ export interface SessionTuning {
   threads?: number;
   /** ORT graph optimisation level (default 'all'). */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * WebGPU: fail session creation when any node would run on the CPU EP (ORT's
+   * `session.disable_cpu_ep_fallback`) instead of running it there with host copies. Tests set
+   * it; default off, so a custom op without a WebGPU kernel still trains (slowly).
+   */
+  noCpuFallback?: boolean;
 }
 
 export interface Backend {
   readonly device: Device;
+  /** WebGPU: whether the adapter is a GPU or the CPU emulating one (lavapipe); undefined on the CPU. */
+  readonly adapter?: AdapterKind;
+  /** How a host dtype is held on the device (WebGPU: int64 as int32; lowering retypes the graphs to match). */
+  deviceDType(dtype: DType): DType;
   /** Session options; `deviceOutputs` are state outputs that should stay where the state lives. */
   sessionOptions(outputs: readonly string[], deviceOutputs: ReadonlySet<string>, tuning: SessionTuning): ort.InferenceSession.SessionOptions;
   /** Places host tensors where state lives (CPU: wraps them; WebGPU: uploads once). */
@@ -47,6 +60,9 @@ function hostCopy(t: ort.Tensor): Tensor {
 
 export class CpuBackend implements Backend {
   readonly device = 'cpu' as const;
+  deviceDType(dtype: DType): DType {
+    return dtype;
+  }
   sessionOptions(_o: readonly string[], _d: ReadonlySet<string>, tuning: SessionTuning) {
     return baseOptions(tuning);
   }
@@ -68,16 +84,35 @@ function identityModel(specs: readonly { name: string; dtype: DType; shape: numb
   return encodeModel(g);
 }
 
+/** int64 host data as int32 (the WebGPU form), failing clearly on values outside int32. */
+export function narrowInt64(t: NamedTensor | Tensor, what: string): Tensor {
+  const src = t.data as BigInt64Array;
+  const out = new Int32Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const v = src[i];
+    if (v > 2147483647n || v < -2147483648n) throw new Error(`${what}: value ${v} does not fit int32, which WebGPU holds int64 data as`);
+    out[i] = Number(v);
+  }
+  return { dtype: 'int32', shape: [...t.shape], data: out };
+}
+
 export class WebGpuBackend implements Backend {
   readonly device = 'webgpu' as const;
   private copySessions = new Map<string, ort.InferenceSession>();
   private uploadFailed = false;
+
+  constructor(readonly adapter: AdapterKind = 'hardware') {}
+
+  deviceDType(dtype: DType): DType {
+    return dtype === 'int64' ? 'int32' : dtype;
+  }
 
   sessionOptions(outputs: readonly string[], deviceOutputs: ReadonlySet<string>, tuning: SessionTuning): ort.InferenceSession.SessionOptions {
     const loc: Record<string, ort.Tensor.DataLocation> = {};
     // Every output gets an explicit location: 'gpu-buffer' for all outputs aborts when a scalar is read.
     for (const o of outputs) loc[o] = deviceOutputs.has(o) ? 'gpu-buffer' : 'cpu';
     const o: ort.InferenceSession.SessionOptions = { ...baseOptions(tuning), executionProviders: ['webgpu'], preferredOutputLocation: loc };
+    if (tuning.noCpuFallback) o.extra = { session: { ...(o.extra as { session?: object })?.session, 'disable_cpu_ep_fallback': '1' } };
     return o;
   }
 
@@ -94,6 +129,7 @@ export class WebGpuBackend implements Backend {
 
   async upload(tensors: readonly NamedTensor[]) {
     if (!tensors.length) return new Map<string, ort.Tensor>();
+    tensors = tensors.map((t) => (t.dtype === 'int64' ? { ...narrowInt64(t, t.name), name: t.name } : t));
     const feeds: Record<string, ort.Tensor> = {};
     for (const t of tensors) feeds[t.name] = toOrt(t);
     if (!this.uploadFailed) {
@@ -145,28 +181,52 @@ function fromOrtType(t: string): DType {
 /** Raised when WebGPU is requested but no adapter is available. */
 export class DeviceUnavailableError extends Error {}
 
-function vulkanLoaderPresent(): boolean {
-  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib',
-    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean)];
-  return dirs.some((d) => existsSync(`${d}/libvulkan.so.1`));
+const names = (icds: readonly VulkanIcd[]) => icds.map((i) => i.file.split('/').pop()).join(', ');
+
+function probeModel(): Uint8Array {
+  const g = new Graph('probe');
+  g.output(g.op('Relu', [g.input('x', 'float32', [1])]), 'y');
+  return encodeModel(g);
 }
 
-function gpuDeviceNodes(): string[] {
-  const found: string[] = [];
-  try { found.push(...readdirSync('/dev').filter((f) => /^nvidia\d+$/.test(f)).map((f) => `/dev/${f}`)); } catch { /* no /dev */ }
-  try { found.push(...readdirSync('/dev/dri').filter((f) => f.startsWith('renderD')).map((f) => `/dev/dri/${f}`)); } catch { /* none */ }
-  return found;
+let hardware: Promise<string | undefined> | undefined;
+
+/**
+ * Whether a hardware WebGPU adapter works (undefined) or why not, decided once per process before
+ * its first WebGPU session (adapter.ts). When one works, the software Vulkan drivers are hidden
+ * from this process, so every WebGPU session here runs on the GPU.
+ */
+export function hardwareWebGpu(): Promise<string | undefined> {
+  hardware ??= (async () => {
+    if (!vulkanLoaderPresent()) return 'the Vulkan loader libvulkan.so.1 is not installed';
+    const icds = vulkanIcds();
+    const hw = icds.filter((i) => !i.software), sw = icds.filter((i) => i.software);
+    const only = sw.length ? ` (only the software Vulkan driver ${names(sw)} is usable: 'auto' never picks it; ask for device 'webgpu' to run on it for tests)` : '';
+    if (!hw.length) return `no GPU Vulkan driver (ICD) is installed${only}`;
+    const nodes = gpuDeviceNodes();
+    if (!nodes.length) return `no GPU device (/dev/nvidia*, /dev/dri/renderD*, /dev/dxg)${only}`;
+    const why = probeInChild(Buffer.from(probeModel()).toString('base64'), hw, packageRootOrCwd());
+    if (why) return `the GPU's Vulkan driver (${names(hw)}) gives no WebGPU adapter: ${why}${only}`;
+    if (sw.length) Object.assign(process.env, onlyIcdsEnv(hw)); // Dawn must not pick lavapipe in this process
+    return undefined;
+  })();
+  return hardware;
 }
 
 let probe: Promise<string | undefined> | undefined;
 
-/** Tries a tiny WebGPU session once per process; resolves to undefined when an adapter works, else the reason. */
+/**
+ * Tries a tiny WebGPU session once per process, software adapters included (after the hardware
+ * decision, so a GPU wins when there is one); resolves to undefined when an adapter works, else
+ * the reason. {@link webGpuAdapterKind} says which kind it is.
+ */
 export function probeWebGpu(): Promise<string | undefined> {
   probe ??= (async () => {
-    const g = new Graph('probe');
-    g.output(g.op('Relu', [g.input('x', 'float32', [1])]), 'y');
+    // No GPU: any adapter found is lavapipe, whose shader compiles (the first run of every kernel,
+    // up to ~13 s each) are 2.5-5x faster with 128-bit vectors (measured; runs are no slower).
+    if (await hardwareWebGpu()) process.env.LP_NATIVE_VECTOR_WIDTH ??= '128';
     try {
-      const s = await ort.InferenceSession.create(encodeModel(g), { executionProviders: ['webgpu'] });
+      const s = await ort.InferenceSession.create(probeModel(), { executionProviders: ['webgpu'] });
       await s.release();
       return undefined;
     } catch (e) {
@@ -178,26 +238,45 @@ export function probeWebGpu(): Promise<string | undefined> {
   return probe;
 }
 
-/** What is missing for WebGPU on this host, in words a user can act on. */
-export function webGpuMissing(reason: string): string {
-  const parts: string[] = [];
-  if (!vulkanLoaderPresent()) parts.push('the Vulkan loader libvulkan.so.1 is not installed (Debian/Ubuntu: apt-get install libvulkan1)');
-  const nodes = gpuDeviceNodes();
-  if (!nodes.length) parts.push('no GPU driver device was found (/dev/nvidia0 or /dev/dri/renderD*): install the GPU driver with its Vulkan ICD (NVIDIA: the driver\'s libnvidia-vulkan / nvidia_icd.json)');
-  else parts.push(`GPU device nodes exist (${nodes.join(', ')}); check that the driver's Vulkan ICD is installed (vulkaninfo --summary)`);
-  return `WebGPU is not available: ${reason}. Missing: ${parts.join('; ')}. Use device: 'cpu' (or 'auto' to fall back).`;
+/** 'hardware' / 'software' when a WebGPU adapter works in this process, else undefined. */
+export async function webGpuAdapterKind(): Promise<AdapterKind | undefined> {
+  if (await probeWebGpu()) return undefined;
+  return (await hardwareWebGpu()) ? 'software' : 'hardware';
 }
 
-/** Resolves 'auto' (WebGPU when an adapter exists, else CPU, printing which) and checks 'webgpu'. */
+/** What is missing for WebGPU on this host, in words a user can act on. */
+export function webGpuMissing(reason: string): string {
+  return `WebGPU is not available: ${reason}. Missing: ${gpuSetupHints().join('; ')}. Use device: 'cpu' (or 'auto' to fall back).`;
+}
+
+export const SOFTWARE_ADAPTER_NOTE = 'a software adapter (the CPU emulates the GPU, e.g. Mesa lavapipe): for correctness tests only, timings mean nothing';
+
+/**
+ * Resolves 'auto' (WebGPU on a hardware adapter only, else CPU, printing which and why) and
+ * checks 'webgpu' (hardware, else a software adapter, said so).
+ */
 export async function selectBackend(req: DeviceRequest, log: (msg: string) => void = console.log): Promise<Backend> {
   if (req === 'cpu') return new CpuBackend();
   if (req !== 'webgpu' && req !== 'auto') throw new Error(`device must be 'cpu', 'webgpu' or 'auto', got ${JSON.stringify(req)}`);
-  const reason = await probeWebGpu();
-  if (!reason) {
-    if (req === 'auto') log('drivetrain: device auto → webgpu (WebGPU adapter found)');
-    return new WebGpuBackend();
+  const noHardware = await hardwareWebGpu();
+  if (!noHardware) {
+    const reason = await probeWebGpu();
+    if (!reason) {
+      log(`drivetrain: device ${req} → webgpu (hardware adapter)`);
+      return new WebGpuBackend('hardware');
+    }
+    if (req === 'auto') {
+      log(`drivetrain: device auto → cpu (WebGPU failed: ${reason})`);
+      return new CpuBackend();
+    }
+    throw new DeviceUnavailableError(webGpuMissing(reason));
   }
-  if (req === 'webgpu') throw new DeviceUnavailableError(webGpuMissing(reason));
-  log(`drivetrain: device auto → cpu (${reason})`);
-  return new CpuBackend();
+  if (req === 'auto') {
+    log(`drivetrain: device auto → cpu (${noHardware})`);
+    return new CpuBackend();
+  }
+  const reason = await probeWebGpu();
+  if (reason) throw new DeviceUnavailableError(webGpuMissing(`${reason}; ${noHardware}`));
+  log(`drivetrain: device webgpu → ${SOFTWARE_ADAPTER_NOTE}`);
+  return new WebGpuBackend('software');
 }

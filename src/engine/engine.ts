@@ -2,12 +2,14 @@
 // onnxruntime-node and keeps the named state between steps (in a StateStore on the chosen device).
 import * as ort from 'onnxruntime-node';
 import { writeFile } from 'node:fs/promises';
+import type { Graph } from '../onnx/graph.js';
 import { encodeModel } from '../onnx/model.js';
 import { fromOrt, toOrt } from '../onnx/session.js';
 import type { NamedTensor, Tensor, TensorMap } from '../tensor.js';
 import { numel } from '../tensor.js';
 import { rngFor } from '../nn/module.js';
-import { selectBackend } from './backend.js';
+import { lowerGraph } from '../onnx/lower/index.js';
+import { CpuBackend, narrowInt64, selectBackend } from './backend.js';
 import type { Backend, Device, DeviceRequest, SessionTuning } from './backend.js';
 import { buildEvalGraph, buildTrainGraph, planState } from './graphs.js';
 import type { GraphSpec, StatePlan } from './graphs.js';
@@ -30,6 +32,8 @@ export interface EngineOptions extends GraphSpec {
   /** Intra-op threads for the CPU EP (default: ORT's choice, one per core). */
   threads?: number;
   graphOptimizationLevel?: SessionTuning['graphOptimizationLevel'];
+  /** WebGPU: fail instead of placing any node on the CPU EP (see SessionTuning.noCpuFallback). */
+  noCpuFallback?: boolean;
   /** Seed for parameter initialisation and RNG states (default 0). */
   seed?: number;
   /** Where 'auto' reports its choice (default console.log). */
@@ -52,6 +56,8 @@ export class NonFiniteLossError extends Error {
 
 interface Compiled {
   session: ort.InferenceSession;
+  /** Batch inputs the lowered graph reads as int32 (int64 on the host: WebGPU). */
+  int32Inputs: Set<string>;
   metrics: string[];
   updated: string[];
   state: string[];
@@ -85,6 +91,18 @@ export class Engine {
     if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) throw new Error(`threads must be a positive integer, got ${opts.threads}`);
     const plan = planState(opts);
     const backend = opts.backend ?? (await selectBackend(opts.device ?? 'cpu', opts.log));
+    if (opts.device !== 'auto' || backend.device === 'cpu' || opts.backend) return Engine.start(opts, plan, backend);
+    try {
+      return await Engine.start(opts, plan, backend);
+    } catch (e) {
+      // 'auto' never fails on a device problem: the CPU takes over and the reason is printed.
+      const msg = String((e as Error)?.message ?? e).split('\n').map((l) => l.trim()).filter(Boolean).slice(-1)[0];
+      (opts.log ?? console.log)(`drivetrain: device auto → cpu (WebGPU failed while setting up the engine: ${msg})`);
+      return Engine.start(opts, plan, new CpuBackend());
+    }
+  }
+
+  private static async start(opts: EngineOptions, plan: StatePlan, backend: Backend): Promise<Engine> {
     const store = new StateStore(backend, plan.decls);
     const engine = new Engine(opts, plan, backend, store);
     try {
@@ -100,6 +118,10 @@ export class Engine {
 
   get device(): Device {
     return this.backend.device;
+  }
+  /** WebGPU: 'hardware' or 'software' (a CPU-emulated adapter such as lavapipe); undefined on the CPU. */
+  get adapter(): Backend['adapter'] {
+    return this.backend.adapter;
   }
   get batchSize(): number {
     return this.options.batchSize;
@@ -136,22 +158,24 @@ export class Engine {
       }
     }
     const source = indexed ? this.data!.source.bind(this.data!) : undefined;
-    const tuning: SessionTuning = { threads: this.options.threads, graphOptimizationLevel: this.options.graphOptimizationLevel };
-    let c: Omit<Compiled, 'session'>;
-    let bytes: Uint8Array;
+    const tuning: SessionTuning = { threads: this.options.threads, graphOptimizationLevel: this.options.graphOptimizationLevel, noCpuFallback: this.options.noCpuFallback };
+    let c: Omit<Compiled, 'session' | 'int32Inputs'>;
+    let graph: Graph;
     if (kind === 'train') {
       const t = buildTrainGraph(this.options, this.plan, b, source);
-      bytes = encodeModel(t.graph);
+      graph = t.graph;
       c = { metrics: t.metrics, updated: t.updated, state: this.plan.decls.map((d) => d.name), inputs: this.plan.batchInputs, outputs: t.graph.outputs };
     } else {
       const e = buildEvalGraph(this.options, this.plan, b, { withLoss: kind === 'eval', source });
-      bytes = encodeModel(e.graph);
+      graph = e.graph;
       c = { metrics: e.metrics, updated: [], state: e.state, inputs: e.inputs, outputs: e.outputs };
     }
+    const lowered = lowerGraph(graph, this.backend.device);
+    const bytes = encodeModel(graph);
     const deviceOutputs = new Set(c.updated.map((n) => `${n}_new`));
     const outs = kind === 'train' ? [...c.metrics, ...deviceOutputs] : kind === 'eval' ? c.metrics : c.outputs;
     const session = await ort.InferenceSession.create(bytes, this.backend.sessionOptions(outs, deviceOutputs, tuning));
-    const compiled = { ...c, session };
+    const compiled = { ...c, session, int32Inputs: new Set(lowered.int32Inputs) };
     this.sessions.set(key, compiled);
     return compiled;
   }
@@ -186,7 +210,9 @@ export class Engine {
 
   private async run(c: Compiled, batch: EngineBatch | Int32Array, withLr: boolean): Promise<Record<string, ort.Tensor>> {
     const feeds: Record<string, ort.Tensor> = batch instanceof Int32Array ? this.data!.feeds(batch) : {};
-    if (!(batch instanceof Int32Array)) for (const n of c.inputs) feeds[n] = toOrt(batch[n]);
+    if (!(batch instanceof Int32Array)) {
+      for (const n of c.inputs) feeds[n] = toOrt(c.int32Inputs.has(n) && batch[n].dtype === 'int64' ? narrowInt64(batch[n], `batch input "${n}"`) : batch[n]);
+    }
     this.store.feed(c.state, feeds);
     if (withLr) Object.assign(feeds, this.lrInputs());
     return c.session.run(feeds);

@@ -136,7 +136,10 @@ export class StateStore {
     const out: TensorMap = new Map();
     for (const n of names) {
       const t = host.get(n)!;
-      out.set(n, { name: n, dtype: t.dtype, shape: [...t.shape], data: t.data });
+      const want = this.decls.get(n)?.dtype ?? t.dtype;
+      // WebGPU holds int64 state (RNG) as int32: widen back to the declared dtype.
+      const data = want === 'int64' && t.dtype === 'int32' ? BigInt64Array.from(t.data as Int32Array, (v) => BigInt(v)) : t.data;
+      out.set(n, { name: n, dtype: want === 'int64' && t.dtype === 'int32' ? 'int64' : t.dtype, shape: [...t.shape], data });
     }
     return out;
   }

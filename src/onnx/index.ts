@@ -4,3 +4,4 @@ import './infer-nn.js';
 export * from './model.js';
 export * from './dtypes.js';
 export * from './session.js';
+export * from './lower/index.js';
