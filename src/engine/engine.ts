@@ -180,6 +180,19 @@ export class Engine {
     return compiled;
   }
 
+  /**
+   * Builds the train, eval and predict sessions of the main batch size now (those fed by index
+   * too when the engine holds the dataset) instead of at first use: fails early on a device
+   * problem, and lets tests and benchmarks check placement without running anything.
+   */
+  async prepare(): Promise<void> {
+    for (const indexed of this.data ? [false, true] : [false]) {
+      await this.compile('train', this.batchSize, indexed);
+      await this.compile('eval', this.batchSize, indexed);
+    }
+    await this.compile('predict', this.batchSize);
+  }
+
   /** Checks a batch against the inputs spec; returns its batch size. */
   private checkBatch(batch: EngineBatch, names: readonly string[]): number {
     if (!batch || typeof batch !== 'object') throw new Error('batch must be an object of tensors by input name');

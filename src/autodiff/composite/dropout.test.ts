@@ -50,7 +50,7 @@ describe('dropout composite', () => {
 
   it('masks equal the JavaScript reference of the hash bit for bit (int32 wrap-around is as defined)', async () => {
     const shape = [3, 1000];
-    for (const [seed, counter, stream] of [[42, 5, 0], [2 ** 31 - 1, 123456, 3], [0, 0, 0]]) {
+    for (const [seed, counter, stream] of [[42, 5, 0], [2 ** 31 - 1, 123456, 3], [0, 0, 0], [3, 9, 0], [1999999999, 2000000000, 1]]) { // sums that overflow int32 too
       const { mask } = await masks(shape, 0.3, dropoutState(seed, counter), stream);
       const key = dropoutKeyReference(seed, counter, stream);
       const want = Array.from({ length: 3000 }, (_, i) => (dropoutHashReference(i, key) < dropThreshold(0.3) ? 0 : 1));

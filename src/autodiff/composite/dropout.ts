@@ -4,7 +4,7 @@
 // Hand-written because ONNX's Dropout/RandomUniform take their seed as a build-time attribute:
 // no standard op accepts RNG state as an input. The gradient flows through the final Mul.
 //
-// The hash is int32 arithmetic with only Add, Mul, Div, Less, Where, Range, ReduceSum and Cast:
+// The hash is int32 arithmetic with only Add, Mul, Div, Less, Where, Range, Split and Cast:
 // the WebGPU EP has no Mod, no bit operations and no int64 kernels (FACTS.md). Products wrap
 // modulo 2^32 — WGSL defines that, the CPU EP's int32 kernels do it in practice, and a test
 // checks both against a JavaScript reference (Math.imul) bit for bit — so the masks are the same
@@ -79,9 +79,11 @@ export function dropoutState(seed: number, counter = 0): BigInt64Array {
 /** Scalar int32 key from the state [seed, counter] (int64 or int32 values below 2^31) and the stream. */
 function streamKey(g: Graph, rngState: string, stream: number, scope: string): string {
   const op = (type: string, inputs: string[], attrs = {}) => g.op(type, inputs, attrs, { scope });
-  const st = op('Cast', [rngState], { to: 6 });
-  const k = op('ReduceSum', [op('Mul', [st, g.constant([M1, M2], 'int32')]), g.ints([0])], { keepdims: 0 });
-  return mix(g, op('Add', [k, g.constant(streamOffset(stream), 'int32')]), scope);
+  const k = (v: number) => g.constant(v, 'int32');
+  // Elementwise Mul/Add only: the CPU EP's int32 ReduceSum saturates instead of wrapping.
+  const [seed, counter] = g.node('Split', [op('Cast', [rngState], { to: 6 }), g.ints([1, 1])], { axis: 0 }, { scope, outputs: 2 });
+  const h = op('Add', [op('Add', [op('Mul', [seed, k(M1)]), op('Mul', [counter, k(M2)])]), k(streamOffset(stream))]);
+  return mix(g, h, scope);
 }
 
 /** Hashes below this int32 value are dropped: a fraction `ratio` of all 2^32 values. */

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { gradients } from '../../autodiff/backward.js';
 import { dropout, dropoutState } from '../../autodiff/composite/dropout.js';
-import { probeWebGpu, webGpuMissing } from '../../engine/backend.js';
+import { probeWebGpu, webGpuMissing } from '../webgpu.js';
 import { Rng } from '../../random.js';
 import type { Tensor, TypedArray } from '../../tensor.js';
 import { numel } from '../../tensor.js';
