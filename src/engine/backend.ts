@@ -9,6 +9,7 @@ import { encodeModel } from '../onnx/model.js';
 import { CPU_SESSION_OPTIONS, fromOrt, toOrt } from '../onnx/session.js';
 import type { DType, NamedTensor, Tensor } from '../tensor.js';
 import type { AdapterKind } from '../onnx/adapter.js';
+import type { LoweringTarget } from '../onnx/lower/index.js';
 import { hardwareWebGpu, probeWebGpu, SOFTWARE_ADAPTER_NOTE, webGpuMissing } from '../onnx/webgpu.js';
 
 export { hardwareWebGpu, probeWebGpu, SOFTWARE_ADAPTER_NOTE, webGpuAdapterKind, webGpuMissing } from '../onnx/webgpu.js';
@@ -30,18 +31,28 @@ export interface SessionTuning {
   noCpuFallback?: boolean;
 }
 
+export interface DownloadChunking {
+  bytes: number;
+  between: () => Promise<void>;
+}
+
 export interface Backend {
   readonly device: Device;
   /** WebGPU: whether the adapter is a GPU or the CPU emulating one (lavapipe); undefined on the CPU. */
   readonly adapter?: AdapterKind;
+  /** The execution provider the sessions run on: graphs are lowered for it (onnx/lower). Default: `device`. */
+  readonly lowering?: LoweringTarget;
   /** How a host dtype is held on the device (WebGPU: int64 as int32; lowering retypes the graphs to match). */
   deviceDType(dtype: DType): DType;
   /** Session options; `deviceOutputs` are state outputs that should stay where the state lives. */
   sessionOptions(outputs: readonly string[], deviceOutputs: ReadonlySet<string>, tuning: SessionTuning): ort.InferenceSession.SessionOptions;
   /** Places host tensors where state lives (CPU: wraps them; WebGPU: uploads once). */
   upload(tensors: readonly NamedTensor[]): Promise<Map<string, ort.Tensor>>;
-  /** Host copies of state tensors. */
-  download(tensors: ReadonlyMap<string, ort.Tensor>): Promise<Map<string, Tensor>>;
+  /**
+   * Host copies of state tensors. `chunk`: download in groups of about `bytes` (WebGPU), awaiting
+   * `between()` after each, so other work (training steps) runs in between.
+   */
+  download(tensors: ReadonlyMap<string, ort.Tensor>, chunk?: DownloadChunking): Promise<Map<string, Tensor>>;
   /** Frees a replaced state tensor (no-op on CPU). */
   dispose(t: ort.Tensor): void;
   release(): Promise<void>;
@@ -61,6 +72,7 @@ function hostCopy(t: ort.Tensor): Tensor {
 
 export class CpuBackend implements Backend {
   readonly device = 'cpu' as const;
+  readonly lowering: LoweringTarget = 'cpu';
   deviceDType(dtype: DType): DType {
     return dtype;
   }
@@ -99,6 +111,7 @@ export function narrowInt64(t: NamedTensor | Tensor, what: string): Tensor {
 
 export class WebGpuBackend implements Backend {
   readonly device = 'webgpu' as const;
+  readonly lowering: LoweringTarget = 'webgpu';
   private copySessions = new Map<string, ort.InferenceSession>();
   private uploadFailed = false;
 
@@ -148,18 +161,20 @@ export class WebGpuBackend implements Backend {
     return new Map(Object.entries(feeds));
   }
 
-  async download(tensors: ReadonlyMap<string, ort.Tensor>) {
+  async download(tensors: ReadonlyMap<string, ort.Tensor>, chunk?: DownloadChunking) {
     const res = new Map<string, Tensor>();
     const onGpu: [string, ort.Tensor][] = [];
     for (const [k, v] of tensors) {
       if (v.location === 'cpu') res.set(k, hostCopy(v));
       else onGpu.push([k, v]);
     }
-    if (onGpu.length) {
-      const specs = onGpu.map(([k, v]) => ({ name: k, dtype: fromOrtType(v.type), shape: [...v.dims] }));
+    for (const group of chunk ? byBytes(onGpu, chunk.bytes) : [onGpu]) {
+      if (!group.length) continue;
+      const specs = group.map(([k, v]) => ({ name: k, dtype: fromOrtType(v.type), shape: [...v.dims] }));
       const s = await this.copySession(`down|${specs.map((x) => `${x.name}:${x.dtype}:${x.shape}`).join('|')}`, specs, 'cpu');
-      const out = await s.run(Object.fromEntries(onGpu));
-      for (const [k] of onGpu) res.set(k, fromOrt(out[`${k}__copy`]));
+      const out = await s.run(Object.fromEntries(group));
+      for (const [k] of group) res.set(k, fromOrt(out[`${k}__copy`]));
+      if (chunk) await chunk.between();
     }
     return res;
   }
@@ -172,6 +187,19 @@ export class WebGpuBackend implements Backend {
     for (const s of this.copySessions.values()) await s.release();
     this.copySessions.clear();
   }
+}
+
+/** Consecutive groups of about `bytes` each (a larger tensor is a group of its own). */
+function byBytes(list: [string, ort.Tensor][], bytes: number): [string, ort.Tensor][][] {
+  const groups: [string, ort.Tensor][][] = [[]];
+  let size = 0;
+  for (const e of list) {
+    const b = e[1].dims.reduce((a, d) => a * d, 1) * 4;
+    if (size > 0 && size + b > bytes) { groups.push([]); size = 0; }
+    groups[groups.length - 1].push(e);
+    size += b;
+  }
+  return groups;
 }
 
 function fromOrtType(t: string): DType {

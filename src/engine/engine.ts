@@ -67,6 +67,16 @@ interface Compiled {
 
 /** Last-batch sessions kept per size besides the main one. */
 const MAX_EXTRA_SIZES = 4;
+/** Background checkpoint downloads move about this much per chunk (~10 ms at the 0.85 GB/s measured on an H100 host). */
+export const DOWNLOAD_CHUNK_BYTES = 8 << 20;
+
+/** A checkpoint snapshot taken by {@link Engine.snapshotState}. */
+export interface StateSnapshot {
+  /** Host copies of every state tensor, as getState() returns them; resolves once downloaded. */
+  tensors: Promise<TensorMap>;
+  /** Optimizer steps taken when the snapshot was taken. */
+  step: number;
+}
 
 export class Engine {
   private readonly sessions = new Map<string, Compiled>();
@@ -76,6 +86,8 @@ export class Engine {
   private busy = false;
   private steps = 0;
   private data?: DeviceData;
+  /** The download of the last snapshotState(), while it runs. */
+  private downloading?: Promise<unknown>;
 
   private constructor(
     readonly options: EngineOptions,
@@ -170,7 +182,7 @@ export class Engine {
       graph = e.graph;
       c = { metrics: e.metrics, updated: [], state: e.state, inputs: e.inputs, outputs: e.outputs };
     }
-    const lowered = lowerGraph(graph, this.backend.device);
+    const lowered = lowerGraph(graph, this.backend.lowering ?? this.backend.device);
     const bytes = encodeModel(graph);
     const deviceOutputs = new Set(c.updated.map((n) => `${n}_new`));
     const outs = kind === 'train' ? [...c.metrics, ...deviceOutputs] : kind === 'eval' ? c.metrics : c.outputs;
@@ -319,6 +331,27 @@ export class Engine {
   }
 
   /**
+   * The state of this moment for a checkpoint, without waiting for its download. On WebGPU the
+   * state's device buffers are held (no copy: a step never writes its inputs, it makes new
+   * outputs; the replaced buffers are freed once downloaded) and copied to the host in chunks of
+   * ~8 MiB between the following steps, so the loop continues at once. A new snapshot first waits
+   * for the previous download if it is still running — the only time a save waits. CPU: the
+   * copies are made now (a memcpy).
+   */
+  async snapshotState(): Promise<StateSnapshot> {
+    if (this.downloading) await this.downloading.catch(() => undefined);
+    const names = this.store.names();
+    if (this.backend.device === 'cpu') return { tensors: Promise.resolve(await this.store.snapshot(names)), step: this.steps };
+    const between = () => new Promise<void>((r) => setImmediate(r));
+    const tensors = this.store.snapshot(names, { bytes: DOWNLOAD_CHUNK_BYTES, between });
+    const done = tensors.then(() => undefined, () => undefined).finally(() => {
+      if (this.downloading === done) this.downloading = undefined;
+    });
+    this.downloading = done;
+    return { tensors, step: this.steps };
+  }
+
+  /**
    * Replaces state tensors by name. strict (default true): missing or unexpected names fail;
    * weightsOnly: only `param.*` / `buffer.*` are taken (fine-tuning from a checkpoint).
    */
@@ -366,6 +399,7 @@ export class Engine {
   }
 
   async release(): Promise<void> {
+    if (this.downloading) await this.downloading;
     for (const c of this.sessions.values()) await c.session.release();
     this.sessions.clear();
     this.store.dispose();

@@ -79,6 +79,7 @@ export async function runLoop(o: LoopOptions): Promise<LoopSummary> {
   let acc: Acc = { sums: {}, count: 0 };
   let finished: DoneReason | null = null;
   let resumedFrom: string | null = null;
+  let moved: { from: string; to: string } | undefined;
 
   const resumed = o.resume;
   if (resumed) {
@@ -91,7 +92,8 @@ export async function runLoop(o: LoopOptions): Promise<LoopSummary> {
     // JSON keeps NaN/Inf metrics as null
     history = s.metrics.map((h) => ({ ...h, values: Object.fromEntries(Object.entries(h.values).map(([k, v]) => [k, v ?? NaN])) }));
     best = s.best;
-    const ex = s.extra as { acc?: Acc; finished?: DoneReason | null; earlyStopBestEpoch?: number | null; schedule?: ScheduleState };
+    const ex = s.extra as { acc?: Acc; finished?: DoneReason | null; earlyStopBestEpoch?: number | null; schedule?: ScheduleState; device?: string | null };
+    if (ex.device && engine.device && ex.device !== engine.device) moved = { from: ex.device, to: engine.device };
     if (early && s.earlyStop && s.earlyStop.monitor === early.monitor) {
       early = { ...s.earlyStop, bestEpoch: ex.earlyStopBestEpoch ?? null };
     }
@@ -121,11 +123,11 @@ export async function runLoop(o: LoopOptions): Promise<LoopSummary> {
     schedule: sched as unknown as Record<string, unknown>,
     configHash: hash,
     stage: o.stage,
-    extra: { acc, finished: extraFinished, earlyStopBestEpoch: early?.bestEpoch ?? null },
+    extra: { acc, finished: extraFinished, earlyStopBestEpoch: early?.bestEpoch ?? null, device: engine.device ?? null },
   });
   /** Save now; `shownEpoch` is the 0-based epoch the save belongs to, for messages. */
   const save = async (d: CheckpointKind | SaveDecision, metrics: Metrics, fin: DoneReason | null, shownEpoch: number): Promise<void> => {
-    const tensors = await engine.getState();
+    const tensors = engine.snapshotState ? (await engine.snapshotState()).tensors : await engine.getState();
     const h = checkpoints.save(d, tensors, state(fin), { metrics });
     const step = globalStep;
     events.emit({ type: 'checkpoint', kind: h.kind, epoch: shownEpoch, globalStep: step, path: checkpoints.runDir, phase: 'saved' });
@@ -137,7 +139,7 @@ export async function runLoop(o: LoopOptions): Promise<LoopSummary> {
   const stopRequested = (): boolean => Boolean(o.stop?.aborted) || checkpoints.signalReceived;
 
   events.emit({ type: 'start', runDir: cfg.out, epochs: cfg.epochs, stepsPerEpoch, startEpoch: epoch, stage: o.stage });
-  if (resumedFrom) events.emit({ type: 'resume', epoch, stepInEpoch, globalStep, checkpoint: resumedFrom });
+  if (resumedFrom) events.emit({ type: 'resume', epoch, stepInEpoch, globalStep, checkpoint: resumedFrom, ...(moved ? { moved } : {}) });
   let epochStart = Date.now();
   while (epoch < cfg.epochs) {
     sampler.setState({ epoch, position: stepInEpoch * cfg.batchSize });
