@@ -71,7 +71,9 @@ export const maxPoolIndices: LoweringRule = {
   name: 'maxpool-first-max-indices',
   ops: ['MaxPool'],
   apply(g, n, used) {
-    if (!used(n.outputs[1])) return undefined;
+    if (n.outputs.length < 2) return undefined;
+    // A declared Indices output fails on WebGPU even when nothing reads it (e.g. a frozen layer).
+    if (!used(n.outputs[1])) return [g.node('MaxPool', [n.inputs[0]], n.attrs, { scope: `${n.name}_lowered`, outputs: 1 })[0], undefined];
     if (typeof n.attrs.auto_pad === 'string' && n.attrs.auto_pad !== 'NOTSET') throw new Error(`${n.name}: MaxPool Indices on WebGPU needs explicit pads (auto_pad=${n.attrs.auto_pad})`);
     if (n.attrs.storage_order === 1) throw new Error(`${n.name}: MaxPool Indices on WebGPU needs storage_order 0`);
     const x = n.inputs[0];
