@@ -10,6 +10,7 @@ program
 const modules = await Promise.all([
   // one line per command file, e.g. import('./runs.js'),
   import('./backup.js'),
+  import('./doctor.js'),
   import('./notebook.js'),
   import('./runs.js'),
   import('./train.js'),
