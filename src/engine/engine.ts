@@ -6,8 +6,6 @@ import type { Graph } from '../onnx/graph.js';
 import { encodeModel } from '../onnx/model.js';
 import { fromOrt, toOrt } from '../onnx/session.js';
 import type { NamedTensor, Tensor, TensorMap } from '../tensor.js';
-import { numel } from '../tensor.js';
-import { rngFor } from '../nn/module.js';
 import { lowerGraph } from '../onnx/lower/index.js';
 import { CpuBackend, narrowInt64, selectBackend } from './backend.js';
 import type { Backend, Device, DeviceRequest, SessionTuning } from './backend.js';
@@ -15,9 +13,11 @@ import { buildEvalGraph, buildTrainGraph, planState } from './graphs.js';
 import type { GraphSpec, StatePlan } from './graphs.js';
 import { loadEngineWeights } from './interop.js';
 import type { LoadWeightsOptions, LoadWeightsReport } from './interop.js';
-import { StateStore } from './state.js';
+import { DOWNLOAD_CHUNK_BYTES, initialState, StateStore } from './state.js';
+import type { StateSnapshot } from './state.js';
 import type { SetStateOptions } from './state.js';
 import { DeviceData, toIndexArray } from './device-data.js';
+import { checkBatch } from './batch.js';
 import type { DataPlacement, DeviceDataOptions } from './device-data.js';
 
 /** Batch tensors by input name, each [b, ...per-sample shape] with b ≤ batchSize. */
@@ -56,6 +56,9 @@ export class NonFiniteLossError extends Error {
 
 interface Compiled {
   session: ort.InferenceSession;
+  /** The (lowered) model and options the session was made from, for placement checks. */
+  model: Uint8Array;
+  sessionOptions: ort.InferenceSession.SessionOptions;
   /** Batch inputs the lowered graph reads as int32 (int64 on the host: WebGPU). */
   int32Inputs: Set<string>;
   metrics: string[];
@@ -67,16 +70,6 @@ interface Compiled {
 
 /** Last-batch sessions kept per size besides the main one. */
 const MAX_EXTRA_SIZES = 4;
-/** Background checkpoint downloads move about this much per chunk (~10 ms at the 0.85 GB/s measured on an H100 host). */
-export const DOWNLOAD_CHUNK_BYTES = 8 << 20;
-
-/** A checkpoint snapshot taken by {@link Engine.snapshotState}. */
-export interface StateSnapshot {
-  /** Host copies of every state tensor, as getState() returns them; resolves once downloaded. */
-  tensors: Promise<TensorMap>;
-  /** Optimizer steps taken when the snapshot was taken. */
-  step: number;
-}
 
 export class Engine {
   private readonly sessions = new Map<string, Compiled>();
@@ -171,7 +164,7 @@ export class Engine {
     }
     const source = indexed ? this.data!.source.bind(this.data!) : undefined;
     const tuning: SessionTuning = { threads: this.options.threads, graphOptimizationLevel: this.options.graphOptimizationLevel, noCpuFallback: this.options.noCpuFallback };
-    let c: Omit<Compiled, 'session' | 'int32Inputs'>;
+    let c: Omit<Compiled, 'session' | 'int32Inputs' | 'model' | 'sessionOptions'>;
     let graph: Graph;
     if (kind === 'train') {
       const t = buildTrainGraph(this.options, this.plan, b, source);
@@ -186,8 +179,9 @@ export class Engine {
     const bytes = encodeModel(graph);
     const deviceOutputs = new Set(c.updated.map((n) => `${n}_new`));
     const outs = kind === 'train' ? [...c.metrics, ...deviceOutputs] : kind === 'eval' ? c.metrics : c.outputs;
-    const session = await ort.InferenceSession.create(bytes, this.backend.sessionOptions(outs, deviceOutputs, tuning));
-    const compiled = { ...c, session, int32Inputs: new Set(lowered.int32Inputs) };
+    const sessionOptions = this.backend.sessionOptions(outs, deviceOutputs, tuning);
+    const session = await ort.InferenceSession.create(bytes, sessionOptions);
+    const compiled = { ...c, session, model: bytes, sessionOptions, int32Inputs: new Set(lowered.int32Inputs) };
     this.sessions.set(key, compiled);
     return compiled;
   }
@@ -205,23 +199,13 @@ export class Engine {
     await this.compile('predict', this.batchSize);
   }
 
-  /** Checks a batch against the inputs spec; returns its batch size. */
+  /** The models of the sessions built so far (`train:32`, `eval@idx:32`, …), as lowered for the device. */
+  sessionModels(): { name: string; model: Uint8Array; options: ort.InferenceSession.SessionOptions }[] {
+    return [...this.sessions].map(([name, c]) => ({ name, model: c.model, options: c.sessionOptions }));
+  }
+
   private checkBatch(batch: EngineBatch, names: readonly string[]): number {
-    if (!batch || typeof batch !== 'object') throw new Error('batch must be an object of tensors by input name');
-    let b: number | undefined;
-    for (const n of names) {
-      const t = batch[n];
-      const spec = this.options.inputs[n];
-      const want = () => `${spec.dtype ?? 'float32'} [b, ${spec.shape.join(', ')}]`;
-      if (!t) throw new Error(`batch is missing input "${n}" (${want()}); it has ${Object.keys(batch).join(', ') || 'nothing'}`);
-      if (t.dtype !== (spec.dtype ?? 'float32')) throw new Error(`batch input "${n}" is ${t.dtype}; the engine was declared with ${want()}`);
-      if (t.shape.length !== spec.shape.length + 1 || spec.shape.some((d, i) => t.shape[i + 1] !== d)) throw new Error(`batch input "${n}" has shape [${t.shape}]; expected ${want()}`);
-      if (b === undefined) b = t.shape[0];
-      else if (t.shape[0] !== b) throw new Error(`batch inputs disagree on the batch size: "${n}" has ${t.shape[0]}, others ${b}`);
-    }
-    if (!b || b < 1) throw new Error('batch is empty');
-    if (b > this.batchSize) throw new Error(`batch of ${b} exceeds the engine's batchSize ${this.batchSize}`);
-    return b;
+    return checkBatch(batch, names, this.options.inputs, this.batchSize);
   }
 
   private lrInputs(): Record<string, ort.Tensor> {
@@ -406,22 +390,4 @@ export class Engine {
     this.data?.dispose();
     await this.backend.release();
   }
-}
-
-/** Seeded initial state: parameters and buffers from their initialisers, optimizer slots zero, step 0. */
-export function initialState(plan: StatePlan, seed: number): NamedTensor[] {
-  const out: NamedTensor[] = [];
-  for (const [role, decls] of [['param', plan.params], ['buffer', plan.buffers], ['rng', plan.rngs]] as const) {
-    for (const d of decls) {
-      const name = `${role}.${d.name}`;
-      const data = d.init(d.shape, rngFor(seed, name));
-      if (data.length !== numel(d.shape)) throw new Error(`${d.module.label()}: initialiser for ${d.name} returned ${data.length} values for shape [${d.shape}]`);
-      out.push({ name, dtype: d.dtype, shape: [...d.shape], data });
-    }
-  }
-  for (const s of plan.decls) {
-    if (s.role !== 'opt') continue;
-    out.push({ name: s.name, dtype: s.dtype, shape: [...s.shape], data: new Float32Array(numel(s.shape)) });
-  }
-  return out;
 }

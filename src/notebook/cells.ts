@@ -7,7 +7,7 @@ import { readRunMetadata } from '../checkpoint/metadata.js';
 import { loadCheckpointState } from '../checkpoint/dir.js';
 import { selectResume } from '../checkpoint/resume.js';
 import { listRemoteRuns, restore as restoreRun, type RemoteRun, type RestoreResult } from '../backup/restore.js';
-import { probeWebGpu } from '../engine/backend.js';
+import { describeWebGpu, deviceReport } from '../engine/doctor.js';
 import { mountDrive, storeFromTarget, type MountOptions } from '../storage/mount.js';
 import type { Store } from '../storage/store.js';
 import { ConfigError, type Runbook, type TrainConfigInput } from '../train/config.js';
@@ -318,7 +318,7 @@ export async function status(opts: { runbook?: string } = {}): Promise<{ node: s
       return 'not found (run npm ci)';
     }
   })();
-  const webgpu = (await probeWebGpu()) ?? 'available';
+  const webgpu = describeWebGpu(await deviceReport());
   const remote = session.store ? await listRemoteRuns(session.store).catch(() => [] as RemoteRun[]) : [];
   const info = { node: process.version, onnxruntime: ortPkg, webgpu, store: session.store?.description ?? null, remote };
   table(
@@ -326,7 +326,7 @@ export async function status(opts: { runbook?: string } = {}): Promise<{ node: s
     [
       ['node', info.node],
       ['onnxruntime-node', info.onnxruntime],
-      ['WebGPU', webgpu === 'available' ? 'available (device: webgpu or auto)' : `not available, CPU will be used (${webgpu})`],
+      ['WebGPU', webgpu],
       ['notebook kernel', inNotebook() ? 'tslab (TypeScript)' : 'not in a notebook'],
       ['working folder', process.cwd()],
       ['runbook', opts.runbook ?? DEFAULT_RUNBOOK],
