@@ -22,11 +22,15 @@ import type { Tensor } from '../src/tensor.js';
 import { glyphModel } from '../src/train/models.js';
 
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
-const kind = await webGpuAdapterKind();
-/** A software adapter runs everything at sizes it can finish (its timings mean nothing anyway). */
-const soft = kind === 'software';
-const STEPS = env('STEPS', soft ? 3 : 50), CPU_STEPS = env('CPU_STEPS', 3), MEM_STEPS = env('MEM_STEPS', soft ? 10 : 1000), CNN_BATCH = env('CNN_BATCH', soft ? 16 : 256);
-const MLP = soft ? [256, 512, 512, 10] : [1024, 4096, 4096, 10], MLP_BATCH = soft ? 64 : 1024;
+// Sizes: set in main() once the adapter is known (no top-level await: the GPU-host bundle is CommonJS).
+// A software adapter runs everything at sizes it can finish (its timings mean nothing anyway).
+let soft = false;
+let STEPS = 50, CPU_STEPS = 3, MEM_STEPS = 1000, CNN_BATCH = 256, MLP = [1024, 4096, 4096, 10], MLP_BATCH = 1024;
+function sizeFor(kind: 'hardware' | 'software' | undefined): void {
+  soft = kind === 'software';
+  STEPS = env('STEPS', soft ? 3 : 50); CPU_STEPS = env('CPU_STEPS', 3); MEM_STEPS = env('MEM_STEPS', soft ? 10 : 1000); CNN_BATCH = env('CNN_BATCH', soft ? 16 : 256);
+  if (soft) { MLP = [256, 512, 512, 10]; MLP_BATCH = 64; }
+}
 const N = 8192; // dataset rows (resident)
 const REF = 'bench/gpu_reference.py'; // relative to the project root (the bundle runs from there)
 
@@ -223,6 +227,7 @@ async function overhead(device: 'cpu' | 'webgpu'): Promise<number> {
 
 async function main(): Promise<void> {
   const noAdapter = await probeWebGpu();
+  sizeFor(await webGpuAdapterKind());
   if (noAdapter) console.log(`no WebGPU adapter: ${webGpuMissing(noAdapter)}`);
   else if (soft) console.log('WebGPU: SOFTWARE adapter (the CPU emulates the GPU, e.g. Mesa lavapipe): sizes reduced, timings mean nothing; placement, checkpoint-stall behaviour and memory flatness are what this run checks');
   else console.log('WebGPU: hardware adapter');
