@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { deviceReport, formatDeviceReport } from '../src/engine/doctor.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dt-gpu-setup-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -34,8 +35,9 @@ describe('make setup: WebGPU userland', () => {
 });
 
 describe('drivetrain doctor', () => {
-  it('reports the device auto picks, the adapter kind, the Vulkan drivers and what is missing', () => {
-    const r = JSON.parse(execFileSync(process.execPath, ['bin/drivetrain.js', 'doctor', '--json'], { encoding: 'utf8' }));
+  it('reports the device auto picks, the adapter kind, the Vulkan drivers and what is missing', async () => {
+    const r = await deviceReport(); // in this process; the CLI is run below
+    expect(formatDeviceReport(r)).toMatch(/device 'auto' .*\n\s+device 'webgpu' .*\n\s+adapter .*\n\s+Vulkan loader .*\n\s+Vulkan drivers /);
     expect(['cpu', 'webgpu']).toContain(r.auto.device);
     if (r.webgpu.adapter === 'software') {
       expect(r.auto.device).toBe('cpu');
