@@ -16,3 +16,5 @@ export * from './graphs.js';
 export * from './interop.js';
 export * from './onnx-weights.js';
 export * from './device-data.js';
+export * from './doctor.js';
+export * from './placement.js';
