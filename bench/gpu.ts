@@ -1,15 +1,19 @@
-// GPU benchmark (issue 7): steps/s of drivetrain on WebGPU and on the CPU against PyTorch CUDA fp32
-// (TF32 off / on) measured in the same run, for the 21 M-parameter MLP (1024-4096-4096-10, batch
-// 1024, AdamW) and the glyph CNN of src/train/models.ts; plus the getState() stall (checkpoint
-// download), device-memory flatness over many steps, and the CPU data-placement comparison that
-// sets CPU_DEFAULT_PLACEMENT. Data are device-resident (engine `data`, stepIndices).
+// GPU benchmark (issues 7, 10): steps/s of drivetrain on WebGPU and on the CPU against PyTorch CUDA
+// fp32 (TF32 off / on) measured in the same run, for the 21 M-parameter MLP (1024-4096-4096-10,
+// batch 1024, AdamW) and the glyph CNN of src/train/models.ts; the nodes placed off the GPU, the
+// stall per checkpoint (getState() downloading everything vs snapshotState() downloading in the
+// background), GPU memory over the run, and the CPU data-placement comparison that sets
+// CPU_DEFAULT_PLACEMENT. Data are device-resident (engine `data`, stepIndices).
+// On a software adapter (lavapipe, CI) it runs end to end at reduced sizes, labelled as such:
+// its timings mean nothing there.
 // Run here: node --import tsx bench/gpu.ts
 // GPU host: ../shared/gpu/pack.sh bench/gpu.ts, then bash .gpu/run.sh gpu.js (from the project root).
 // Env: STEPS (timed GPU steps, 50), CPU_STEPS (3), MEM_STEPS (GPU 1000), CNN_BATCH (256), ONLY=mlp|cnn.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { TensorDataset } from '../src/data/dataset.js';
-import { Engine, hostBatch, probeWebGpu, webGpuMissing } from '../src/engine/index.js';
+import { DOWNLOAD_CHUNK_BYTES, Engine, hostBatch, probeWebGpu, webGpuAdapterKind, webGpuMissing } from '../src/engine/index.js';
+import { placementOf } from '../src/engine/placement.js';
 import type { DeviceDataOptions, EngineOptions } from '../src/engine/index.js';
 import { crossEntropy, Linear, ReLU, Sequential } from '../src/nn/index.js';
 import { AdamW } from '../src/optim/index.js';
@@ -18,7 +22,15 @@ import type { Tensor } from '../src/tensor.js';
 import { glyphModel } from '../src/train/models.js';
 
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
-const STEPS = env('STEPS', 50), CPU_STEPS = env('CPU_STEPS', 3), MEM_STEPS = env('MEM_STEPS', 1000), CNN_BATCH = env('CNN_BATCH', 256);
+// Sizes: set in main() once the adapter is known (no top-level await: the GPU-host bundle is CommonJS).
+// A software adapter runs everything at sizes it can finish (its timings mean nothing anyway).
+let soft = false;
+let STEPS = 50, CPU_STEPS = 3, MEM_STEPS = 1000, CNN_BATCH = 256, MLP = [1024, 4096, 4096, 10], MLP_BATCH = 1024;
+function sizeFor(kind: 'hardware' | 'software' | undefined): void {
+  soft = kind === 'software';
+  STEPS = env('STEPS', soft ? 3 : 50); CPU_STEPS = env('CPU_STEPS', 3); MEM_STEPS = env('MEM_STEPS', soft ? 10 : 1000); CNN_BATCH = env('CNN_BATCH', soft ? 16 : 256);
+  if (soft) { MLP = [256, 512, 512, 10]; MLP_BATCH = 64; }
+}
 const N = 8192; // dataset rows (resident)
 const REF = 'bench/gpu_reference.py'; // relative to the project root (the bundle runs from there)
 
@@ -30,16 +42,18 @@ function uniformRows(rng: Rng, n: number): Float32Array {
 
 function mlpCase(): Case {
   const rng = new Rng(1);
+  const [i, h1, h2, o] = MLP;
   const data: DeviceDataOptions = { tensors: {
-    x: { dtype: 'float32', shape: [N, 1024], data: uniformRows(rng, N * 1024) },
-    y: { dtype: 'int64', shape: [N], data: BigInt64Array.from({ length: N }, () => BigInt(rng.nextU32() % 10)) },
+    x: { dtype: 'float32', shape: [N, i], data: uniformRows(rng, N * i) },
+    y: { dtype: 'int64', shape: [N], data: BigInt64Array.from({ length: N }, () => BigInt(rng.nextU32() % o)) },
   } };
+  const params = i * h1 + h1 * h2 + h2 * o;
   return {
-    name: 'MLP 1024-4096-4096-10 (21.0 M params), batch 1024, AdamW', batch: 1024, pyKind: 'mlp',
-    gflop: (6 * (1024 * 4096 + 4096 * 4096 + 4096 * 10) * 1024) / 1e9, // forward 2·P·B + backward 4·P·B
+    name: `MLP ${MLP.join('-')} (${(params / 1e6).toFixed(1)} M params), batch ${MLP_BATCH}, AdamW`, batch: MLP_BATCH, pyKind: 'mlp',
+    gflop: (6 * params * MLP_BATCH) / 1e9, // forward 2·P·B + backward 4·P·B
     options: () => ({
-      model: new Sequential(new Linear(1024, 4096), new ReLU(), new Linear(4096, 4096), new ReLU(), new Linear(4096, 10)),
-      loss: crossEntropy(), optimizer: new AdamW({ lr: 1e-3 }), inputs: { x: { shape: [1024] }, y: { shape: [], dtype: 'int64' } }, data,
+      model: new Sequential(new Linear(i, h1), new ReLU(), new Linear(h1, h2), new ReLU(), new Linear(h2, o)),
+      loss: crossEntropy(), optimizer: new AdamW({ lr: 1e-3 }), inputs: { x: { shape: [i] }, y: { shape: [], dtype: 'int64' } }, data,
     }),
   };
 }
@@ -78,15 +92,53 @@ function gpuMemoryMiB(): number | undefined {
   } catch { return undefined; }
 }
 
-interface Measured { msPerStep: number; msHostFed: number; stallMs: number; stateMiB: number; mem: string }
+interface Measured { msPerStep: number; msHostFed: number; stall: string; stateMiB: number; mem: string; offGpu: string }
+
+/** Nodes of the engine's sessions placed on the CPU EP (ORT's placement log, in a child process). */
+function nodesOffGpu(e: Engine): string {
+  const parts = e.sessionModels().map((m) => {
+    const p = placementOf(m.model, m.options);
+    const total = Object.values(p.counts).reduce((a, b) => a + b, 0);
+    return `${m.name}: ${p.cpuNodes.length} of ${total}${p.cpuNodes.length ? ` (${p.cpuNodes.slice(0, 5).join(', ')}${p.cpuNodes.length > 5 ? ', …' : ''})` : ''}`;
+  });
+  return parts.join('; ');
+}
+
+/** The checkpoint stall: getState() (everything downloaded before the loop goes on) vs snapshotState() + the steps during its background download. */
+async function checkpointStall(e: Engine, next: () => Int32Array, msPerStep: number): Promise<{ text: string; bytes: number }> {
+  const t0 = performance.now();
+  const st = await e.getState();
+  const blocking = performance.now() - t0;
+  const bytes = [...st.values()].reduce((a, t) => a + t.data.byteLength, 0);
+  const stalls: number[] = [], extra: number[] = [], totals: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    const s0 = performance.now();
+    const snap = await e.snapshotState();
+    stalls.push(performance.now() - s0);
+    let done = false;
+    const arrived = snap.tensors.then(() => { done = true; });
+    let steps = 0;
+    const d0 = performance.now();
+    while (!done && steps < 1000) { await e.stepIndices(next()); steps++; await new Promise((r) => setImmediate(r)); }
+    await arrived;
+    totals.push(performance.now() - d0);
+    extra.push(steps ? (performance.now() - d0) / steps - msPerStep : 0);
+  }
+  const med = (a: number[]) => a.sort((x, y) => x - y)[1];
+  return {
+    bytes,
+    text: `getState() ${blocking.toFixed(1)} ms blocking; snapshotState() stall ${med(stalls).toFixed(2)} ms per checkpoint, then the download (${med(totals).toFixed(0)} ms, in ${DOWNLOAD_CHUNK_BYTES / 2 ** 20} MiB chunks) adds ~${Math.max(0, med(extra)).toFixed(1)} ms to each step while it runs`,
+  };
+}
 
 async function measure(c: Case, device: 'cpu' | 'webgpu', steps: number, memSteps: number): Promise<Measured> {
-  const e = await Engine.create({ ...c.options(), batchSize: c.batch, device, seed: 0 });
+  const gpu0 = gpuMemoryMiB(), rss0 = process.memoryUsage().rss;
+  const e = await Engine.create({ ...c.options(), batchSize: c.batch, device, seed: 0, log: () => {} });
   const next = indexStream(c.batch);
-  const warm = device === 'cpu' ? 1 : 10;
+  const warm = device === 'cpu' ? 1 : soft ? 2 : 10;
   for (let i = 0; i < warm; i++) await e.stepIndices(next());
   let best = Infinity;
-  for (let r = 0; r < (device === 'cpu' ? 1 : 3); r++) {
+  for (let r = 0; r < (device === 'cpu' || soft ? 1 : 3); r++) {
     const t0 = performance.now();
     for (let i = 0; i < steps; i++) await e.stepIndices(next());
     best = Math.min(best, (performance.now() - t0) / steps);
@@ -101,28 +153,20 @@ async function measure(c: Case, device: 'cpu' | 'webgpu', steps: number, memStep
     for (let i = 0; i < steps; i++) await e.step(batches[i % batches.length]);
     msHostFed = (performance.now() - t0) / steps;
   }
-  // Checkpoint stall: how long getState() blocks the loop (the only place state leaves the device).
-  const stalls: number[] = [];
-  let bytes = 0;
-  for (let i = 0; i < 3; i++) {
-    const t0 = performance.now();
-    const st = await e.getState();
-    stalls.push(performance.now() - t0);
-    bytes = [...st.values()].reduce((a, t) => a + t.data.byteLength, 0);
-    await e.stepIndices(next());
-  }
-  // Memory flatness: tensors the engine holds, driver memory and RSS before/after memSteps steps.
-  const live0 = e.liveTensors(), gpu0 = gpuMemoryMiB(), rss0 = process.memoryUsage().rss;
+  const stall = await checkpointStall(e, next, best);
+  // Memory over the run: tensors the engine holds, driver memory and RSS before/after memSteps steps.
+  const live0 = e.liveTensors(), gpu1 = gpuMemoryMiB(), rss1 = process.memoryUsage().rss;
   for (let i = 0; i < memSteps; i++) await e.stepIndices(next());
-  const live1 = e.liveTensors(), gpu1 = gpuMemoryMiB(), rss1 = process.memoryUsage().rss;
+  const live1 = e.liveTensors(), gpu2 = gpuMemoryMiB(), rss2 = process.memoryUsage().rss;
   const mib = (n: number) => (n / 2 ** 20).toFixed(0);
   const mem = [
     `live tensors ${live0.state}+${live0.data} → ${live1.state}+${live1.data} over ${memSteps} steps${live0.state === live1.state && live0.data === live1.data ? ' (flat)' : ' (NOT FLAT)'}`,
-    gpu0 !== undefined && gpu1 !== undefined ? `GPU memory.used ${gpu0} → ${gpu1} MiB (nvidia-smi)` : 'GPU memory: nvidia-smi not available',
-    `RSS ${mib(rss0)} → ${mib(rss1)} MiB`,
+    gpu0 !== undefined && gpu2 !== undefined ? `GPU memory.used ${gpu0} (before) → ${gpu1} (after warm-up and checkpoints) → ${gpu2} MiB (end; nvidia-smi)` : `GPU memory: nvidia-smi not available${soft && device === 'webgpu' ? ' (the software adapter\'s buffers are host memory: see RSS)' : ''}`,
+    `RSS ${mib(rss0)} → ${mib(rss1)} → ${mib(rss2)} MiB`,
   ].join('; ');
+  const offGpu = device === 'webgpu' ? nodesOffGpu(e) : '';
   await e.release();
-  return { msPerStep: best, msHostFed, stallMs: stalls.sort((a, b) => a - b)[1], stateMiB: bytes / 2 ** 20, mem };
+  return { msPerStep: best, msHostFed, stall: stall.text, stateMiB: stall.bytes / 2 ** 20, mem, offGpu };
 }
 
 function pytorchCheck(): string | undefined {
@@ -183,7 +227,10 @@ async function overhead(device: 'cpu' | 'webgpu'): Promise<number> {
 
 async function main(): Promise<void> {
   const noAdapter = await probeWebGpu();
+  sizeFor(await webGpuAdapterKind());
   if (noAdapter) console.log(`no WebGPU adapter: ${webGpuMissing(noAdapter)}`);
+  else if (soft) console.log('WebGPU: SOFTWARE adapter (the CPU emulates the GPU, e.g. Mesa lavapipe): sizes reduced, timings mean nothing; placement, checkpoint-stall behaviour and memory flatness are what this run checks');
+  else console.log('WebGPU: hardware adapter');
   const noTorch = pytorchCheck();
   if (noTorch) console.log(`no PyTorch/CUDA: ${noTorch} — no PyTorch reference in this run`);
   if (!existsSync(REF)) console.log(`(${REF} not found: run from the project root)`);
@@ -199,7 +246,10 @@ async function main(): Promise<void> {
       const m = await measure(c, device, device === 'cpu' ? CPU_STEPS : STEPS, device === 'cpu' ? Math.min(MEM_STEPS, 5) : MEM_STEPS);
       rows.push([`drivetrain ${device}`, m.msPerStep]);
       const tflops = c.gflop ? `, ${(c.gflop / m.msPerStep).toFixed(2)} TFLOP/s` : '';
-      console.log(`  drivetrain ${device}: ${m.msPerStep.toFixed(2)} ms/step resident data${tflops}; ${m.msHostFed.toFixed(2)} ms/step fed host batches (difference ${(m.msHostFed - m.msPerStep).toFixed(2)} ms/step: the per-step data transfer on WebGPU); getState stall ${m.stallMs.toFixed(1)} ms for ${m.stateMiB.toFixed(1)} MiB of state (${(m.stateMiB / 1024 / (m.stallMs / 1000)).toFixed(2)} GiB/s); ${m.mem}`);
+      console.log(`  drivetrain ${device}: ${m.msPerStep.toFixed(2)} ms/step resident data${tflops}; ${m.msHostFed.toFixed(2)} ms/step fed host batches (difference ${(m.msHostFed - m.msPerStep).toFixed(2)} ms/step: the per-step data transfer on WebGPU)`);
+      console.log(`    checkpoint of ${m.stateMiB.toFixed(1)} MiB: ${m.stall}`);
+      console.log(`    memory: ${m.mem}`);
+      if (m.offGpu) console.log(`    nodes placed off the GPU: ${m.offGpu}`);
     }
     if (c.gflop) for (const [label, v] of rows) if (typeof v === 'number' && label.startsWith('PyTorch')) console.log(`  ${label}: ${(c.gflop / v).toFixed(2)} TFLOP/s`);
     const fp32 = rows.find(([k]) => k.includes('TF32 off'))?.[1];

@@ -25,3 +25,12 @@ export function packageRoot(): string {
   }
   throw new Error('drivetrain: cannot find the drivetrain package folder; run from inside it or set DRIVETRAIN_ROOT');
 }
+
+/** packageRoot(), or the working directory when the package folder cannot be found. */
+export function packageRootOrCwd(): string {
+  try {
+    return packageRoot();
+  } catch {
+    return process.cwd();
+  }
+}

@@ -79,7 +79,8 @@ export interface OpenDeps {
 interface Job {
   kind: CheckpointKind;
   name?: string;
-  snapshot: Snapshot;
+  /** A promise while the tensors are still being downloaded from a device. */
+  snapshot: Snapshot | Promise<Snapshot>;
   state: TrainState;
   metrics: Record<string, number>;
   mustKeep: boolean;
@@ -234,9 +235,11 @@ export class CheckpointManager {
 
   /**
    * Snapshot `tensors` + `state` and write them in the background. Throws a failure of an
-   * earlier background write (once), a closed manager, or a bad state schema.
+   * earlier background write (once), a closed manager, or a bad state schema. `tensors` may be a
+   * promise (a GPU engine still downloading them, Engine.snapshotState): the write waits for it;
+   * its rejection fails this save like a write error.
    */
-  save(kind: CheckpointKind | SaveDecision, tensors: TensorMap | Iterable<NamedTensor>, state: TrainStateInput, opts: SaveOptions = {}): SaveHandle {
+  save(kind: CheckpointKind | SaveDecision, tensors: TensorMap | Iterable<NamedTensor> | Promise<TensorMap>, state: TrainStateInput, opts: SaveOptions = {}): SaveHandle {
     if (this.closed) throw new CheckpointError('CLOSED', `checkpoint manager for ${this.runDir} is closed`);
     this.throwFailure();
     const decision = typeof kind === 'string' ? { kind } : kind;
@@ -250,15 +253,18 @@ export class CheckpointManager {
     const raw = opts.metrics ?? decision.metrics ?? [...st.metrics].reverse().find((r) => r.globalStep === st.globalStep)?.values ?? {};
     // only finite numbers go into the manifest (NaN would become null and fail its schema)
     const metrics = Object.fromEntries(Object.entries(raw).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])));
-    const snapshot = this.arena.take(tensors instanceof Map ? tensors.values() : tensors, opts.transfer ?? this.options.transfer);
+    const take = (t: TensorMap | Iterable<NamedTensor>) => this.arena.take(t instanceof Map ? t.values() : t, opts.transfer ?? this.options.transfer);
+    const snapshot = tensors instanceof Promise ? tensors.then(take) : take(tensors);
+    if (snapshot instanceof Promise) snapshot.catch(() => undefined); // surfaces through the write
     const b = this.options.keep.best;
     const v = b ? metrics[b.monitor] : undefined;
     const mustKeep = decision.kind === 'permanent' || (b !== undefined && typeof v === 'number' && isImprovement(v, this.meta.best?.value ?? null, b));
     if (b && typeof v === 'number' && this.improvesBest(metrics)) this.bestQueued = v;
     const cap = this.options.diskCapBytes;
-    const need = checkpointEstimate(snapshot.bytes, snapshot.tensors.length, text.length);
+    // a snapshot still downloading from a device is checked against the cap when it arrives (makeRoom)
+    const need = snapshot instanceof Promise ? 0 : checkpointEstimate(snapshot.bytes, snapshot.tensors.length, text.length);
     if (cap !== undefined && need > cap) {
-      snapshot.release();
+      releaseSnapshot(snapshot);
       throw capTooSmall(cap, need, this.options.keep.lastN);
     }
     const job: Job = { kind: decision.kind, name: opts.name ?? decision.name, snapshot, state: st, metrics, mustKeep, waiters: [] };
@@ -266,7 +272,7 @@ export class CheckpointManager {
     durable.catch(() => undefined); // the failure also surfaces on the next save()/flush()
     while (this.queue.length && !this.queue[this.queue.length - 1].mustKeep) {
       const old = this.queue.pop()!;
-      old.snapshot.release();
+      releaseSnapshot(old.snapshot);
       job.waiters.push(...old.waiters);
     }
     this.queue.push(job);
@@ -333,16 +339,17 @@ export class CheckpointManager {
         this.failure ??= err; // the first failure is the one to report (later writes may fail the same way)
         for (const w of job.waiters) w.reject(err);
       } finally {
-        job.snapshot.release();
+        releaseSnapshot(job.snapshot);
       }
     }
   }
 
   private async write(job: Job): Promise<DurableEvent> {
-    await this.makeRoom(job);
+    const snapshot = await job.snapshot;
+    await this.makeRoom(job, snapshot);
     const base = job.name ?? `${job.kind}-${String(job.state.globalStep).padStart(9, '0')}`;
-    const { name, dir, manifest } = await this.writer.write({ base, taken: [...this.ledger.keys()], tensors: job.snapshot.tensors, state: job.state, meta: { kind: job.kind, metrics: job.metrics } });
-    job.snapshot.release(); // bytes are in the files; the arena can take the next snapshot
+    const { name, dir, manifest } = await this.writer.write({ base, taken: [...this.ledger.keys()], tensors: snapshot.tensors, state: job.state, meta: { kind: job.kind, metrics: job.metrics } });
+    snapshot.release(); // bytes are in the files; the arena can take the next snapshot
     const bytes = Object.values(manifest.files).reduce((a, f) => a + f.size, 0);
     this.ledger.set(name, { name, kind: job.kind, epoch: manifest.epoch, stepInEpoch: manifest.stepInEpoch, globalStep: manifest.globalStep, metrics: manifest.metrics, path: path.relative(this.runDir, dir), created: manifest.created, bytes });
     return { runDir: this.runDir, dir, name, kind: job.kind, epoch: manifest.epoch, stepInEpoch: manifest.stepInEpoch, globalStep: manifest.globalStep, metrics: manifest.metrics, manifest };
@@ -354,10 +361,10 @@ export class CheckpointManager {
   }
 
   /** Disk cap: delete oldest rotating checkpoints until the save fits, or refuse before writing. */
-  private async makeRoom(job: Job): Promise<void> {
+  private async makeRoom(job: Job, snapshot: Snapshot): Promise<void> {
     const cap = this.options.diskCapBytes;
     if (cap === undefined) return;
-    const need = checkpointEstimate(job.snapshot.bytes, job.snapshot.tensors.length, JSON.stringify(job.state).length);
+    const need = checkpointEstimate(snapshot.bytes, snapshot.tensors.length, JSON.stringify(job.state).length);
     const used = () => [...this.ledger.values()].reduce((a, r) => a + r.bytes, 0);
     const list = this.checkpoints;
     const keepNames = new Set([newestOf(list)?.name, findBest(list, this.options.keep.best)?.name]);
@@ -444,3 +451,8 @@ export class CheckpointManager {
   }
 }
 
+/** Releases a snapshot now, or once its tensors arrived (a failed download holds nothing). */
+function releaseSnapshot(s: Snapshot | Promise<Snapshot>): void {
+  if (s instanceof Promise) s.then((x) => x.release(), () => undefined);
+  else s.release();
+}

@@ -11,6 +11,7 @@ const modules = await Promise.all([
   // one line per command file, e.g. import('./runs.js'),
   import('./backup.js'),
   import('./infer.js'),
+  import('./doctor.js'),
   import('./notebook.js'),
   import('./runs.js'),
   import('./train.js'),

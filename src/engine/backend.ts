@@ -3,12 +3,17 @@
 // CPU: state is plain host tensors fed zero-copy. WebGPU: `*_new` state outputs stay on the GPU
 // ('gpu-buffer') and feed the next step; only metrics come back ('cpu'); host copies are made
 // by Identity sessions (FACTS.md: per-output preferredOutputLocation, Identity to download).
-import { existsSync, readdirSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { Graph } from '../onnx/graph.js';
 import { encodeModel } from '../onnx/model.js';
 import { CPU_SESSION_OPTIONS, fromOrt, toOrt } from '../onnx/session.js';
 import type { DType, NamedTensor, Tensor } from '../tensor.js';
+import type { AdapterKind } from '../onnx/adapter.js';
+import type { LoweringTarget } from '../onnx/lower/index.js';
+import { hardwareWebGpu, probeWebGpu, SOFTWARE_ADAPTER_NOTE, webGpuMissing } from '../onnx/webgpu.js';
+
+export { hardwareWebGpu, probeWebGpu, SOFTWARE_ADAPTER_NOTE, webGpuAdapterKind, webGpuMissing } from '../onnx/webgpu.js';
+export type { AdapterKind } from '../onnx/adapter.js';
 
 export type Device = 'cpu' | 'webgpu';
 export type DeviceRequest = Device | 'auto';
@@ -18,16 +23,36 @@ export interface SessionTuning {
   threads?: number;
   /** ORT graph optimisation level (default 'all'). */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * WebGPU: fail session creation when any node would run on the CPU EP (ORT's
+   * `session.disable_cpu_ep_fallback`) instead of running it there with host copies. Tests set
+   * it; default off, so a custom op without a WebGPU kernel still trains (slowly).
+   */
+  noCpuFallback?: boolean;
+}
+
+export interface DownloadChunking {
+  bytes: number;
+  between: () => Promise<void>;
 }
 
 export interface Backend {
   readonly device: Device;
+  /** WebGPU: whether the adapter is a GPU or the CPU emulating one (lavapipe); undefined on the CPU. */
+  readonly adapter?: AdapterKind;
+  /** The execution provider the sessions run on: graphs are lowered for it (onnx/lower). Default: `device`. */
+  readonly lowering?: LoweringTarget;
+  /** How a host dtype is held on the device (WebGPU: int64 as int32; lowering retypes the graphs to match). */
+  deviceDType(dtype: DType): DType;
   /** Session options; `deviceOutputs` are state outputs that should stay where the state lives. */
   sessionOptions(outputs: readonly string[], deviceOutputs: ReadonlySet<string>, tuning: SessionTuning): ort.InferenceSession.SessionOptions;
   /** Places host tensors where state lives (CPU: wraps them; WebGPU: uploads once). */
   upload(tensors: readonly NamedTensor[]): Promise<Map<string, ort.Tensor>>;
-  /** Host copies of state tensors. */
-  download(tensors: ReadonlyMap<string, ort.Tensor>): Promise<Map<string, Tensor>>;
+  /**
+   * Host copies of state tensors. `chunk`: download in groups of about `bytes` (WebGPU), awaiting
+   * `between()` after each, so other work (training steps) runs in between.
+   */
+  download(tensors: ReadonlyMap<string, ort.Tensor>, chunk?: DownloadChunking): Promise<Map<string, Tensor>>;
   /** Frees a replaced state tensor (no-op on CPU). */
   dispose(t: ort.Tensor): void;
   release(): Promise<void>;
@@ -47,6 +72,10 @@ function hostCopy(t: ort.Tensor): Tensor {
 
 export class CpuBackend implements Backend {
   readonly device = 'cpu' as const;
+  readonly lowering: LoweringTarget = 'cpu';
+  deviceDType(dtype: DType): DType {
+    return dtype;
+  }
   sessionOptions(_o: readonly string[], _d: ReadonlySet<string>, tuning: SessionTuning) {
     return baseOptions(tuning);
   }
@@ -68,16 +97,36 @@ function identityModel(specs: readonly { name: string; dtype: DType; shape: numb
   return encodeModel(g);
 }
 
+/** int64 host data as int32 (the WebGPU form), failing clearly on values outside int32. */
+export function narrowInt64(t: NamedTensor | Tensor, what: string): Tensor {
+  const src = t.data as BigInt64Array;
+  const out = new Int32Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const v = src[i];
+    if (v > 2147483647n || v < -2147483648n) throw new Error(`${what}: value ${v} does not fit int32, which WebGPU holds int64 data as`);
+    out[i] = Number(v);
+  }
+  return { dtype: 'int32', shape: [...t.shape], data: out };
+}
+
 export class WebGpuBackend implements Backend {
   readonly device = 'webgpu' as const;
+  readonly lowering: LoweringTarget = 'webgpu';
   private copySessions = new Map<string, ort.InferenceSession>();
   private uploadFailed = false;
+
+  constructor(readonly adapter: AdapterKind = 'hardware') {}
+
+  deviceDType(dtype: DType): DType {
+    return dtype === 'int64' ? 'int32' : dtype;
+  }
 
   sessionOptions(outputs: readonly string[], deviceOutputs: ReadonlySet<string>, tuning: SessionTuning): ort.InferenceSession.SessionOptions {
     const loc: Record<string, ort.Tensor.DataLocation> = {};
     // Every output gets an explicit location: 'gpu-buffer' for all outputs aborts when a scalar is read.
     for (const o of outputs) loc[o] = deviceOutputs.has(o) ? 'gpu-buffer' : 'cpu';
     const o: ort.InferenceSession.SessionOptions = { ...baseOptions(tuning), executionProviders: ['webgpu'], preferredOutputLocation: loc };
+    if (tuning.noCpuFallback) o.extra = { session: { ...(o.extra as { session?: object })?.session, 'disable_cpu_ep_fallback': '1' } };
     return o;
   }
 
@@ -94,6 +143,7 @@ export class WebGpuBackend implements Backend {
 
   async upload(tensors: readonly NamedTensor[]) {
     if (!tensors.length) return new Map<string, ort.Tensor>();
+    tensors = tensors.map((t) => (t.dtype === 'int64' ? { ...narrowInt64(t, t.name), name: t.name } : t));
     const feeds: Record<string, ort.Tensor> = {};
     for (const t of tensors) feeds[t.name] = toOrt(t);
     if (!this.uploadFailed) {
@@ -111,18 +161,20 @@ export class WebGpuBackend implements Backend {
     return new Map(Object.entries(feeds));
   }
 
-  async download(tensors: ReadonlyMap<string, ort.Tensor>) {
+  async download(tensors: ReadonlyMap<string, ort.Tensor>, chunk?: DownloadChunking) {
     const res = new Map<string, Tensor>();
     const onGpu: [string, ort.Tensor][] = [];
     for (const [k, v] of tensors) {
       if (v.location === 'cpu') res.set(k, hostCopy(v));
       else onGpu.push([k, v]);
     }
-    if (onGpu.length) {
-      const specs = onGpu.map(([k, v]) => ({ name: k, dtype: fromOrtType(v.type), shape: [...v.dims] }));
+    for (const group of chunk ? byBytes(onGpu, chunk.bytes) : [onGpu]) {
+      if (!group.length) continue;
+      const specs = group.map(([k, v]) => ({ name: k, dtype: fromOrtType(v.type), shape: [...v.dims] }));
       const s = await this.copySession(`down|${specs.map((x) => `${x.name}:${x.dtype}:${x.shape}`).join('|')}`, specs, 'cpu');
-      const out = await s.run(Object.fromEntries(onGpu));
-      for (const [k] of onGpu) res.set(k, fromOrt(out[`${k}__copy`]));
+      const out = await s.run(Object.fromEntries(group));
+      for (const [k] of group) res.set(k, fromOrt(out[`${k}__copy`]));
+      if (chunk) await chunk.between();
     }
     return res;
   }
@@ -137,6 +189,19 @@ export class WebGpuBackend implements Backend {
   }
 }
 
+/** Consecutive groups of about `bytes` each (a larger tensor is a group of its own). */
+function byBytes(list: [string, ort.Tensor][], bytes: number): [string, ort.Tensor][][] {
+  const groups: [string, ort.Tensor][][] = [[]];
+  let size = 0;
+  for (const e of list) {
+    const b = e[1].dims.reduce((a, d) => a * d, 1) * 4;
+    if (size > 0 && size + b > bytes) { groups.push([]); size = 0; }
+    groups[groups.length - 1].push(e);
+    size += b;
+  }
+  return groups;
+}
+
 function fromOrtType(t: string): DType {
   if (t === 'float32' || t === 'float16' || t === 'float64' || t === 'int64' || t === 'int32' || t === 'uint8' || t === 'bool') return t;
   throw new Error(`state tensor of unsupported type ${t}`);
@@ -145,59 +210,32 @@ function fromOrtType(t: string): DType {
 /** Raised when WebGPU is requested but no adapter is available. */
 export class DeviceUnavailableError extends Error {}
 
-function vulkanLoaderPresent(): boolean {
-  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib',
-    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean)];
-  return dirs.some((d) => existsSync(`${d}/libvulkan.so.1`));
-}
-
-function gpuDeviceNodes(): string[] {
-  const found: string[] = [];
-  try { found.push(...readdirSync('/dev').filter((f) => /^nvidia\d+$/.test(f)).map((f) => `/dev/${f}`)); } catch { /* no /dev */ }
-  try { found.push(...readdirSync('/dev/dri').filter((f) => f.startsWith('renderD')).map((f) => `/dev/dri/${f}`)); } catch { /* none */ }
-  return found;
-}
-
-let probe: Promise<string | undefined> | undefined;
-
-/** Tries a tiny WebGPU session once per process; resolves to undefined when an adapter works, else the reason. */
-export function probeWebGpu(): Promise<string | undefined> {
-  probe ??= (async () => {
-    const g = new Graph('probe');
-    g.output(g.op('Relu', [g.input('x', 'float32', [1])]), 'y');
-    try {
-      const s = await ort.InferenceSession.create(encodeModel(g), { executionProviders: ['webgpu'] });
-      await s.release();
-      return undefined;
-    } catch (e) {
-      const msg = String((e as Error)?.message ?? e);
-      const adapter = /Failed to get a WebGPU adapter[^\n]*/.exec(msg)?.[0];
-      return adapter ?? (msg.split('\n').map((l) => l.trim()).filter(Boolean).pop() || 'creating a WebGPU session failed');
-    }
-  })();
-  return probe;
-}
-
-/** What is missing for WebGPU on this host, in words a user can act on. */
-export function webGpuMissing(reason: string): string {
-  const parts: string[] = [];
-  if (!vulkanLoaderPresent()) parts.push('the Vulkan loader libvulkan.so.1 is not installed (Debian/Ubuntu: apt-get install libvulkan1)');
-  const nodes = gpuDeviceNodes();
-  if (!nodes.length) parts.push('no GPU driver device was found (/dev/nvidia0 or /dev/dri/renderD*): install the GPU driver with its Vulkan ICD (NVIDIA: the driver\'s libnvidia-vulkan / nvidia_icd.json)');
-  else parts.push(`GPU device nodes exist (${nodes.join(', ')}); check that the driver's Vulkan ICD is installed (vulkaninfo --summary)`);
-  return `WebGPU is not available: ${reason}. Missing: ${parts.join('; ')}. Use device: 'cpu' (or 'auto' to fall back).`;
-}
-
-/** Resolves 'auto' (WebGPU when an adapter exists, else CPU, printing which) and checks 'webgpu'. */
+/**
+ * Resolves 'auto' (WebGPU on a hardware adapter only, else CPU, printing which and why) and
+ * checks 'webgpu' (hardware, else a software adapter, said so).
+ */
 export async function selectBackend(req: DeviceRequest, log: (msg: string) => void = console.log): Promise<Backend> {
   if (req === 'cpu') return new CpuBackend();
   if (req !== 'webgpu' && req !== 'auto') throw new Error(`device must be 'cpu', 'webgpu' or 'auto', got ${JSON.stringify(req)}`);
-  const reason = await probeWebGpu();
-  if (!reason) {
-    if (req === 'auto') log('drivetrain: device auto → webgpu (WebGPU adapter found)');
-    return new WebGpuBackend();
+  const noHardware = await hardwareWebGpu();
+  if (!noHardware) {
+    const reason = await probeWebGpu();
+    if (!reason) {
+      log(`drivetrain: device ${req} → webgpu (hardware adapter)`);
+      return new WebGpuBackend('hardware');
+    }
+    if (req === 'auto') {
+      log(`drivetrain: device auto → cpu (WebGPU failed: ${reason})`);
+      return new CpuBackend();
+    }
+    throw new DeviceUnavailableError(webGpuMissing(reason));
   }
-  if (req === 'webgpu') throw new DeviceUnavailableError(webGpuMissing(reason));
-  log(`drivetrain: device auto → cpu (${reason})`);
-  return new CpuBackend();
+  if (req === 'auto') {
+    log(`drivetrain: device auto → cpu (${noHardware})`);
+    return new CpuBackend();
+  }
+  const reason = await probeWebGpu();
+  if (reason) throw new DeviceUnavailableError(webGpuMissing(`${reason}; ${noHardware}`));
+  log(`drivetrain: device webgpu → ${SOFTWARE_ADAPTER_NOTE}`);
+  return new WebGpuBackend('software');
 }

@@ -2,21 +2,23 @@
 // onnxruntime-node and keeps the named state between steps (in a StateStore on the chosen device).
 import * as ort from 'onnxruntime-node';
 import { writeFile } from 'node:fs/promises';
+import type { Graph } from '../onnx/graph.js';
 import { encodeModel } from '../onnx/model.js';
 import { fromOrt, toOrt } from '../onnx/session.js';
 import type { NamedTensor, Tensor, TensorMap } from '../tensor.js';
-import { numel } from '../tensor.js';
-import { rngFor } from '../nn/module.js';
-import { selectBackend } from './backend.js';
+import { lowerGraph } from '../onnx/lower/index.js';
+import { CpuBackend, narrowInt64, selectBackend } from './backend.js';
 import type { Backend, Device, DeviceRequest, SessionTuning } from './backend.js';
 import { buildEvalGraph, buildTrainGraph, planState } from './graphs.js';
 import type { GraphSpec, StatePlan } from './graphs.js';
 import { loadEngineWeights } from './interop.js';
 import type { LoadWeightsOptions, LoadWeightsReport } from './interop.js';
-import { StateStore } from './state.js';
+import { DOWNLOAD_CHUNK_BYTES, initialState, StateStore } from './state.js';
+import type { StateSnapshot } from './state.js';
 import type { SetStateOptions } from './state.js';
 import { DeviceData, toIndexArray } from './device-data.js';
 import { hostScalarValues } from '../optim/apply.js';
+import { checkBatch } from './batch.js';
 import type { DataPlacement, DeviceDataOptions } from './device-data.js';
 
 /** Batch tensors by input name, each [b, ...per-sample shape] with b ≤ batchSize. */
@@ -31,6 +33,8 @@ export interface EngineOptions extends GraphSpec {
   /** Intra-op threads for the CPU EP (default: ORT's choice, one per core). */
   threads?: number;
   graphOptimizationLevel?: SessionTuning['graphOptimizationLevel'];
+  /** WebGPU: fail instead of placing any node on the CPU EP (see SessionTuning.noCpuFallback). */
+  noCpuFallback?: boolean;
   /** Seed for parameter initialisation and RNG states (default 0). */
   seed?: number;
   /** Where 'auto' reports its choice (default console.log). */
@@ -53,6 +57,11 @@ export class NonFiniteLossError extends Error {
 
 interface Compiled {
   session: ort.InferenceSession;
+  /** The (lowered) model and options the session was made from, for placement checks. */
+  model: Uint8Array;
+  sessionOptions: ort.InferenceSession.SessionOptions;
+  /** Batch inputs the lowered graph reads as int32 (int64 on the host: WebGPU). */
+  int32Inputs: Set<string>;
   metrics: string[];
   updated: string[];
   state: string[];
@@ -71,6 +80,8 @@ export class Engine {
   private busy = false;
   private steps = 0;
   private data?: DeviceData;
+  /** The download of the last snapshotState(), while it runs. */
+  private downloading?: Promise<unknown>;
 
   private constructor(
     readonly options: EngineOptions,
@@ -86,6 +97,18 @@ export class Engine {
     if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) throw new Error(`threads must be a positive integer, got ${opts.threads}`);
     const plan = planState(opts);
     const backend = opts.backend ?? (await selectBackend(opts.device ?? 'cpu', opts.log));
+    if (opts.device !== 'auto' || backend.device === 'cpu' || opts.backend) return Engine.start(opts, plan, backend);
+    try {
+      return await Engine.start(opts, plan, backend);
+    } catch (e) {
+      // 'auto' never fails on a device problem: the CPU takes over and the reason is printed.
+      const msg = String((e as Error)?.message ?? e).split('\n').map((l) => l.trim()).filter(Boolean).slice(-1)[0];
+      (opts.log ?? console.log)(`drivetrain: device auto → cpu (WebGPU failed while setting up the engine: ${msg})`);
+      return Engine.start(opts, plan, new CpuBackend());
+    }
+  }
+
+  private static async start(opts: EngineOptions, plan: StatePlan, backend: Backend): Promise<Engine> {
     const store = new StateStore(backend, plan.decls);
     const engine = new Engine(opts, plan, backend, store);
     try {
@@ -101,6 +124,10 @@ export class Engine {
 
   get device(): Device {
     return this.backend.device;
+  }
+  /** WebGPU: 'hardware' or 'software' (a CPU-emulated adapter such as lavapipe); undefined on the CPU. */
+  get adapter(): Backend['adapter'] {
+    return this.backend.adapter;
   }
   get batchSize(): number {
     return this.options.batchSize;
@@ -137,43 +164,49 @@ export class Engine {
       }
     }
     const source = indexed ? this.data!.source.bind(this.data!) : undefined;
-    const tuning: SessionTuning = { threads: this.options.threads, graphOptimizationLevel: this.options.graphOptimizationLevel };
-    let c: Omit<Compiled, 'session'>;
-    let bytes: Uint8Array;
+    const tuning: SessionTuning = { threads: this.options.threads, graphOptimizationLevel: this.options.graphOptimizationLevel, noCpuFallback: this.options.noCpuFallback };
+    let c: Omit<Compiled, 'session' | 'int32Inputs' | 'model' | 'sessionOptions'>;
+    let graph: Graph;
     if (kind === 'train') {
       const t = buildTrainGraph(this.options, this.plan, b, source);
-      bytes = encodeModel(t.graph);
+      graph = t.graph;
       c = { metrics: t.metrics, updated: t.updated, state: this.plan.decls.map((d) => d.name), inputs: this.plan.batchInputs, outputs: t.graph.outputs };
     } else {
       const e = buildEvalGraph(this.options, this.plan, b, { withLoss: kind === 'eval', source });
-      bytes = encodeModel(e.graph);
+      graph = e.graph;
       c = { metrics: e.metrics, updated: [], state: e.state, inputs: e.inputs, outputs: e.outputs };
     }
+    const lowered = lowerGraph(graph, this.backend.lowering ?? this.backend.device);
+    const bytes = encodeModel(graph);
     const deviceOutputs = new Set(c.updated.map((n) => `${n}_new`));
     const outs = kind === 'train' ? [...c.metrics, ...deviceOutputs] : kind === 'eval' ? c.metrics : c.outputs;
-    const session = await ort.InferenceSession.create(bytes, this.backend.sessionOptions(outs, deviceOutputs, tuning));
-    const compiled = { ...c, session };
+    const sessionOptions = this.backend.sessionOptions(outs, deviceOutputs, tuning);
+    const session = await ort.InferenceSession.create(bytes, sessionOptions);
+    const compiled = { ...c, session, model: bytes, sessionOptions, int32Inputs: new Set(lowered.int32Inputs) };
     this.sessions.set(key, compiled);
     return compiled;
   }
 
-  /** Checks a batch against the inputs spec; returns its batch size. */
-  private checkBatch(batch: EngineBatch, names: readonly string[]): number {
-    if (!batch || typeof batch !== 'object') throw new Error('batch must be an object of tensors by input name');
-    let b: number | undefined;
-    for (const n of names) {
-      const t = batch[n];
-      const spec = this.options.inputs[n];
-      const want = () => `${spec.dtype ?? 'float32'} [b, ${spec.shape.join(', ')}]`;
-      if (!t) throw new Error(`batch is missing input "${n}" (${want()}); it has ${Object.keys(batch).join(', ') || 'nothing'}`);
-      if (t.dtype !== (spec.dtype ?? 'float32')) throw new Error(`batch input "${n}" is ${t.dtype}; the engine was declared with ${want()}`);
-      if (t.shape.length !== spec.shape.length + 1 || spec.shape.some((d, i) => t.shape[i + 1] !== d)) throw new Error(`batch input "${n}" has shape [${t.shape}]; expected ${want()}`);
-      if (b === undefined) b = t.shape[0];
-      else if (t.shape[0] !== b) throw new Error(`batch inputs disagree on the batch size: "${n}" has ${t.shape[0]}, others ${b}`);
+  /**
+   * Builds the train, eval and predict sessions of the main batch size now (those fed by index
+   * too when the engine holds the dataset) instead of at first use: fails early on a device
+   * problem, and lets tests and benchmarks check placement without running anything.
+   */
+  async prepare(): Promise<void> {
+    for (const indexed of this.data ? [false, true] : [false]) {
+      await this.compile('train', this.batchSize, indexed);
+      await this.compile('eval', this.batchSize, indexed);
     }
-    if (!b || b < 1) throw new Error('batch is empty');
-    if (b > this.batchSize) throw new Error(`batch of ${b} exceeds the engine's batchSize ${this.batchSize}`);
-    return b;
+    await this.compile('predict', this.batchSize);
+  }
+
+  /** The models of the sessions built so far (`train:32`, `eval@idx:32`, …), as lowered for the device. */
+  sessionModels(): { name: string; model: Uint8Array; options: ort.InferenceSession.SessionOptions }[] {
+    return [...this.sessions].map(([name, c]) => ({ name, model: c.model, options: c.sessionOptions }));
+  }
+
+  private checkBatch(batch: EngineBatch, names: readonly string[]): number {
+    return checkBatch(batch, names, this.options.inputs, this.batchSize);
   }
 
   private lrInputs(): Record<string, ort.Tensor> {
@@ -193,7 +226,9 @@ export class Engine {
 
   private async run(c: Compiled, batch: EngineBatch | Int32Array, withLr: boolean): Promise<Record<string, ort.Tensor>> {
     const feeds: Record<string, ort.Tensor> = batch instanceof Int32Array ? this.data!.feeds(batch) : {};
-    if (!(batch instanceof Int32Array)) for (const n of c.inputs) feeds[n] = toOrt(batch[n]);
+    if (!(batch instanceof Int32Array)) {
+      for (const n of c.inputs) feeds[n] = toOrt(c.int32Inputs.has(n) && batch[n].dtype === 'int64' ? narrowInt64(batch[n], `batch input "${n}"`) : batch[n]);
+    }
     this.store.feed(c.state, feeds);
     if (withLr) Object.assign(feeds, this.lrInputs(), this.hostScalarInputs());
     return c.session.run(feeds);
@@ -287,6 +322,27 @@ export class Engine {
   }
 
   /**
+   * The state of this moment for a checkpoint, without waiting for its download. On WebGPU the
+   * state's device buffers are held (no copy: a step never writes its inputs, it makes new
+   * outputs; the replaced buffers are freed once downloaded) and copied to the host in chunks of
+   * ~8 MiB between the following steps, so the loop continues at once. A new snapshot first waits
+   * for the previous download if it is still running — the only time a save waits. CPU: the
+   * copies are made now (a memcpy).
+   */
+  async snapshotState(): Promise<StateSnapshot> {
+    if (this.downloading) await this.downloading.catch(() => undefined);
+    const names = this.store.names();
+    if (this.backend.device === 'cpu') return { tensors: Promise.resolve(await this.store.snapshot(names)), step: this.steps };
+    const between = () => new Promise<void>((r) => setImmediate(r));
+    const tensors = this.store.snapshot(names, { bytes: DOWNLOAD_CHUNK_BYTES, between });
+    const done = tensors.then(() => undefined, () => undefined).finally(() => {
+      if (this.downloading === done) this.downloading = undefined;
+    });
+    this.downloading = done;
+    return { tensors, step: this.steps };
+  }
+
+  /**
    * Replaces state tensors by name. strict (default true): missing or unexpected names fail;
    * weightsOnly: only `param.*` / `buffer.*` are taken (fine-tuning from a checkpoint).
    */
@@ -334,28 +390,11 @@ export class Engine {
   }
 
   async release(): Promise<void> {
+    if (this.downloading) await this.downloading;
     for (const c of this.sessions.values()) await c.session.release();
     this.sessions.clear();
     this.store.dispose();
     this.data?.dispose();
     await this.backend.release();
   }
-}
-
-/** Seeded initial state: parameters and buffers from their initialisers, optimizer slots zero, step 0. */
-export function initialState(plan: StatePlan, seed: number): NamedTensor[] {
-  const out: NamedTensor[] = [];
-  for (const [role, decls] of [['param', plan.params], ['buffer', plan.buffers], ['rng', plan.rngs]] as const) {
-    for (const d of decls) {
-      const name = `${role}.${d.name}`;
-      const data = d.init(d.shape, rngFor(seed, name));
-      if (data.length !== numel(d.shape)) throw new Error(`${d.module.label()}: initialiser for ${d.name} returned ${data.length} values for shape [${d.shape}]`);
-      out.push({ name, dtype: d.dtype, shape: [...d.shape], data });
-    }
-  }
-  for (const s of plan.decls) {
-    if (s.role !== 'opt') continue;
-    out.push({ name: s.name, dtype: s.dtype, shape: [...s.shape], data: new Float32Array(numel(s.shape)) });
-  }
-  return out;
 }

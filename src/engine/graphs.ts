@@ -162,6 +162,9 @@ export function elideOutputIdentities(g: Graph): number {
   return renamed.size;
 }
 
+/** Ops whose outputs after the first are optional. */
+const OPTIONAL_OUTPUTS = new Set(['MaxPool', 'LayerNormalization']);
+
 /**
  * Drops nodes whose outputs reach no graph output, and the initializers only they read:
  * onnxruntime runs every node it is given (e.g. the keep-mask dropout() returns for tests would
@@ -178,6 +181,11 @@ export function pruneDeadNodes(g: Graph): number {
   }
   const removed = g.nodes.length - keep.length;
   if (removed) g.nodes.splice(0, g.nodes.length, ...keep.reverse());
+  // Optional trailing outputs nothing reads are not computed (e.g. the Indices of a frozen MaxPool).
+  for (const n of g.nodes) {
+    if (!OPTIONAL_OUTPUTS.has(n.op)) continue;
+    while (n.outputs.length > 1 && !live.has(n.outputs[n.outputs.length - 1])) n.outputs.pop();
+  }
   for (const name of [...g.initializers.keys()]) if (!live.has(name)) g.initializers.delete(name);
   return removed;
 }

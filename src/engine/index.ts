@@ -18,3 +18,5 @@ export * from './onnx-weights.js';
 export * from './device-data.js';
 export * from './inference.js';
 export * from './state-dict.js';
+export * from './doctor.js';
+export * from './placement.js';

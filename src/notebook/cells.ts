@@ -5,7 +5,7 @@ import path from 'node:path';
 import { listRuns, type RunRow } from '../checkpoint/runs.js';
 import { readRunMetadata } from '../checkpoint/metadata.js';
 import { listRemoteRuns, restore as restoreRun, type RemoteRun, type RestoreResult } from '../backup/restore.js';
-import { probeWebGpu } from '../engine/backend.js';
+import { describeWebGpu, deviceReport } from '../engine/doctor.js';
 import { mountDrive, storeFromTarget, type MountOptions } from '../storage/mount.js';
 import type { Store } from '../storage/store.js';
 import type { Runbook, TrainConfigInput } from '../train/config.js';
@@ -271,7 +271,7 @@ export async function status(opts: { runbook?: string } = {}): Promise<{ node: s
       return 'not found (run npm ci)';
     }
   })();
-  const webgpu = (await probeWebGpu()) ?? 'available';
+  const webgpu = describeWebGpu(await deviceReport());
   const store = mountedStore();
   const remote = store ? await listRemoteRuns(store).catch(() => [] as RemoteRun[]) : [];
   const info = { node: process.version, onnxruntime: ortPkg, webgpu, store: store?.description ?? null, remote };
@@ -280,7 +280,7 @@ export async function status(opts: { runbook?: string } = {}): Promise<{ node: s
     [
       ['node', info.node],
       ['onnxruntime-node', info.onnxruntime],
-      ['WebGPU', webgpu === 'available' ? 'available (device: webgpu or auto)' : `not available, CPU will be used (${webgpu})`],
+      ['WebGPU', webgpu],
       ['notebook kernel', inNotebook() ? 'tslab (TypeScript)' : 'not in a notebook'],
       ['working folder', process.cwd()],
       ['runbook', opts.runbook ?? DEFAULT_RUNBOOK],

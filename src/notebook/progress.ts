@@ -2,7 +2,7 @@
 // few steps, a live loss/metrics plot updated per epoch, and compact text lines for the lasting
 // events (epochs, resume, backups, early stop). Outside notebooks: the terminal renderer.
 import type { Metrics, TrainEvent } from '../train/events.js';
-import { eventLine, terminalRenderer } from '../train/progress.js';
+import { eventLine, movedNote, terminalRenderer } from '../train/progress.js';
 import { inNotebook, LiveDisplay } from './display.js';
 import { escapeHtml, fmtCell, htmlBar, textBar } from './html.js';
 import { metricsCharts, type EpochRecord } from './svg.js';
@@ -107,7 +107,7 @@ export function notebookProgress(opts: ProgressOptions = {}): ProgressView {
         break;
       case 'resume':
         Object.assign(s, { epoch: e.epoch, step: e.stepInEpoch, globalStep: e.globalStep, note: `resumed from ${e.checkpoint}` });
-        print(`${eventLine(e)} from ${e.checkpoint}`);
+        print(`Resuming from epoch ${e.epoch + 1}, step ${e.stepInEpoch} (global step ${e.globalStep}) from ${e.checkpoint}${movedNote(e.moved)}`);
         refresh(true);
         break;
       case 'step':

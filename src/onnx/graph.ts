@@ -31,6 +31,20 @@ export class Graph {
 
   constructor(readonly name = 'drivetrain') {}
 
+  /** An independent copy (nodes, values, names in use; initializer data is shared, not copied). */
+  clone(): Graph {
+    const c = new Graph(this.name);
+    c.nodes.push(...this.nodes.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs], attrs: { ...n.attrs } })));
+    c.inputs.push(...this.inputs);
+    c.outputs.push(...this.outputs);
+    for (const [k, t] of this.initializers) c.initializers.set(k, t);
+    for (const [k, v] of this.values) c.values.set(k, { dtype: v.dtype, shape: [...v.shape] });
+    c.used = new Set(this.used);
+    c.counter = this.counter;
+    c.constCache = new Map(this.constCache);
+    return c;
+  }
+
   /** A name not used yet, derived from `prefix`. */
   fresh(prefix: string): string {
     let n = prefix;

@@ -11,6 +11,12 @@ export const CPU_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   extra: { session: { 'intra_op.allow_spinning': '0' } },
 };
 
+/** WebGPU EP with no node allowed on the CPU EP (session creation fails instead): for checks. */
+export const WEBGPU_STRICT_OPTIONS: ort.InferenceSession.SessionOptions = {
+  executionProviders: ['webgpu'],
+  extra: { session: { 'disable_cpu_ep_fallback': '1' } },
+};
+
 export function toOrt(t: Tensor): ort.Tensor {
   const data = t.dtype === 'bool' ? new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.length) : t.data;
   return new ort.Tensor(ORT_TYPE[t.dtype] as ort.Tensor.Type, data as never, t.shape);

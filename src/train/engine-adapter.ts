@@ -66,6 +66,7 @@ export async function createEngine(spec: ModelSpec, cfg: TrainConfig, sample: Ba
   return {
     engine,
     groups,
+    device: engine.device,
     step: (batch, hyper) => trainStep(() => engine.step(pick(batch)), hyper.lr),
     async evaluate(batch: Batch) { return rename(await engine.evaluate(pick(batch))); },
     ...(data ? {
@@ -74,6 +75,7 @@ export async function createEngine(spec: ModelSpec, cfg: TrainConfig, sample: Ba
       evaluateIndices: async (rows: Int32Array) => rename(await engine.evaluateIndices(rows)),
     } : {}),
     getState: () => engine.getState(),
+    snapshotState: () => engine.snapshotState(),
     async setState(t: TensorMap, opts?: { weightsOnly?: boolean; strict?: boolean }) { await engine.setState(t, opts); },
     dispose: () => engine.release(),
   };

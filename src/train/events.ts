@@ -3,7 +3,7 @@ export type Metrics = Record<string, number>;
 
 export type TrainEvent =
   | { type: 'start'; runDir: string; epochs: number; stepsPerEpoch: number; startEpoch: number; stage?: string }
-  | { type: 'resume'; epoch: number; stepInEpoch: number; globalStep: number; checkpoint: string }
+  | { type: 'resume'; epoch: number; stepInEpoch: number; globalStep: number; checkpoint: string; /** Set when the checkpoint was written on another device (e.g. webgpu → cpu). */ moved?: { from: string; to: string } }
   | { type: 'step'; epoch: number; epochs: number; stepInEpoch: number; stepsPerEpoch: number; globalStep: number; metrics: Metrics; lr: Record<string, number> }
   /** `metrics`: epoch means of the training metrics as `train_loss`, `cls_loss`, …, plus `val_*`. */
   | { type: 'epoch'; epoch: number; epochs: number; metrics: Metrics; seconds: number }

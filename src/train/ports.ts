@@ -12,6 +12,13 @@ export interface LoopEngine {
   /** Metrics of a batch without updating anything (may be a short last batch). */
   evaluate(batch: Batch): Metrics | Promise<Metrics>;
   getState(): TensorMap | Promise<TensorMap>;
+  /**
+   * Optional: the state for a checkpoint without waiting for its download (a GPU engine copies it
+   * to the host between the next steps); the loop hands `tensors` to the checkpoint manager as is.
+   */
+  snapshotState?(): Promise<{ tensors: Promise<TensorMap> }>;
+  /** Where the engine runs ('cpu', 'webgpu'): recorded in checkpoints, so a resume can say it moved. */
+  device?: string;
   setState(tensors: TensorMap, opts?: { weightsOnly?: boolean; strict?: boolean }): void | Promise<void>;
   /**
    * Optional resident path: the dataset the engine holds whole. Datasets that are views of it

@@ -12,6 +12,11 @@ export interface TerminalOptions {
   verbose?: boolean;
 }
 
+/** ` — moved from webgpu to cpu` when a checkpoint continues on another device. */
+export function movedNote(moved?: { from: string; to: string }): string {
+  return moved ? ` — moved from ${moved.from} to ${moved.to}` : '';
+}
+
 /**
  * The printed line of an event (the users' familiar output), shared by the terminal and the
  * notebook renderers; null for events shown only as progress.
@@ -19,7 +24,7 @@ export interface TerminalOptions {
 export function eventLine(e: TrainEvent, verbose = false): string | null {
   switch (e.type) {
     case 'start': return `${e.stage ? `[${e.stage}] ` : ''}Training in ${e.runDir}: ${e.epochs} epochs × ${e.stepsPerEpoch} steps`;
-    case 'resume': return `Resuming from epoch ${e.epoch + 1}, step ${e.stepInEpoch} (global step ${e.globalStep})`;
+    case 'resume': return `Resuming from epoch ${e.epoch + 1}, step ${e.stepInEpoch} (global step ${e.globalStep})${movedNote(e.moved)}`;
     case 'step': return verbose ? `step ${e.globalStep}: loss=${(e.metrics.loss ?? NaN).toFixed(4)}` : null;
     case 'epoch': return formatEpochLine(e);
     case 'checkpoint':

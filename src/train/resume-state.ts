@@ -22,6 +22,8 @@ export const ResumeFieldsSchema = z.preprocess(
     finished: z.enum(DONE_REASONS).nullable().default(null),
     /** Epoch of the early-stopping monitor's best value (state.earlyStop has no field for it). */
     earlyStopBestEpoch: z.number().int().nullable().default(null),
+    /** The engine's device when the checkpoint was written (`cpu`, `webgpu`); null if unknown. */
+    device: z.string().nullable().default(null),
   }),
 );
 export type ResumeFields = z.output<typeof ResumeFieldsSchema>;
@@ -44,5 +46,5 @@ export function finishedReason(state: TrainState): ResumeFields['finished'] {
 
 /** `extra` for a checkpoint (other keys of `extra` are not the trainer's and are not written). */
 export function resumeExtra(f: ResumeFields): Record<string, unknown> {
-  return { epochSums: f.epochSums, finished: f.finished, earlyStopBestEpoch: f.earlyStopBestEpoch };
+  return { epochSums: f.epochSums, finished: f.finished, earlyStopBestEpoch: f.earlyStopBestEpoch, device: f.device };
 }

@@ -99,6 +99,8 @@ export class Trainer implements TrainerControl {
   private epochSums: EpochSums = emptyEpochSums();
   private finished: DoneReason | null = null;
   private resumedFrom: string | null = null;
+  /** Set when the resumed checkpoint was written on another device (e.g. webgpu → cpu). */
+  private moved: { from: string; to: string } | undefined;
   private saveAsked = false;
   private stopAsked: string | null = null;
   private epochStart = 0;
@@ -147,6 +149,8 @@ export class Trainer implements TrainerControl {
     // a completed run continues when the config now asks for more epochs (early stops stay stopped)
     this.finished = fields.finished === 'completed' && this.epoch < this.cfg.epochs ? null : fields.finished;
     this.resumedFrom = r.dir;
+    const device = this.o.engine.device;
+    if (fields.device && device && fields.device !== device) this.moved = { from: fields.device, to: device };
   }
 
   private alreadyDone(): Stop | null {
@@ -160,7 +164,7 @@ export class Trainer implements TrainerControl {
     await this.callHooks('onStart', { epoch: this.epoch, globalStep: this.globalStep, metrics: {} });
     const { cfg, o } = this;
     o.events.emit({ type: 'start', runDir: cfg.out, epochs: cfg.epochs, stepsPerEpoch: this.stepsPerEpoch, startEpoch: this.epoch, stage: o.stage });
-    if (this.resumedFrom) o.events.emit({ type: 'resume', epoch: this.epoch, stepInEpoch: this.stepInEpoch, globalStep: this.globalStep, checkpoint: this.resumedFrom });
+    if (this.resumedFrom) o.events.emit({ type: 'resume', epoch: this.epoch, stepInEpoch: this.stepInEpoch, globalStep: this.globalStep, checkpoint: this.resumedFrom, ...(this.moved ? { moved: this.moved } : {}) });
     for (;;) {
       const stop = await this.runEpoch();
       if (stop) return stop;
@@ -297,7 +301,9 @@ export class Trainer implements TrainerControl {
   /** Saves now; `shownEpoch` is the 0-based epoch the save belongs to, for messages. */
   private async save(d: CheckpointKind | SaveDecision, metrics: Metrics, finished: DoneReason | null, shownEpoch: number): Promise<void> {
     this.saveAsked = false;
-    const tensors = await this.o.engine.getState();
+    const { engine } = this.o;
+    // a GPU engine hands the tensors over while it downloads them between the next steps
+    const tensors = engine.snapshotState ? (await engine.snapshotState()).tensors : await engine.getState();
     const h = this.o.checkpoints.save(d, tensors, this.state(finished), { metrics });
     const { events, checkpoints } = this.o;
     const step = this.globalStep;
@@ -318,7 +324,7 @@ export class Trainer implements TrainerControl {
       schedule: this.sched,
       configHash: this.hash,
       stage: this.o.stage,
-      extra: resumeExtra({ epochSums: this.epochSums, finished, earlyStopBestEpoch: early?.bestEpoch ?? null }),
+      extra: resumeExtra({ epochSums: this.epochSums, finished, earlyStopBestEpoch: early?.bestEpoch ?? null, device: this.o.engine.device ?? null }),
     };
   }
 

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import ModuleCtor, { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { packageRoot } from '../paths.js';
 
 export interface ModuleRef {
@@ -49,6 +49,7 @@ export async function importUserModule(file: string, what = 'module'): Promise<R
   }
   try {
     if (typeof require === 'function' && typeof module === 'object') return loadCommonJs(file);
+    if (/\.(ts|mts|cts)$/.test(file)) await typeScriptLoader();
     return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (e) {
     const err = e as Error;
@@ -68,6 +69,26 @@ export async function loadUserExport(ref: string, what: string): Promise<unknown
     throw new Error(`${what}: ${r.file} has no export "${r.exportName}" (it exports ${names.length ? names.join(', ') : 'nothing'}); write "${path.relative(process.cwd(), r.file) || r.file}#<export>"`);
   }
   return value;
+}
+
+let tsLoader: Promise<void> | null = null;
+
+/**
+ * Plain Node (the built dist/ a notebook kernel imports) cannot import .ts: register tsx's loader
+ * once, then dist-hooks.ts, which sends the user file's imports of src/ to dist/. Under tsx or
+ * vitest (this file is .ts) nothing is needed.
+ */
+function typeScriptLoader(): Promise<void> {
+  const here = fileURLToPath(import.meta.url);
+  if (!here.endsWith('.js')) return Promise.resolve();
+  tsLoader ??= (async () => {
+    const { register } = (await import('tsx/esm/api')) as { register(): unknown };
+    register();
+    const root = packageRoot();
+    const dir = (d: string) => pathToFileURL(path.join(root, d)).href + '/';
+    ModuleCtor.register(new URL('./dist-hooks.js', import.meta.url), { data: { src: dir('src'), dist: dir('dist') } });
+  })();
+  return tsLoader;
 }
 
 // ---- CommonJS path (tslab notebooks) ----

@@ -3,7 +3,7 @@ import { Graph } from '../../onnx/graph.js';
 import { runGraph } from '../../onnx/session.js';
 import type { Tensor } from '../../tensor.js';
 import { gradcheck } from '../gradcheck.js';
-import { dropout, dropoutState } from './dropout.js';
+import { dropout, dropoutHashReference, dropoutKeyReference, dropoutState, dropThreshold } from './dropout.js';
 
 async function masks(shape: number[], ratio: number, state: BigInt64Array, stream?: number) {
   const g = new Graph();
@@ -46,6 +46,16 @@ describe('dropout composite', () => {
     let both = 0;
     for (let i = 1; i < mask.length; i++) both += mask[i] * mask[i - 1];
     expect(Math.abs(both / (mask.length - 1) - 0.75 * 0.75)).toBeLessThan(0.02);
+  });
+
+  it('masks equal the JavaScript reference of the hash bit for bit (int32 wrap-around is as defined)', async () => {
+    const shape = [3, 1000];
+    for (const [seed, counter, stream] of [[42, 5, 0], [2 ** 31 - 1, 123456, 3], [0, 0, 0], [3, 9, 0], [1999999999, 2000000000, 1]]) { // sums that overflow int32 too
+      const { mask } = await masks(shape, 0.3, dropoutState(seed, counter), stream);
+      const key = dropoutKeyReference(seed, counter, stream);
+      const want = Array.from({ length: 3000 }, (_, i) => (dropoutHashReference(i, key) < dropThreshold(0.3) ? 0 : 1));
+      expect(Array.from(mask)).toEqual(want);
+    }
   });
 
   it('gradient flows through the mask (finite differences)', async () => {

@@ -1,14 +1,56 @@
-// Dropout whose mask comes from a counter-based hash of (seed, counter, stream, element index),
-// computed with int64 Mul/Add/Mod only. The state [seed, counter] is a graph input and its
-// advanced copy a graph output, so a run resumed from a checkpoint draws exactly the same masks.
+// Dropout whose mask comes from a counter-based hash of (seed, counter, stream, element index).
+// The state [seed, counter] is a graph input and its advanced copy a graph output, so a run
+// resumed from a checkpoint draws exactly the same masks — on the CPU and on WebGPU alike.
 // Hand-written because ONNX's Dropout/RandomUniform take their seed as a build-time attribute:
-// no standard op accepts RNG state as an input. Integer arithmetic keeps the mask bit-identical
-// on every execution provider. The gradient flows through the final Mul by the generic Mul rule.
+// no standard op accepts RNG state as an input. The gradient flows through the final Mul.
+//
+// The hash is int32 arithmetic with only Add, Mul, Div, Less, Where, Range, Split and Cast:
+// the WebGPU EP has no Mod, no bit operations and no int64 kernels (FACTS.md). Products wrap
+// modulo 2^32 — WGSL defines that, the CPU EP's int32 kernels do it in practice, and a test
+// checks both against a JavaScript reference (Math.imul) bit for bit — so the masks are the same
+// on every execution provider. Without xor, multiplications by constants and add-shifts
+// (h + trunc(h / 2^16)) are nearly linear mod 2^32 and leave neighbouring elements correlated;
+// the mixer therefore squares: h ← s(h)·(s(h) + C) twice, s(h) = h + trunc(h / 2^16), then one
+// multiplication by an odd constant. The key mixes seed, counter and stream the same way. An
+// element is dropped where its hash is below −2^31 + ratio·2^32. Measured against
+// MurmurHash3's fmix32 over 400 keys × 65536 elements: drop-rate and lag-1 z-scores ~N(0, 1) for
+// both. On the CPU EP it is 2.4-4× faster than the int64 Mod hash it replaced (issue 10).
 import type { Graph } from '../../onnx/graph.js';
 import { numel } from '../../tensor.js';
 
-/** 2^31 − 1 (prime): every product below stays under 2^63, so int64 never overflows. */
-const P = 2147483647;
+const GOLDEN = 0x9e3779b1 | 0;
+const M1 = 0x85ebca6b | 0;
+const M2 = 0xc2b2ae35 | 0;
+const C1 = 0x68e31da5 | 0;
+const C2 = 0xb5297a4d | 0;
+
+/** The mixer on int32 values (wrapping): two squaring rounds and a multiplication. */
+function mix(g: Graph, h: string, scope: string): string {
+  const op = (type: string, inputs: string[]) => g.op(type, inputs, {}, { scope });
+  const k = (v: number) => g.constant(v, 'int32');
+  const shiftAdd = (v: string) => op('Add', [v, op('Div', [v, k(65536)])]);
+  const square = (v: string, c: number) => op('Mul', [v, op('Add', [v, k(c)])]);
+  return op('Mul', [square(shiftAdd(square(shiftAdd(h), C1)), C2), k(M1)]);
+}
+
+/** The mixer in JavaScript (reference for tests). */
+function mixReference(h: number): number {
+  const shiftAdd = (v: number) => (v + Math.trunc(v / 65536)) | 0;
+  const square = (v: number, c: number) => Math.imul(v, (v + c) | 0);
+  return Math.imul(square(shiftAdd(square(shiftAdd(h), C1)), C2), M1);
+}
+
+/** Hash of element `i` under `key`, in JavaScript (reference for tests). */
+export function dropoutHashReference(i: number, key: number): number {
+  return mixReference((Math.imul(i, GOLDEN) + key) | 0);
+}
+
+/** Key of a state and stream, in JavaScript (reference for tests). */
+export function dropoutKeyReference(seed: number, counter: number, stream: number): number {
+  return mixReference((Math.imul(seed, M1) + Math.imul(counter, M2) + streamOffset(stream)) | 0);
+}
+
+const streamOffset = (stream: number) => (Math.imul(stream, 69621) + 7) | 0;
 
 export interface DropoutOptions {
   /** Name prefix for the emitted nodes. */
@@ -34,9 +76,24 @@ export function dropoutState(seed: number, counter = 0): BigInt64Array {
   return BigInt64Array.from([BigInt(seed), BigInt(counter)]);
 }
 
+/** Scalar int32 key from the state [seed, counter] (int64 or int32 values below 2^31) and the stream. */
+function streamKey(g: Graph, rngState: string, stream: number, scope: string): string {
+  const op = (type: string, inputs: string[], attrs = {}) => g.op(type, inputs, attrs, { scope });
+  const k = (v: number) => g.constant(v, 'int32');
+  // Elementwise Mul/Add only: the CPU EP's int32 ReduceSum saturates instead of wrapping.
+  const [seed, counter] = g.node('Split', [op('Cast', [rngState], { to: 6 }), g.ints([1, 1])], { axis: 0 }, { scope, outputs: 2 });
+  const h = op('Add', [op('Add', [op('Mul', [seed, k(M1)]), op('Mul', [counter, k(M2)])]), k(streamOffset(stream))]);
+  return mix(g, h, scope);
+}
+
+/** Hashes below this int32 value are dropped: a fraction `ratio` of all 2^32 values. */
+export function dropThreshold(ratio: number): number {
+  return -(2 ** 31) + Math.floor(ratio * 2 ** 32);
+}
+
 /**
- * Training-mode dropout. `rngState` is an int64 [2] value holding [seed, counter]; `ratio` is the
- * drop probability in [0, 1).
+ * Training-mode dropout. `rngState` is an int64 [2] value holding [seed, counter] (both below
+ * 2^31); `ratio` is the drop probability in [0, 1).
  */
 export function dropout(g: Graph, x: string, ratio: number, rngState: string, opts: DropoutOptions = {}): DropoutResult {
   const scope = opts.scope ?? 'dropout';
@@ -45,27 +102,14 @@ export function dropout(g: Graph, x: string, ratio: number, rngState: string, op
   if (st.dtype !== 'int64' || st.shape.length !== 1 || st.shape[0] !== 2) {
     throw new Error(`${scope}: RNG state must be int64 [2] ([seed, counter]), got ${st.dtype} [${st.shape}]`);
   }
+  const xs = g.shape(x), n = numel(xs), dt = g.dtype(x);
+  if (n >= 2 ** 31) throw new Error(`${scope}: dropout over ${n} elements exceeds the int32 index range; split the tensor`);
   const op = (type: string, inputs: string[]) => g.op(type, inputs, {}, { scope });
-  const k = (v: number) => g.constant(v, 'int64');
-  const mod = (v: string) => op('Mod', [v, k(P)]);
-  const affine = (v: string, a: number, b: string) => mod(op('Add', [op('Mul', [v, k(a)]), b]));
-
-  const seed = mod(g.op('Gather', [rngState, k(0)], { axis: 0 }, { scope }));
-  const counter = mod(g.op('Gather', [rngState, k(1)], { axis: 0 }, { scope }));
-  const key = mod(op('Add', [affine(seed, 48271, k(12345)), affine(counter, 16807, k(((opts.stream ?? 0) * 69621 + 7) % P))]));
-
-  const xs = g.shape(x), n = numel(xs);
-  const idx = g.op('Range', [k(0), k(n), k(1)], {}, { scope, out: [{ dtype: 'int64', shape: [n] }] });
-  let h = affine(mod(idx), 69621, key);
-  h = mod(op('Add', [op('Mul', [h, h]), key]));
-  h = affine(h, 48271, k(11));
-  h = mod(op('Add', [op('Mul', [h, h]), k(7)]));
-  h = affine(h, 16807, key);
-  // h is close to uniform on [0, P): drop where h < ratio·P.
-  const drop = op('Less', [g.op('Reshape', [h, g.ints(xs)], {}, { scope }), k(Math.floor(ratio * P))]);
-  const dt = g.dtype(x);
-  const mask = g.op('Where', [drop, g.constant(0, dt), g.constant(1, dt)], {}, { scope });
-  const scaled = g.op('Where', [drop, g.constant(0, dt), g.constant(1 / (1 - ratio), dt)], {}, { scope });
+  const idx = g.op('Range', [g.constant(0, 'int32'), g.constant(n, 'int32'), g.constant(1, 'int32')], {}, { scope, out: [{ dtype: 'int32', shape: [n] }] });
+  const h = mix(g, op('Add', [op('Mul', [idx, g.constant(GOLDEN, 'int32')]), streamKey(g, rngState, opts.stream ?? 0, scope)]), scope);
+  const drop = op('Reshape', [op('Less', [h, g.constant(dropThreshold(ratio), 'int32')]), g.ints(xs)]);
+  const mask = op('Where', [drop, g.constant(0, dt), g.constant(1, dt)]);
+  const scaled = op('Where', [drop, g.constant(0, dt), g.constant(1 / (1 - ratio), dt)]);
   const y = op('Mul', [x, scaled]);
   const newRngState = op('Add', [rngState, g.ints([0, 1])]);
   return { y, newRngState, mask };

@@ -11,6 +11,9 @@ describe('Cast VJP', () => {
       eps: 1e-3, atol: 1e-4, rtol: 1e-4,
     });
   });
+  it('float32 → float32 (the form WebGPU, which has no float64, checks too)', async () => {
+    await gradcheck({ dtype: 'float32', inputs: [{ name: 'a', shape: [3, 2] }], build: (g, x) => g.op('Cast', [g.op('Mul', [x.a, g.constant(3, 'float32')])], { to: 1 }) });
+  });
   it('a path through an integer cast carries no gradient', () => {
     const g = new Graph();
     const a = g.input('a', 'float32', [3]);

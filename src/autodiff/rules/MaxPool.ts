@@ -2,6 +2,15 @@
 // output (flat positions into X, batch and channel included) drives a ScatterElements with
 // reduction 'add' (overlapping windows can pick one element twice). A forward node without the
 // Indices output gets a second MaxPool node that produces it.
+//
+// WebGPU cannot run the Indices output; device lowering (onnx/lower/maxpool.ts) computes the same
+// indices there (first maximum, PyTorch's tie rule). On the CPU EP this Indices form is the faster
+// one, so the CPU keeps it. Measured 2026-12-01 on the 2-core machine (loaded by other jobs; best of
+// 5-6 rounds, the same run for each pair), glyph CNN pools at batch 256, 2 threads:
+// - pool backward alone, [256,16,32,32] / [256,32,16,16] / [256,32,8,8]: Indices + scatter 45 / 25
+//   / 4.9 ms; first-max mask from reshaped windows routing dY with Where 153 / 75 / 17 ms; strided
+//   views with sequential tie flags 71 / 27 / 5.1 ms;
+// - whole glyph train step (AdamW): Indices 722 ms vs the WebGPU lowering run on the CPU EP 905 ms.
 import { numel } from '../../tensor.js';
 import { zeros } from '../indices.js';
 import { reshape } from '../spatial.js';
