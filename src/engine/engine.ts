@@ -2,6 +2,7 @@
 // onnxruntime-node and keeps the named state between steps (in a StateStore on the chosen device).
 import * as ort from 'onnxruntime-node';
 import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { encodeModel } from '../onnx/model.js';
 import { fromOrt, toOrt } from '../onnx/session.js';
 import type { NamedTensor, Tensor, TensorMap } from '../tensor.js';
@@ -16,6 +17,8 @@ import type { LoadWeightsOptions, LoadWeightsReport } from './interop.js';
 import { StateStore } from './state.js';
 import type { SetStateOptions } from './state.js';
 import { DeviceData, toIndexArray } from './device-data.js';
+import { formatProfile, profileDir, profileFileFor, readProfile } from './profile.js';
+import type { ProfileSummary } from './profile.js';
 import type { DataPlacement, DeviceDataOptions } from './device-data.js';
 
 /** Batch tensors by input name, each [b, ...per-sample shape] with b ≤ batchSize. */
@@ -41,6 +44,18 @@ export interface EngineOptions extends GraphSpec {
    * uploads only its index vector: {@link Engine.stepIndices}); see device-data.ts.
    */
   data?: DeviceDataOptions;
+  /**
+   * Folder for onnxruntime's profiler (default: the DRIVETRAIN_PROFILE environment variable):
+   * each session writes its trace there; release() prints the slowest ops per step.
+   */
+  profile?: string;
+}
+
+/** One session's profile: what ran, the trace file ORT wrote, and kernel time per step by op. */
+export interface SessionProfile {
+  session: string;
+  file: string;
+  summary: ProfileSummary;
 }
 
 /** Thrown by step() when the loss is NaN or ±Inf; the state is left as it was before the step. */
@@ -57,7 +72,12 @@ interface Compiled {
   state: string[];
   inputs: string[];
   outputs: string[];
+  /** profileFilePrefix when profiling. */
+  profile?: string;
 }
+
+/** Numbers profiled sessions within the process. */
+let profileSeq = 0;
 
 /** Last-batch sessions kept per size besides the main one. */
 const MAX_EXTRA_SIZES = 4;
@@ -70,6 +90,10 @@ export class Engine {
   private busy = false;
   private steps = 0;
   private data?: DeviceData;
+  private readonly profileDir?: string;
+  private readonly profiled: SessionProfile[] = [];
+  /** Profiles already handed out or printed. */
+  private reported = 0;
 
   private constructor(
     readonly options: EngineOptions,
@@ -78,6 +102,7 @@ export class Engine {
     private readonly store: StateStore,
   ) {
     this.lrs = Object.fromEntries(plan.optimizer.groups.map((g) => [g.name, g.hp.lr]));
+    this.profileDir = profileDir(options.profile);
   }
 
   static async create(opts: EngineOptions): Promise<Engine> {
@@ -131,6 +156,7 @@ export class Engine {
     if (b !== this.batchSize) {
       const extra = [...this.sessions.keys()].filter((k) => k.startsWith(`${kk}:`) && k !== `${kk}:${this.batchSize}`);
       if (extra.length >= MAX_EXTRA_SIZES) { // drop the oldest last-batch session of this kind
+        this.endProfile(extra[0]);
         await this.sessions.get(extra[0])!.session.release();
         this.sessions.delete(extra[0]);
       }
@@ -150,8 +176,12 @@ export class Engine {
     }
     const deviceOutputs = new Set(c.updated.map((n) => `${n}_new`));
     const outs = kind === 'train' ? [...c.metrics, ...deviceOutputs] : kind === 'eval' ? c.metrics : c.outputs;
-    const session = await ort.InferenceSession.create(bytes, this.backend.sessionOptions(outs, deviceOutputs, tuning));
-    const compiled = { ...c, session };
+    const so = this.backend.sessionOptions(outs, deviceOutputs, tuning);
+    // pid + a counter: ORT names files by prefix and the second, so sessions must not share a prefix
+    const profile = this.profileDir ? join(this.profileDir, `${kk.replace('@', '-')}-b${b}-p${process.pid}-${++profileSeq}`) : undefined;
+    if (profile) Object.assign(so, { enableProfiling: true, profileFilePrefix: profile });
+    const session = await ort.InferenceSession.create(bytes, so);
+    const compiled = { ...c, session, profile };
     this.sessions.set(key, compiled);
     return compiled;
   }
@@ -326,7 +356,35 @@ export class Engine {
     return loadEngineWeights(this, source, opts);
   }
 
+  /**
+   * Ends profiling of every open session (each then runs on unprofiled) and returns the profiles
+   * of all sessions so far; empty unless `profile` / DRIVETRAIN_PROFILE is set.
+   */
+  endProfiling(): SessionProfile[] {
+    for (const key of this.sessions.keys()) this.endProfile(key);
+    this.reported = this.profiled.length;
+    return [...this.profiled];
+  }
+
+  private endProfile(key: string): void {
+    const c = this.sessions.get(key);
+    const prefix = c?.profile;
+    if (!c || !prefix) return;
+    c.profile = undefined;
+    c.session.endProfiling();
+    const file = profileFileFor(prefix);
+    if (!file) return;
+    try {
+      this.profiled.push({ session: key, file, summary: readProfile(file) });
+    } catch { /* a session that never ran has no model_run events */ }
+  }
+
   async release(): Promise<void> {
+    for (const key of this.sessions.keys()) this.endProfile(key);
+    for (const p of this.profiled.slice(this.reported)) {
+      (this.options.log ?? console.log)(`drivetrain profile: ${p.session} session, ${p.file}\n${formatProfile(p.summary)}`);
+    }
+    this.reported = this.profiled.length;
     for (const c of this.sessions.values()) await c.session.release();
     this.sessions.clear();
     this.store.dispose();

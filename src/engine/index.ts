@@ -16,3 +16,4 @@ export * from './graphs.js';
 export * from './interop.js';
 export * from './onnx-weights.js';
 export * from './device-data.js';
+export * from './profile.js';
