@@ -2,6 +2,7 @@
 # System packages for headless notebooks and validators (Debian/Ubuntu): Jupyter server/client,
 # nbclient/nbformat (notebook validation) and python3-onnx (ONNX checker in tests).
 # Idempotent: installs only what is missing; needs root and apt-get. Otherwise prints the command.
+# --bench: also Debian's python3-torch, the same-run PyTorch CPU reference of `make bench`.
 set -euo pipefail
 
 PKGS=()
@@ -12,9 +13,10 @@ fi
 have_py jupyter_client || PKGS+=(jupyter-client)
 have_py nbformat || PKGS+=(python3-nbformat)
 have_py onnx || PKGS+=(python3-onnx)
+if [ "${1:-}" = "--bench" ]; then have_py torch || PKGS+=(python3-torch); fi
 
 if [ ${#PKGS[@]} -eq 0 ]; then
-  echo "setup-system: Jupyter server, nbformat and onnx are already installed."
+  echo "setup-system: Jupyter server, nbformat, onnx${1:+, torch} are already installed."
   exit 0
 fi
 # De-duplicate.
