@@ -12,11 +12,12 @@ import { range, reshape } from './spatial.js';
 import type { Window } from './spatial.js';
 
 /**
- * Tuning switch (CPU-tuned defaults): target bytes of one chunk's patches, and a cap on the chunk
- * count (each chunk adds kernel-size Slice nodes, and session creation time grows with nodes).
- * `chunkBytes: Infinity` gives one chunk, the likely choice on a GPU (for the device lowering).
+ * Tuning switch (CPU-tuned defaults): target bytes of one chunk's patches, and a cap on the Slice
+ * nodes per conv (each chunk adds one per kernel offset; session creation time grows with nodes):
+ * 144 is 16 chunks of a 3×3 kernel. `chunkBytes: Infinity` gives one chunk, the likely choice on a
+ * GPU (for the device lowering to set there).
  */
-export const convWeightGradTuning = { chunkBytes: 2 << 20, maxChunks: 16 };
+export const convWeightGradTuning = { chunkBytes: 2 << 20, maxSlices: 144 };
 
 export interface ConvGradArgs {
   x: string;
@@ -38,9 +39,9 @@ function offsets(kernel: number[]): number[][] {
 }
 
 /** Batch chunk sizes so one chunk's patches stay near the tuning's byte target. */
-function chunkSizes(n: number, patchBytesPerSample: number): number[] {
-  const { chunkBytes, maxChunks } = convWeightGradTuning;
-  const want = Math.min(maxChunks, n, Math.max(1, Math.ceil((n * patchBytesPerSample) / chunkBytes)));
+function chunkSizes(n: number, patchBytesPerSample: number, k: number): number[] {
+  const { chunkBytes, maxSlices } = convWeightGradTuning;
+  const want = Math.max(1, Math.min(Math.floor(maxSlices / k), n, Math.ceil((n * patchBytesPerSample) / chunkBytes)));
   const size = Math.ceil(n / want);
   return range(Math.ceil(n / size)).map((j) => Math.min(size, n - j * size));
 }
@@ -51,18 +52,20 @@ export function convWeightGrad(g: Graph, a: ConvGradArgs): { dw: string; db?: st
   const xs = g.shape(x), sp = xs.length - 2, [N, C] = xs, O = g.shape(a.dy)[1], outSp = g.shape(a.dy).slice(2);
   const cg = C / group, og = O / group, S = prod(outSp);
   const offs = offsets(win.kernel), K = offs.length;
-  const fold = a.bias && group === 1; // bias gradient as an extra patch row of ones
+  // A 1×1 kernel without pads or strides: the patches are X itself (a reshape, no copy, no chunks).
+  const plain = K === 1 && win.pads.every((p) => p === 0) && win.strides.every((v) => v === 1);
+  const fold = a.bias && group === 1 && !plain; // bias gradient as an extra patch row of ones
   const rows = group === 1 ? K * C + (fold ? 1 : 0) : cg * K;
   const xp = win.pads.some((p) => p !== 0) ? g.op('Pad', [x, g.ints([0, 0, ...win.pads.slice(0, sp), 0, 0, ...win.pads.slice(sp)])], {}, s) : x;
   const axes = g.ints(range(sp + 2)), steps = g.ints([1, 1, ...win.strides]);
-  const sizes = chunkSizes(N, rows * group * S * 4);
+  const sizes = plain ? [N] : chunkSizes(N, rows * group * S * 4, K);
   const dy = reshape(g, a.dy, [N, group, og, S], scope);
   const dys = sizes.length > 1 ? g.node('Split', [dy, g.ints(sizes)], { axis: 0 }, { scope, outputs: sizes.length }) : [dy];
   const ones = new Map<number, string>();
   const per: string[] = [];
   let b0 = 0;
   sizes.forEach((nb, j) => {
-    const parts = offs.map((o) => {
+    const parts = plain ? [x] : offs.map((o) => {
       const st = o.map((k, i) => k * win.dilations[i]);
       const en = st.map((v, i) => v + (outSp[i] - 1) * win.strides[i] + 1);
       const sl = g.op('Slice', [xp, g.ints([b0, 0, ...st]), g.ints([b0 + nb, C, ...en]), axes, steps], {}, s);
@@ -73,7 +76,7 @@ export function convWeightGrad(g: Graph, a: ConvGradArgs): { dw: string; db?: st
       parts.push(ones.get(nb)!);
     }
     // group 1: rows in (offset, channel) order; groups: (channel, offset) so each group is contiguous
-    const p = reshape(g, g.op('Concat', parts, { axis: group === 1 ? 1 : 2 }, s), [nb, group, rows, S], scope);
+    const p = reshape(g, parts.length > 1 ? g.op('Concat', parts, { axis: group === 1 ? 1 : 2 }, s) : parts[0], [nb, group, rows, S], scope);
     const pt = g.op('Transpose', [p], { perm: [0, 1, 3, 2] }, s); // onnxruntime fuses this into the MatMul
     per.push(g.op('MatMul', [dys[j], pt], {}, s)); // [nb, group, og, rows]
     b0 += nb;

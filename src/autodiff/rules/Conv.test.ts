@@ -42,6 +42,13 @@ describe('Conv VJP', () => {
       build: (g, v) => g.op('Conv', [v.x, v.w], { group: 3, pads: [1, 1, 1, 1], strides: [2, 2] }),
     });
   });
+  it('1×1 kernel (the patches are X itself), groups and bias', async () => {
+    await gradcheck({
+      ...f32,
+      inputs: [{ name: 'x', shape: [3, 4, 3, 4] }, { name: 'w', shape: [6, 2, 1, 1] }, { name: 'b', shape: [6] }],
+      build: (g, v) => g.op('Conv', [v.x, v.w, v.b], { group: 2 }),
+    });
+  });
   it('1-D', async () => {
     await gradcheck({
       ...f32,
@@ -52,9 +59,10 @@ describe('Conv VJP', () => {
 });
 
 describe('Conv VJP: weight gradient in batch chunks (im2col.ts)', () => {
-  async function chunked<T>(maxChunks: number, f: () => Promise<T>): Promise<T> {
+  /** Runs `f` with chunks as small as `maxSlices` (Slice nodes per conv) allows. */
+  async function chunked<T>(maxSlices: number, f: () => Promise<T>): Promise<T> {
     const prev = { ...convWeightGradTuning };
-    Object.assign(convWeightGradTuning, { chunkBytes: 1, maxChunks });
+    Object.assign(convWeightGradTuning, { chunkBytes: 1, maxSlices });
     try {
       return await f();
     } finally {
@@ -69,7 +77,7 @@ describe('Conv VJP: weight gradient in batch chunks (im2col.ts)', () => {
     return g.nodes.filter((n) => n.op === 'MatMul').length;
   };
   it('uneven chunks (3 + 2 samples), bias folded into the patches, stride 1 and stride 2', async () => {
-    await chunked(2, async () => {
+    await chunked(18, async () => { // 2 chunks of a 3×3 kernel
       expect(matmuls((g, x, w, b) => g.op('Conv', [x, w, b], { pads: [1, 1, 1, 1] }))).toBe(2);
       for (const attrs of [{ pads: [1, 1, 1, 1] }, { pads: [1, 0, 2, 1], strides: [2, 2], dilations: [1, 2] }]) {
         await gradcheck({
@@ -81,14 +89,14 @@ describe('Conv VJP: weight gradient in batch chunks (im2col.ts)', () => {
     });
   });
   it('1-D, stride 1 with dilation and padding, 2 chunks', async () => {
-    await chunked(2, () => gradcheck({
+    await chunked(6, () => gradcheck({
       ...f32,
       inputs: [{ name: 'x', shape: [4, 2, 9] }, { name: 'w', shape: [3, 2, 3] }, { name: 'b', shape: [3] }],
       build: (g, v) => g.op('Conv', [v.x, v.w, v.b], { pads: [2, 1], dilations: [2] }),
     }));
   });
   it('groups with bias and dilation, 3 chunks', async () => {
-    await chunked(3, () => gradcheck({
+    await chunked(18, () => gradcheck({
       ...f32,
       inputs: [{ name: 'x', shape: [3, 4, 7, 6] }, { name: 'w', shape: [6, 2, 2, 3] }, { name: 'b', shape: [6] }],
       build: (g, v) => g.op('Conv', [v.x, v.w, v.b], { group: 2, pads: [1, 2, 0, 1], dilations: [2, 1] }),
@@ -102,7 +110,7 @@ const noAdapter = await probeWebGpu();
 describe('Conv and Relu VJPs on the WebGPU EP', () => {
   it.skipIf(!!noAdapter)(`no CPU fallback, same gradients as the CPU EP${noAdapter ? ` (skipped: ${noAdapter})` : ''}`, async () => {
     const prev = { ...convWeightGradTuning };
-    Object.assign(convWeightGradTuning, { chunkBytes: 1, maxChunks: 2 });
+    Object.assign(convWeightGradTuning, { chunkBytes: 1, maxSlices: 18 }); // 2 chunks per 3×3 conv
     const g = new Graph('webgpu');
     const [x, w, b, w2] = [g.input('x', 'float32', [4, 2, 6, 6]), g.input('w', 'float32', [4, 2, 3, 3]), g.input('b', 'float32', [4]), g.input('w2', 'float32', [4, 2, 3, 3])];
     const y = g.op('Relu', [g.op('Conv', [x, w, b], { pads: [1, 1, 1, 1] })]); // stride-1 (flat) layout, folded bias
