@@ -58,7 +58,8 @@ export function convWeightGrad(g: Graph, a: ConvGradArgs): { dw: string; db?: st
   const rows = group === 1 ? K * C + (fold ? 1 : 0) : cg * K;
   const xp = win.pads.some((p) => p !== 0) ? g.op('Pad', [x, g.ints([0, 0, ...win.pads.slice(0, sp), 0, 0, ...win.pads.slice(sp)])], {}, s) : x;
   const axes = g.ints(range(sp + 2)), steps = g.ints([1, 1, ...win.strides]);
-  const sizes = plain ? [N] : chunkSizes(N, rows * group * S * 4, K);
+  // Chunking copies dY once (the Split), worth it only when the patches are the bigger operand.
+  const sizes = plain || rows * group <= O ? [N] : chunkSizes(N, rows * group * S * 4, K);
   const dy = reshape(g, a.dy, [N, group, og, S], scope);
   const dys = sizes.length > 1 ? g.node('Split', [dy, g.ints(sizes)], { axis: 0 }, { scope, outputs: sizes.length }) : [dy];
   const ones = new Map<number, string>();
