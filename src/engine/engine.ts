@@ -2,7 +2,6 @@
 // onnxruntime-node and keeps the named state between steps (in a StateStore on the chosen device).
 import * as ort from 'onnxruntime-node';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { encodeModel } from '../onnx/model.js';
 import { fromOrt, toOrt } from '../onnx/session.js';
 import type { NamedTensor, Tensor, TensorMap } from '../tensor.js';
@@ -17,8 +16,8 @@ import type { LoadWeightsOptions, LoadWeightsReport } from './interop.js';
 import { StateStore } from './state.js';
 import type { SetStateOptions } from './state.js';
 import { DeviceData, toIndexArray } from './device-data.js';
-import { formatProfile, profileDir, profileFileFor, readProfile } from './profile.js';
-import type { ProfileSummary } from './profile.js';
+import { formatProfile, SessionProfiler } from './profile.js';
+import type { SessionProfile } from './profile.js';
 import type { DataPlacement, DeviceDataOptions } from './device-data.js';
 
 /** Batch tensors by input name, each [b, ...per-sample shape] with b ≤ batchSize. */
@@ -51,13 +50,6 @@ export interface EngineOptions extends GraphSpec {
   profile?: string;
 }
 
-/** One session's profile: what ran, the trace file ORT wrote, and kernel time per step by op. */
-export interface SessionProfile {
-  session: string;
-  file: string;
-  summary: ProfileSummary;
-}
-
 /** Thrown by step() when the loss is NaN or ±Inf; the state is left as it was before the step. */
 export class NonFiniteLossError extends Error {
   constructor(readonly metrics: EngineMetrics, readonly step: number) {
@@ -76,9 +68,6 @@ interface Compiled {
   profile?: string;
 }
 
-/** Numbers profiled sessions within the process. */
-let profileSeq = 0;
-
 /** Last-batch sessions kept per size besides the main one. */
 const MAX_EXTRA_SIZES = 4;
 
@@ -90,10 +79,7 @@ export class Engine {
   private busy = false;
   private steps = 0;
   private data?: DeviceData;
-  private readonly profileDir?: string;
-  private readonly profiled: SessionProfile[] = [];
-  /** Profiles already handed out or printed. */
-  private reported = 0;
+  private readonly profiler?: SessionProfiler;
 
   private constructor(
     readonly options: EngineOptions,
@@ -102,7 +88,7 @@ export class Engine {
     private readonly store: StateStore,
   ) {
     this.lrs = Object.fromEntries(plan.optimizer.groups.map((g) => [g.name, g.hp.lr]));
-    this.profileDir = profileDir(options.profile);
+    this.profiler = SessionProfiler.open(options.profile);
   }
 
   static async create(opts: EngineOptions): Promise<Engine> {
@@ -176,12 +162,9 @@ export class Engine {
     }
     const deviceOutputs = new Set(c.updated.map((n) => `${n}_new`));
     const outs = kind === 'train' ? [...c.metrics, ...deviceOutputs] : kind === 'eval' ? c.metrics : c.outputs;
-    const so = this.backend.sessionOptions(outs, deviceOutputs, tuning);
-    // pid + a counter: ORT names files by prefix and the second, so sessions must not share a prefix
-    const profile = this.profileDir ? join(this.profileDir, `${kk.replace('@', '-')}-b${b}-p${process.pid}-${++profileSeq}`) : undefined;
-    if (profile) Object.assign(so, { enableProfiling: true, profileFilePrefix: profile });
-    const session = await ort.InferenceSession.create(bytes, so);
-    const compiled = { ...c, session, profile };
+    const prof = this.profiler?.options(`${kk}-b${b}`);
+    const session = await ort.InferenceSession.create(bytes, { ...this.backend.sessionOptions(outs, deviceOutputs, tuning), ...prof });
+    const compiled = { ...c, session, profile: prof?.profileFilePrefix };
     this.sessions.set(key, compiled);
     return compiled;
   }
@@ -362,29 +345,22 @@ export class Engine {
    */
   endProfiling(): SessionProfile[] {
     for (const key of this.sessions.keys()) this.endProfile(key);
-    this.reported = this.profiled.length;
-    return [...this.profiled];
+    this.profiler?.takeNew();
+    return [...(this.profiler?.profiles ?? [])];
   }
 
   private endProfile(key: string): void {
     const c = this.sessions.get(key);
-    const prefix = c?.profile;
-    if (!c || !prefix) return;
+    if (!c?.profile) return;
+    this.profiler!.end(key, c.session, c.profile);
     c.profile = undefined;
-    c.session.endProfiling();
-    const file = profileFileFor(prefix);
-    if (!file) return;
-    try {
-      this.profiled.push({ session: key, file, summary: readProfile(file) });
-    } catch { /* a session that never ran has no model_run events */ }
   }
 
   async release(): Promise<void> {
     for (const key of this.sessions.keys()) this.endProfile(key);
-    for (const p of this.profiled.slice(this.reported)) {
+    for (const p of this.profiler?.takeNew() ?? []) {
       (this.options.log ?? console.log)(`drivetrain profile: ${p.session} session, ${p.file}\n${formatProfile(p.summary)}`);
     }
-    this.reported = this.profiled.length;
     for (const c of this.sessions.values()) await c.session.release();
     this.sessions.clear();
     this.store.dispose();

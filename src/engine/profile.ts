@@ -4,6 +4,7 @@
 // split by phase (forward / backward / optimizer, from drivetrain's node-name scopes).
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { InferenceSession } from 'onnxruntime-node';
 
 /** The profile folder asked for (option first, then DRIVETRAIN_PROFILE), or undefined. */
 export function profileDir(option?: string): string | undefined {
@@ -118,4 +119,51 @@ export function formatProfile(s: ProfileSummary, top = 12): string {
   const rest = s.rows.slice(top);
   if (rest.length) lines.push(`| (${rest.length} more) | | ${rest.reduce((a, r) => a + r.ms, 0).toFixed(2)} | | | |`);
   return lines.join('\n');
+}
+
+/** One session's profile: what ran, the trace file ORT wrote, and kernel time per step by op. */
+export interface SessionProfile {
+  session: string;
+  file: string;
+  summary: ProfileSummary;
+}
+
+/** Numbers profiled sessions within the process. */
+let profileSeq = 0;
+
+/** The engine's side of profiling: per-session options, and the summaries of ended sessions. */
+export class SessionProfiler {
+  readonly profiles: SessionProfile[] = [];
+  /** Profiles already handed out or printed. */
+  private reported = 0;
+  private constructor(readonly dir: string) {}
+
+  /** A profiler when `option` or DRIVETRAIN_PROFILE names a folder, else undefined. */
+  static open(option?: string): SessionProfiler | undefined {
+    const dir = profileDir(option);
+    return dir ? new SessionProfiler(dir) : undefined;
+  }
+
+  /** Session options that profile into this folder; the prefix is what end() needs back. */
+  options(name: string): { enableProfiling: true; profileFilePrefix: string } {
+    // pid + a counter: ORT names files by prefix and the second, so sessions must not share a prefix
+    return { enableProfiling: true, profileFilePrefix: join(this.dir, `${name.replace(/[^\w-]/g, '-')}-p${process.pid}-${++profileSeq}`) };
+  }
+
+  /** Ends profiling of `session` and reads its trace (a session that never ran adds nothing). */
+  end(name: string, session: InferenceSession, prefix: string): void {
+    session.endProfiling();
+    const file = profileFileFor(prefix);
+    if (!file) return;
+    try {
+      this.profiles.push({ session: name, file, summary: readProfile(file) });
+    } catch { /* no model_run events: never ran */ }
+  }
+
+  /** Profiles not handed out yet, marking them handed out. */
+  takeNew(): SessionProfile[] {
+    const fresh = this.profiles.slice(this.reported);
+    this.reported = this.profiles.length;
+    return fresh;
+  }
 }
