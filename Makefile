@@ -18,7 +18,7 @@ BASE ?= runs/$(or $(RUN),glyphs)
 RUNBOOK ?= runbooks/glyphs.json
 NBP = -p DEVICE=$(DEVICE) $(if $(DRIVE),-p DRIVE=$(DRIVE)) $(if $(RUN),-p RUN=$(RUN)) $(if $(EPOCHS),-p EPOCHS=$(EPOCHS)) $(if $(DATA_N),-p DATA_N=$(DATA_N))
 
-.PHONY: setup build typecheck test demo bench runs clean-checkpoints kernel stage1 stage2 stage3 resume restore runbook gpu-pack
+.PHONY: setup build typecheck test demo bench bench-setup runs clean-checkpoints kernel stage1 stage2 stage3 resume restore runbook gpu-pack
 
 node_modules/.install-stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -77,7 +77,12 @@ runs: setup
 clean-checkpoints: setup
 	$(DT) clean-checkpoints --base $(BASE) --keep-last 1
 
-bench: setup
+# Debian's python3-torch (/usr/bin/python3): the PyTorch CPU reference measured in the same run.
+bench-setup: setup
+	@bash scripts/setup-system.sh --bench
+
+bench: bench-setup
+	$(TSX) bench/cnn-cpu.ts
 	$(TSX) bench/engine-mlp.ts
 	$(TSX) bench/checkpoint.ts
 	$(TSX) bench/backup.ts

@@ -6,6 +6,7 @@
 # test) and ipykernel (runs notebooks/colab-setup.ipynb as Colab would); Colab's `make setup` then
 # needs none of them.
 # Idempotent: installs only what is missing; needs root and apt-get. Otherwise prints the command.
+# --bench: also Debian's python3-torch, the same-run PyTorch CPU reference of `make bench`.
 set -euo pipefail
 bash "$(dirname "$0")/setup-gpu.sh" || echo "setup-system: the WebGPU setup failed (see above); WebGPU tests will skip" >&2
 
@@ -24,6 +25,7 @@ if [ "${1:-}" = "--test" ]; then
   have_py torch || PKGS+=(python3-torch)
   have_py torchvision || PKGS+=(python3-torchvision)
 fi
+if [ "${1:-}" = "--bench" ]; then have_py torch || PKGS+=(python3-torch); fi
 
 if [ ${#PKGS[@]} -eq 0 ]; then
   echo "setup-system: the Debian packages are already installed."

@@ -1,10 +1,14 @@
 // Acceptance: a small CNN (conv-bn-relu-pool ×2 + linear) trains on the synthetic glyph set;
-// BatchNorm running statistics are state (`buffer.…`) and eval uses them.
+// BatchNorm running statistics are state (`buffer.…`) and eval uses them. The glyph CNN's CPU
+// step is bitwise deterministic within and across processes.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { glyphDataset } from '../src/data/index.js';
 import { Engine } from '../src/engine/index.js';
 import { BatchNorm2d, Conv2d, crossEntropy, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../src/nn/index.js';
 import { AdamW } from '../src/optim/index.js';
+import { glyphStateHash } from './support/glyph-state-hash.js';
 
 const B = 32;
 const train = glyphDataset({ n: 2048, seed: 1 });
@@ -67,4 +71,16 @@ describe('engine: small CNN', () => {
     expect(Array.from(a.get('rng.drop.state')!.data as BigInt64Array)[1]).toBe(20n);
     for (const [k, t] of a) expect(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(Buffer.from(b.get(k)!.data.buffer, b.get(k)!.data.byteOffset, b.get(k)!.data.byteLength)), k).toBe(true);
   });
+});
+
+describe('engine: glyph CNN on the CPU is bitwise deterministic', () => {
+  it('same inputs → the same state bits in this process and in another one', async () => {
+    const script = fileURLToPath(new URL('./support/glyph-state-hash.ts', import.meta.url));
+    const child = new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--import', 'tsx', script, '2'], { timeout: 60_000 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out.trim())));
+    });
+    const here = await glyphStateHash(2);
+    expect(here).toMatch(/^[0-9a-f]{64}$/);
+    expect(await child).toBe(here);
+  }, 60_000);
 });

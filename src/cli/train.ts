@@ -6,7 +6,10 @@ import { bytesArg, configFromFlags, int, num, type TrainFlags } from './train-fl
 import { train, type TrainOptions } from '../train/run.js';
 import { formatStageTable, loadRunbook, runRunbook, runStage, stageIndex, summarizeRunbook, withRunName } from '../train/runbook.js';
 
-function runOptions(f: { gdriveBackup?: string; quiet?: boolean }): TrainOptions {
+const PROFILE_HELP = "write onnxruntime's profile of each engine session into this folder and print the slowest ops per step at the end (same as DRIVETRAIN_PROFILE=dir)";
+
+function runOptions(f: { gdriveBackup?: string; quiet?: boolean; profile?: string }): TrainOptions {
+  if (f.profile) process.env.DRIVETRAIN_PROFILE = f.profile; // read by every Engine the run creates
   return { render: !f.quiet, handleSignals: true, backup: f.gdriveBackup ? { to: f.gdriveBackup } : undefined };
 }
 
@@ -56,7 +59,8 @@ export function register(program: Command): void {
     .option('--val-fraction <x>', 'share of the images held out for validation (default 0.125)', num('--val-fraction'))
     .option('--cache-dir <dir>', 'decoded-image cache folder (default ~/.cache/drivetrain/images)')
     .option('--quiet', 'no progress output')
-    .action(async (f: TrainFlags) => {
+    .option('--profile <dir>', PROFILE_HELP)
+    .action(async (f: TrainFlags & { profile?: string }) => {
       const config = parseTrainConfig(configFromFlags(f), f.config ? `config (${f.config} + flags)` : 'flags');
       const s = await train(config, runOptions(f));
       if (s.reason === 'nonFinite') process.exitCode = 3;
@@ -71,7 +75,8 @@ export function register(program: Command): void {
     .option('--summary', 'print what each stage has reached so far; trains nothing')
     .option('--gdrive-backup <dir>', 'back up checkpoints in the background to this folder')
     .option('--quiet', 'no progress output')
-    .action(async (file: string, f: { stage?: string; run?: string; summary?: boolean; gdriveBackup?: string; quiet?: boolean }) => {
+    .option('--profile <dir>', PROFILE_HELP)
+    .action(async (file: string, f: { stage?: string; run?: string; summary?: boolean; gdriveBackup?: string; quiet?: boolean; profile?: string }) => {
       const rb = withRunName(loadRunbook(file), f.run);
       if (f.summary) {
         const rows = await summarizeRunbook(rb);

@@ -19,6 +19,8 @@ import type { SetStateOptions } from './state.js';
 import { DeviceData, toIndexArray } from './device-data.js';
 import { hostScalarValues } from '../optim/apply.js';
 import { checkBatch } from './batch.js';
+import { formatProfile, SessionProfiler } from './profile.js';
+import type { SessionProfile } from './profile.js';
 import type { DataPlacement, DeviceDataOptions } from './device-data.js';
 
 /** Batch tensors by input name, each [b, ...per-sample shape] with b ≤ batchSize. */
@@ -46,6 +48,11 @@ export interface EngineOptions extends GraphSpec {
    * uploads only its index vector: {@link Engine.stepIndices}); see device-data.ts.
    */
   data?: DeviceDataOptions;
+  /**
+   * Folder for onnxruntime's profiler (default: the DRIVETRAIN_PROFILE environment variable):
+   * each session writes its trace there; release() prints the slowest ops per step.
+   */
+  profile?: string;
 }
 
 /** Thrown by step() when the loss is NaN or ±Inf; the state is left as it was before the step. */
@@ -67,6 +74,8 @@ interface Compiled {
   state: string[];
   inputs: string[];
   outputs: string[];
+  /** profileFilePrefix when profiling. */
+  profile?: string;
 }
 
 /** Last-batch sessions kept per size besides the main one. */
@@ -82,6 +91,7 @@ export class Engine {
   private data?: DeviceData;
   /** The download of the last snapshotState(), while it runs. */
   private downloading?: Promise<unknown>;
+  private readonly profiler?: SessionProfiler;
 
   private constructor(
     readonly options: EngineOptions,
@@ -90,6 +100,7 @@ export class Engine {
     private readonly store: StateStore,
   ) {
     this.lrs = Object.fromEntries(plan.optimizer.groups.map((g) => [g.name, g.hp.lr]));
+    this.profiler = SessionProfiler.open(options.profile);
   }
 
   static async create(opts: EngineOptions): Promise<Engine> {
@@ -159,6 +170,7 @@ export class Engine {
     if (b !== this.batchSize) {
       const extra = [...this.sessions.keys()].filter((k) => k.startsWith(`${kk}:`) && k !== `${kk}:${this.batchSize}`);
       if (extra.length >= MAX_EXTRA_SIZES) { // drop the oldest last-batch session of this kind
+        this.endProfile(extra[0]);
         await this.sessions.get(extra[0])!.session.release();
         this.sessions.delete(extra[0]);
       }
@@ -180,9 +192,10 @@ export class Engine {
     const bytes = encodeModel(graph);
     const deviceOutputs = new Set(c.updated.map((n) => `${n}_new`));
     const outs = kind === 'train' ? [...c.metrics, ...deviceOutputs] : kind === 'eval' ? c.metrics : c.outputs;
-    const sessionOptions = this.backend.sessionOptions(outs, deviceOutputs, tuning);
+    const prof = this.profiler?.options(`${kk}-b${b}`);
+    const sessionOptions = { ...this.backend.sessionOptions(outs, deviceOutputs, tuning), ...prof };
     const session = await ort.InferenceSession.create(bytes, sessionOptions);
-    const compiled = { ...c, session, model: bytes, sessionOptions, int32Inputs: new Set(lowered.int32Inputs) };
+    const compiled = { ...c, session, model: bytes, sessionOptions, int32Inputs: new Set(lowered.int32Inputs), profile: prof?.profileFilePrefix };
     this.sessions.set(key, compiled);
     return compiled;
   }
@@ -389,8 +402,29 @@ export class Engine {
     return loadEngineWeights(this, source, opts);
   }
 
+  /**
+   * Ends profiling of every open session (each then runs on unprofiled) and returns the profiles
+   * of all sessions so far; empty unless `profile` / DRIVETRAIN_PROFILE is set.
+   */
+  endProfiling(): SessionProfile[] {
+    for (const key of this.sessions.keys()) this.endProfile(key);
+    this.profiler?.takeNew();
+    return [...(this.profiler?.profiles ?? [])];
+  }
+
+  private endProfile(key: string): void {
+    const c = this.sessions.get(key);
+    if (!c?.profile) return;
+    this.profiler!.end(key, c.session, c.profile);
+    c.profile = undefined;
+  }
+
   async release(): Promise<void> {
     if (this.downloading) await this.downloading;
+    for (const key of this.sessions.keys()) this.endProfile(key);
+    for (const p of this.profiler?.takeNew() ?? []) {
+      (this.options.log ?? console.log)(`drivetrain profile: ${p.session} session, ${p.file}\n${formatProfile(p.summary)}`);
+    }
     for (const c of this.sessions.values()) await c.session.release();
     this.sessions.clear();
     this.store.dispose();

@@ -16,6 +16,7 @@ import type { Optimizer, ParamGroup } from '../optim/optimizer.js';
 import { clipGradNorm, gradNorm } from '../optim/optimizer.js';
 import type { DType, NamedTensor } from '../tensor.js';
 import type { StateDecl } from './state.js';
+import { poolBeforeRelu } from './forward-rewrites.js';
 
 export interface InputSpec {
   /** Per-sample shape (without the batch dimension). */
@@ -207,6 +208,7 @@ export function buildTrainGraph(spec: GraphSpec, plan: StatePlan, batchSize: num
   const outputs = runModel(g, spec, plan, batch, ctx);
   const { loss, metrics } = spec.loss.build({ g, outputs, batch });
   if (g.shape(loss).length !== 0) throw new Error(`the loss must be a scalar, got [${g.shape(loss)}]`);
+  poolBeforeRelu(g);
   // A parameter no gradient reaches is not updated at all (PyTorch skips `grad is None`).
   let grads = gradients(g, loss, plan.trainable.map((n) => `param.${n}`), { unreached: 'omit' });
   if (!grads.size) throw new Error('the loss depends on no trainable parameter: check the model outputs the loss reads and the frozen patterns');
@@ -264,6 +266,7 @@ export function buildEvalGraph(spec: GraphSpec, plan: StatePlan, batchSize: numb
     metrics = addMetricOutputs(g, r.loss, r.metrics);
   } else if (typeof outputs === 'string') outNames.push(g.output(outputs, 'output'));
   else for (const [k, v] of Object.entries(outputs)) outNames.push(g.output(v, `output_${k}`));
+  poolBeforeRelu(g);
   pruneDeadNodes(g);
   return { graph: g, metrics, outputs: outNames, state: opts.initializers ? [] : state.map((d) => d.name), inputs: names };
 }

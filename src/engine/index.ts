@@ -20,3 +20,4 @@ export * from './inference.js';
 export * from './state-dict.js';
 export * from './doctor.js';
 export * from './placement.js';
+export * from './profile.js';
