@@ -12,8 +12,9 @@
 import fs from 'node:fs';
 import ModuleCtor, { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../paths.js';
+import { tsxApiUrl } from '../worker/spawn.js';
 
 export interface ModuleRef {
   /** Absolute path of the file. */
@@ -49,8 +50,7 @@ export async function importUserModule(file: string, what = 'module'): Promise<R
   }
   try {
     if (typeof require === 'function' && typeof module === 'object') return loadCommonJs(file);
-    if (/\.(ts|mts|cts)$/.test(file)) await typeScriptLoader();
-    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    return await importFile(file);
   } catch (e) {
     const err = e as Error;
     if (err.message?.startsWith(`${what}:`)) throw err;
@@ -73,20 +73,31 @@ export async function loadUserExport(ref: string, what: string): Promise<unknown
 
 let tsLoader: Promise<void> | null = null;
 
+/** import() of a user file; a .ts file under plain Node gets the TypeScript loader first. */
+async function importFile(file: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(file).href;
+  try {
+    return (await import(url)) as Record<string, unknown>;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw e;
+  }
+  await typeScriptLoader();
+  // a new URL: Node keeps the failed import of the first one
+  return (await import(`${url}?ts`)) as Record<string, unknown>;
+}
+
 /**
- * Plain Node (the built dist/ a notebook kernel imports) cannot import .ts: register tsx's loader
- * once, then dist-hooks.ts, which sends the user file's imports of src/ to dist/. Under tsx or
- * vitest (this file is .ts) nothing is needed.
+ * Plain Node (the built dist/ a notebook kernel imports) cannot import .ts (under tsx or vitest
+ * the first import() works): register tsx's loader once, then dist-hooks.js, which sends the user
+ * file's imports of src/ to dist/.
  */
 function typeScriptLoader(): Promise<void> {
-  const here = fileURLToPath(import.meta.url);
-  if (!here.endsWith('.js')) return Promise.resolve();
   tsLoader ??= (async () => {
-    const { register } = (await import('tsx/esm/api')) as { register(): unknown };
-    register();
     const root = packageRoot();
+    const { register } = (await import(tsxApiUrl(root))) as { register(): unknown };
+    register();
     const dir = (d: string) => pathToFileURL(path.join(root, d)).href + '/';
-    ModuleCtor.register(new URL('./dist-hooks.js', import.meta.url), { data: { src: dir('src'), dist: dir('dist') } });
+    ModuleCtor.register(pathToFileURL(path.join(root, 'dist', 'train', 'dist-hooks.js')), { data: { src: dir('src'), dist: dir('dist') } });
   })();
   return tsLoader;
 }

@@ -59,7 +59,7 @@ parentPort.on('message', ({ id, body }) => {
 let tsxApi: string | null = null;
 
 /** `tsx/esm/api` resolved with the `import` condition of tsx's package.json exports. */
-function tsxApiUrl(root: string): string {
+export function tsxApiUrl(root: string): string {
   if (tsxApi) return tsxApi;
   const pkgFile = createRequire(path.join(root, 'package.json')).resolve('tsx/package.json');
   const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import: string | { default: string } }> };
