@@ -57,7 +57,6 @@ describe('tslab compatibility of what notebooks import', () => {
     // Each line: file:line:col - message. Fix the src code (notebooks import it through tslab).
     expect(formatCompat(r.diagnostics)).toBe('');
   });
-  it("tslab's own compiler accepts `import * as m from './src/notebook/index'`", () => {
-    expect(formatCompat(tslabConvert(root, 'src/notebook/index'))).toBe('');
-  });
+  // What notebooks import (dist/) goes through tslab's own converter in `drivetrain kernel check`,
+  // which `make test` runs before the suite.
 });
