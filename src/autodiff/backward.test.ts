@@ -3,7 +3,7 @@ import { Graph } from '../onnx/graph.js';
 import { runGraph } from '../onnx/session.js';
 import { gradients } from './backward.js';
 import { gradcheck } from './gradcheck.js';
-import { registerVjp } from './registry.js';
+import { registerGradient } from './registry.js';
 
 /** loss = sum(relu(x·W + b) · W2) with x a data input; returns the graph and its values. */
 function mlp() {
@@ -81,10 +81,13 @@ describe('backward walker', () => {
   it('gradcheck catches a deliberately wrong rule (registered under a fake op name)', async () => {
     // FakeSquare is lowered to the real Mul(x, x) when its rule runs, so onnxruntime can execute the
     // forward; the rule returns dy·x instead of 2·dy·x.
-    registerVjp('FakeSquareForTest', ({ g, node, dOut, scope }) => {
-      const x = node.inputs[0];
-      Object.assign(node, { op: 'Mul', inputs: [x, x] });
-      return [g.op('Mul', [dOut[0]!, x], {}, { scope })];
+    registerGradient({
+      op: 'FakeSquareForTest',
+      vjp: ({ g, node, dOut, scope }) => {
+        const x = node.inputs[0];
+        Object.assign(node, { op: 'Mul', inputs: [x, x] });
+        return [g.op('Mul', [dOut[0]!, x], {}, { scope })];
+      },
     });
     const check = gradcheck({
       inputs: [{ name: 'a', shape: [2, 3] }],
