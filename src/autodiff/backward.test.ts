@@ -4,6 +4,7 @@ import { runGraph } from '../onnx/session.js';
 import { gradients } from './backward.js';
 import { gradcheck } from './gradcheck.js';
 import { registerGradient } from './registry.js';
+import { DataType } from '../onnx/dtypes.js';
 
 /** loss = sum(relu(x·W + b) · W2) with x a data input; returns the graph and its values. */
 function mlp() {
@@ -71,7 +72,7 @@ describe('backward walker', () => {
   it('ops marked non-differentiable stop the gradient without an error', async () => {
     const g = new Graph();
     const a = g.input('a', 'float64', [3]);
-    const mask = g.op('Cast', [g.op('Greater', [a, g.constant(0, 'float64')])], { to: 11 });
+    const mask = g.op('Cast', [g.op('Greater', [a, g.constant(0, 'float64')])], { to: DataType.DOUBLE });
     const loss = g.op('ReduceSum', [g.op('Mul', [mask, a])], { keepdims: 0 });
     g.output(gradients(g, loss, [a]).get(a)!, 'da');
     const out = await runGraph(g, { a: { dtype: 'float64', shape: [3], data: Float64Array.from([-1, 2, 0.5]) } });
@@ -101,7 +102,7 @@ describe('backward walker', () => {
     const a = g.input('a', 'float64', [2]);
     const gate = g.input('gate', 'float64', [2]);
     const free = g.input('free', 'float64', [3]);
-    const mask = g.op('Cast', [g.op('Greater', [gate, g.constant(0, 'float64')])], { to: 11 });
+    const mask = g.op('Cast', [g.op('Greater', [gate, g.constant(0, 'float64')])], { to: DataType.DOUBLE });
     const loss = g.op('ReduceSum', [g.op('Mul', [a, mask])], { keepdims: 0 });
     expect([...gradients(g, loss, [a, gate, free], { unreached: 'omit' }).keys()]).toEqual([a]);
     expect([...gradients(g, loss, [a, gate, free]).keys()]).toEqual([a, gate, free]);
