@@ -59,8 +59,9 @@ describe('drivetrain doctor', () => {
       import { Engine } from './src/engine/index.js';
       import { crossEntropy, Linear } from './src/nn/index.js';
       import { SGD } from './src/optim/index.js';
+      import { isUserError } from './src/errors.js';
       const opts = { model: new Linear(4, 2), loss: crossEntropy(), optimizer: new SGD({ lr: 0.1 }), batchSize: 2, inputs: { x: { shape: [4] }, y: { shape: [], dtype: 'int64' } } };
-      try { await Engine.create({ ...opts, device: 'webgpu' }); } catch (e) { console.log('WEBGPU ' + e.constructor.name + ': ' + e.message); }
+      try { await Engine.create({ ...opts, device: 'webgpu' }); } catch (e) { console.log('WEBGPU ' + e.constructor.name + ': ' + e.message); console.log('USER ERROR ' + isUserError(e)); }
       const e = await Engine.create({ ...opts, device: 'auto' });
       console.log('AUTO ' + e.device);`;
     const f = path.join(process.cwd(), `.gpu-setup-test-${process.pid}.mts`);
@@ -68,6 +69,7 @@ describe('drivetrain doctor', () => {
     try {
       const r = spawnSync(process.execPath, ['--import', 'tsx', f], { encoding: 'utf8', env });
       expect(r.stdout).toMatch(/WEBGPU DeviceUnavailableError: WebGPU is not available: .*Missing: /);
+      expect(r.stdout).toMatch(/USER ERROR true/);
       expect(r.stdout).toMatch(/drivetrain: device auto → cpu \(no GPU Vulkan driver \(ICD\) is installed\)/);
       expect(r.stdout).toMatch(/AUTO cpu/);
     } finally {

@@ -3,7 +3,8 @@ import { Graph } from '../onnx/graph.js';
 import { runGraph } from '../onnx/session.js';
 import { gradients } from './backward.js';
 import { gradcheck } from './gradcheck.js';
-import { registerVjp } from './registry.js';
+import { registerGradient } from './registry.js';
+import { DataType } from '../onnx/dtypes.js';
 
 /** loss = sum(relu(x·W + b) · W2) with x a data input; returns the graph and its values. */
 function mlp() {
@@ -71,7 +72,7 @@ describe('backward walker', () => {
   it('ops marked non-differentiable stop the gradient without an error', async () => {
     const g = new Graph();
     const a = g.input('a', 'float64', [3]);
-    const mask = g.op('Cast', [g.op('Greater', [a, g.constant(0, 'float64')])], { to: 11 });
+    const mask = g.op('Cast', [g.op('Greater', [a, g.constant(0, 'float64')])], { to: DataType.DOUBLE });
     const loss = g.op('ReduceSum', [g.op('Mul', [mask, a])], { keepdims: 0 });
     g.output(gradients(g, loss, [a]).get(a)!, 'da');
     const out = await runGraph(g, { a: { dtype: 'float64', shape: [3], data: Float64Array.from([-1, 2, 0.5]) } });
@@ -81,10 +82,13 @@ describe('backward walker', () => {
   it('gradcheck catches a deliberately wrong rule (registered under a fake op name)', async () => {
     // FakeSquare is lowered to the real Mul(x, x) when its rule runs, so onnxruntime can execute the
     // forward; the rule returns dy·x instead of 2·dy·x.
-    registerVjp('FakeSquareForTest', ({ g, node, dOut, scope }) => {
-      const x = node.inputs[0];
-      Object.assign(node, { op: 'Mul', inputs: [x, x] });
-      return [g.op('Mul', [dOut[0]!, x], {}, { scope })];
+    registerGradient({
+      op: 'FakeSquareForTest',
+      vjp: ({ g, node, dOut, scope }) => {
+        const x = node.inputs[0];
+        Object.assign(node, { op: 'Mul', inputs: [x, x] });
+        return [g.op('Mul', [dOut[0]!, x], {}, { scope })];
+      },
     });
     const check = gradcheck({
       inputs: [{ name: 'a', shape: [2, 3] }],
@@ -98,7 +102,7 @@ describe('backward walker', () => {
     const a = g.input('a', 'float64', [2]);
     const gate = g.input('gate', 'float64', [2]);
     const free = g.input('free', 'float64', [3]);
-    const mask = g.op('Cast', [g.op('Greater', [gate, g.constant(0, 'float64')])], { to: 11 });
+    const mask = g.op('Cast', [g.op('Greater', [gate, g.constant(0, 'float64')])], { to: DataType.DOUBLE });
     const loss = g.op('ReduceSum', [g.op('Mul', [a, mask])], { keepdims: 0 });
     expect([...gradients(g, loss, [a, gate, free], { unreached: 'omit' }).keys()]).toEqual([a]);
     expect([...gradients(g, loss, [a, gate, free]).keys()]).toEqual([a, gate, free]);

@@ -4,7 +4,6 @@ import type { Graph } from '../onnx/graph.js';
 import { zeros } from './indices.js';
 import { lookupVjp } from './registry.js';
 import { unbroadcast } from './unbroadcast.js';
-import './rules/index.js';
 
 export interface BackwardOptions {
   /** Gradient of the loss itself (default: ones of the loss shape). */

@@ -1,7 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { lookupVjp, registeredOps } from './registry.js';
-import './rules/index.js';
+import { lookupVjp, registerGradient, registeredOps } from './registry.js';
 
 describe('VJP registry', () => {
   it('every registered rule has rules/<Op>.test.ts with a gradcheck', () => {
@@ -13,9 +12,19 @@ describe('VJP registry', () => {
     });
     expect(missing).toEqual([]);
   });
+  it('every rules/<Op>.ts is listed in rules/index.ts and registered', () => {
+    const ruleFiles = readdirSync(new URL('./rules/', import.meta.url))
+      .filter((f) => /^[A-Z]\w*\.ts$/.test(f) && !f.endsWith('.test.ts'))
+      .map((f) => f.slice(0, -3));
+    expect(ruleFiles.length).toBeGreaterThan(40);
+    expect(ruleFiles.filter((op) => typeof lookupVjp(op) !== 'function')).toEqual([]);
+  });
   it('comparison and index ops are marked non-differentiable; unknown ops are not', () => {
     expect(lookupVjp('Greater')).toBe('none');
     expect(lookupVjp('ArgMax')).toBe('none');
     expect(lookupVjp('NotAnOnnxOp')).toBeUndefined();
+  });
+  it('refuses a second rule for an op that has one', () => {
+    expect(() => registerGradient({ op: 'Relu', vjp: () => [undefined] })).toThrow(/VJP rule for Relu registered twice/);
   });
 });

@@ -1,29 +1,25 @@
-// VJP registry keyed by ONNX op type. Each rule lives in rules/<OpType>.ts and registers itself.
-import type { Graph, Node } from '../onnx/graph.js';
+// VJP registry keyed by ONNX op type: the configs listed in rules/index.ts (one rules/<Op>.ts
+// each), the ops that carry no gradient, and any config a user registers. An op in neither is
+// unknown: lookupVjp returns undefined and the walker refuses the graph.
+import { gradConfigs } from './rules/index.js';
+import type { GradConfig, VjpRule } from './types.js';
 
-export interface VjpContext {
-  g: Graph;
-  node: Node;
-  /** Gradient of each forward output (undefined: that output does not reach the loss). */
-  dOut: (string | undefined)[];
-  /** Whether input i needs a gradient (on the path from a parameter to the loss). */
-  needs: boolean[];
-  /** Name prefix for the emitted nodes. */
-  scope: string;
-}
-
-/**
- * Returns the gradient for each input (undefined where not needed or not differentiable).
- * A gradient may have the *broadcast* shape of the op; the walker unbroadcasts it centrally.
- */
-export type VjpRule = (ctx: VjpContext) => (string | undefined)[];
+export type { GradConfig, VjpContext, VjpRule } from './types.js';
 
 const rules = new Map<string, VjpRule>();
 const nonDifferentiable = new Map<string, string>();
 
-export function registerVjp(op: string, rule: VjpRule): void {
+for (const config of gradConfigs) registerGradient(config);
+markNonDifferentiable(
+  ['Shape', 'Size', 'Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'Not', 'And', 'Or', 'Xor',
+    'ArgMax', 'ArgMin', 'IsNaN', 'IsInf', 'OneHot', 'ConstantOfShape', 'Floor', 'Ceil', 'Round', 'Sign', 'Range',
+    'RandomUniform', 'RandomNormal', 'RandomUniformLike', 'RandomNormalLike', 'Bernoulli'],
+  'piecewise constant or integer-valued',
+);
+
+export function registerGradient({ op, vjp }: GradConfig): void {
   if (rules.has(op)) throw new Error(`VJP rule for ${op} registered twice`);
-  rules.set(op, rule);
+  rules.set(op, vjp);
 }
 
 /** Ops whose outputs carry no gradient (comparisons, shapes, indices). */
@@ -38,10 +34,3 @@ export function lookupVjp(op: string): VjpRule | 'none' | undefined {
 export function registeredOps(): { rules: string[]; nonDifferentiable: string[] } {
   return { rules: [...rules.keys()].sort(), nonDifferentiable: [...nonDifferentiable.keys()].sort() };
 }
-
-markNonDifferentiable(
-  ['Shape', 'Size', 'Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'Not', 'And', 'Or', 'Xor',
-    'ArgMax', 'ArgMin', 'IsNaN', 'IsInf', 'OneHot', 'ConstantOfShape', 'Floor', 'Ceil', 'Round', 'Sign', 'Range',
-    'RandomUniform', 'RandomNormal', 'RandomUniformLike', 'RandomNormalLike', 'Bernoulli'],
-  'piecewise constant or integer-valued',
-);

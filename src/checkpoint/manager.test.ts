@@ -77,10 +77,12 @@ describe('CheckpointManager', () => {
   it('a newer save replaces a pending one, unless it must be kept (permanent / best)', async () => {
     let release!: () => void;
     let gate: Promise<void> | null = new Promise((r) => (release = r));
-    const { fs } = testFs({ before: async (op) => { if (op === 'write' && gate) await gate; } });
+    let reached!: () => void;
+    const atGate = new Promise<void>((r) => (reached = r));
+    const { fs } = testFs({ before: async (op) => { if (op === 'write' && gate) { reached(); await gate; } } });
     const m = await CheckpointManager.open(newRun(), { keep: { lastN: 10, best: { monitor: 'val', mode: 'max' } } }, { fs, ...quiet });
     const a = m.save('recovery', w(1), st(1)); // in flight, held at its first write
-    await new Promise((r) => setTimeout(r, 20));
+    await atGate;
     const b = m.save('recovery', w(2), st(2)); // pending
     const p = m.save('permanent', w(3), st(3), { name: 'epoch-001' }); // replaces b, must be kept
     const bestSave = m.save('last', w(4), st(4), { metrics: { val: 0.9 } }); // improves best: kept
@@ -195,8 +197,11 @@ describe('CheckpointManager', () => {
     await fsp.mkdir(runDir, { recursive: true });
     const lock = path.join(runDir, '.lock');
     await fsp.writeFile(lock, ''); // another opener between open('wx') and writing its content
-    const opening = CheckpointManager.open(runDir, {}, quiet);
-    await new Promise((r) => setTimeout(r, 200));
+    let waiting!: () => void;
+    const sawEmptyLock = new Promise<void>((r) => (waiting = r));
+    const { fs } = testFs({ before: (op, p) => { if (op === 'stat' && p === lock) waiting(); } }); // it read no content and checks the lock's age
+    const opening = CheckpointManager.open(runDir, {}, { ...quiet, fs });
+    await sawEmptyLock;
     const other = process.ppid; // a live process on this host that is not this one
     await fsp.writeFile(lock, JSON.stringify({ pid: other, host: (await import('node:os')).hostname(), started: 'x', token: 'other' }));
     await expect(opening).rejects.toMatchObject({ code: 'LOCKED' });
@@ -229,7 +234,6 @@ describe('CheckpointManager', () => {
     });
     await m.save('last', w(1), st(1)).durable;
     await m.flush();
-    await new Promise((r) => setTimeout(r, 10));
     expect(warnings.join('\n')).toMatch(/sync boom[\s\S]*async boom/);
     await m.close();
   });

@@ -4,6 +4,7 @@
 // ('gpu-buffer') and feed the next step; only metrics come back ('cpu'); host copies are made
 // by Identity sessions (FACTS.md: per-output preferredOutputLocation, Identity to download).
 import * as ort from 'onnxruntime-node';
+import { DeviceError } from '../errors.js';
 import { Graph } from '../onnx/graph.js';
 import { encodeModel } from '../onnx/model.js';
 import { CPU_SESSION_OPTIONS, fromOrt, toOrt } from '../onnx/session.js';
@@ -207,8 +208,8 @@ function fromOrtType(t: string): DType {
   throw new Error(`state tensor of unsupported type ${t}`);
 }
 
-/** Raised when WebGPU is requested but no adapter is available. */
-export class DeviceUnavailableError extends Error {}
+/** Raised when WebGPU is requested but no adapter is available: a user error (the message says what to install). */
+export class DeviceUnavailableError extends DeviceError {}
 
 /**
  * Resolves 'auto' (WebGPU on a hardware adapter only, else CPU, printing which and why) and

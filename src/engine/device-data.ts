@@ -19,6 +19,7 @@ import type { DType, Tensor, TensorMap, TypedArray } from '../tensor.js';
 import { BYTES_PER_ELEMENT, numel } from '../tensor.js';
 import type { Backend, Device } from './backend.js';
 import type { InputSpec } from './graphs.js';
+import { DataType } from '../onnx/dtypes.js';
 
 export type Encoding = 'native' | 'int32' | 'bytes3';
 export type DataPlacement = 'resident' | 'streamed';
@@ -147,7 +148,7 @@ export function decodeInGraph(g: Graph, c: ColumnPlan, encoded: string, b: numbe
   const f = (v: number) => g.constant(v, 'float32');
   let v = encoded;
   if (c.encoding === 'bytes3') {
-    const w = g.op('Cast', [encoded], { to: 1 }, s); // int32 words < 2^24: exact in float32
+    const w = g.op('Cast', [encoded], { to: DataType.FLOAT }, s); // int32 words < 2^24: exact in float32
     // Multiplying by 2^-16 / 2^-8 (not Div: WGSL f32 division may be off by 2.5 ULP) keeps every
     // intermediate an exact float, so Floor is exact on any device, with or without FMA.
     const hi = g.op('Floor', [g.op('Mul', [w, f(2 ** -16)], {}, s)], {}, s);
@@ -160,8 +161,8 @@ export function decodeInGraph(g: Graph, c: ColumnPlan, encoded: string, b: numbe
     const trimmed = per === c.enc.width * 3 ? bytes : g.op('Slice', [bytes, g.ints([0]), g.ints([per]), g.ints([1])], {}, s);
     v = g.op('Reshape', [trimmed, g.ints([b, ...c.target.shape])], {}, s);
   } else {
-    if (c.encoding === 'int32' && !c.transform) v = g.op('Cast', [v], { to: 7 }, s); // back to int64
-    else if (g.dtype(v) !== 'float32' && c.transform) v = g.op('Cast', [v], { to: 1 }, s);
+    if (c.encoding === 'int32' && !c.transform) v = g.op('Cast', [v], { to: DataType.INT64 }, s); // back to int64
+    else if (g.dtype(v) !== 'float32' && c.transform) v = g.op('Cast', [v], { to: DataType.FLOAT }, s);
     if (g.shape(v).length !== c.target.shape.length + 1) v = g.op('Reshape', [v, g.ints([b, ...c.target.shape])], {}, s);
   }
   if (c.transform) {

@@ -1,15 +1,14 @@
-// The training engine: builds the train-step / eval graphs once per batch size, runs them with
-// onnxruntime-node and keeps the named state between steps (in a StateStore on the chosen device).
+// The training engine: runs the train-step / eval graphs with onnxruntime-node (their sessions,
+// built once per batch size, in sessions.ts) and keeps the named state between steps (in a
+// StateStore on the chosen device).
 import * as ort from 'onnxruntime-node';
 import { writeFile } from 'node:fs/promises';
-import type { Graph } from '../onnx/graph.js';
 import { encodeModel } from '../onnx/model.js';
 import { fromOrt, toOrt } from '../onnx/session.js';
 import type { NamedTensor, Tensor, TensorMap } from '../tensor.js';
-import { lowerGraph } from '../onnx/lower/index.js';
 import { CpuBackend, narrowInt64, selectBackend } from './backend.js';
 import type { Backend, Device, DeviceRequest, SessionTuning } from './backend.js';
-import { buildEvalGraph, buildTrainGraph, planState } from './graphs.js';
+import { buildEvalGraph, planState } from './graphs.js';
 import type { GraphSpec, StatePlan } from './graphs.js';
 import { loadEngineWeights } from './interop.js';
 import type { LoadWeightsOptions, LoadWeightsReport } from './interop.js';
@@ -19,7 +18,7 @@ import type { SetStateOptions } from './state.js';
 import { DeviceData, toIndexArray } from './device-data.js';
 import { hostScalarValues } from '../optim/apply.js';
 import { checkBatch } from './batch.js';
-import { formatProfile, SessionProfiler } from './profile.js';
+import { EngineSessions, type Compiled, type SessionKind } from './sessions.js';
 import type { SessionProfile } from './profile.js';
 import type { DataPlacement, DeviceDataOptions } from './device-data.js';
 
@@ -62,27 +61,8 @@ export class NonFiniteLossError extends Error {
   }
 }
 
-interface Compiled {
-  session: ort.InferenceSession;
-  /** The (lowered) model and options the session was made from, for placement checks. */
-  model: Uint8Array;
-  sessionOptions: ort.InferenceSession.SessionOptions;
-  /** Batch inputs the lowered graph reads as int32 (int64 on the host: WebGPU). */
-  int32Inputs: Set<string>;
-  metrics: string[];
-  updated: string[];
-  state: string[];
-  inputs: string[];
-  outputs: string[];
-  /** profileFilePrefix when profiling. */
-  profile?: string;
-}
-
-/** Last-batch sessions kept per size besides the main one. */
-const MAX_EXTRA_SIZES = 4;
-
 export class Engine {
-  private readonly sessions = new Map<string, Compiled>();
+  private readonly sessions: EngineSessions;
   private lrs: Record<string, number>;
   /** `lr.<group>` feeds, rebuilt after setLr(). */
   private lrFeeds?: Record<string, ort.Tensor>;
@@ -91,7 +71,6 @@ export class Engine {
   private data?: DeviceData;
   /** The download of the last snapshotState(), while it runs. */
   private downloading?: Promise<unknown>;
-  private readonly profiler?: SessionProfiler;
 
   private constructor(
     readonly options: EngineOptions,
@@ -100,7 +79,8 @@ export class Engine {
     private readonly store: StateStore,
   ) {
     this.lrs = Object.fromEntries(plan.optimizer.groups.map((g) => [g.name, g.hp.lr]));
-    this.profiler = SessionProfiler.open(options.profile);
+    const tuning: SessionTuning = { threads: options.threads, graphOptimizationLevel: options.graphOptimizationLevel, noCpuFallback: options.noCpuFallback };
+    this.sessions = new EngineSessions(options, plan, backend, options.batchSize, tuning, options.profile);
   }
 
   static async create(opts: EngineOptions): Promise<Engine> {
@@ -162,42 +142,8 @@ export class Engine {
     return { state: this.store.size, data: this.data?.liveTensors ?? 0 };
   }
 
-  private async compile(kind: 'train' | 'eval' | 'predict', b: number, indexed = false): Promise<Compiled> {
-    const kk = indexed ? `${kind}@idx` : kind;
-    const key = `${kk}:${b}`;
-    const hit = this.sessions.get(key);
-    if (hit) return hit;
-    if (b !== this.batchSize) {
-      const extra = [...this.sessions.keys()].filter((k) => k.startsWith(`${kk}:`) && k !== `${kk}:${this.batchSize}`);
-      if (extra.length >= MAX_EXTRA_SIZES) { // drop the oldest last-batch session of this kind
-        this.endProfile(extra[0]);
-        await this.sessions.get(extra[0])!.session.release();
-        this.sessions.delete(extra[0]);
-      }
-    }
-    const source = indexed ? this.data!.source.bind(this.data!) : undefined;
-    const tuning: SessionTuning = { threads: this.options.threads, graphOptimizationLevel: this.options.graphOptimizationLevel, noCpuFallback: this.options.noCpuFallback };
-    let c: Omit<Compiled, 'session' | 'int32Inputs' | 'model' | 'sessionOptions'>;
-    let graph: Graph;
-    if (kind === 'train') {
-      const t = buildTrainGraph(this.options, this.plan, b, source);
-      graph = t.graph;
-      c = { metrics: t.metrics, updated: t.updated, state: this.plan.decls.map((d) => d.name), inputs: this.plan.batchInputs, outputs: t.graph.outputs };
-    } else {
-      const e = buildEvalGraph(this.options, this.plan, b, { withLoss: kind === 'eval', source });
-      graph = e.graph;
-      c = { metrics: e.metrics, updated: [], state: e.state, inputs: e.inputs, outputs: e.outputs };
-    }
-    const lowered = lowerGraph(graph, this.backend.lowering ?? this.backend.device);
-    const bytes = encodeModel(graph);
-    const deviceOutputs = new Set(c.updated.map((n) => `${n}_new`));
-    const outs = kind === 'train' ? [...c.metrics, ...deviceOutputs] : kind === 'eval' ? c.metrics : c.outputs;
-    const prof = this.profiler?.options(`${kk}-b${b}`);
-    const sessionOptions = { ...this.backend.sessionOptions(outs, deviceOutputs, tuning), ...prof };
-    const session = await ort.InferenceSession.create(bytes, sessionOptions);
-    const compiled = { ...c, session, model: bytes, sessionOptions, int32Inputs: new Set(lowered.int32Inputs), profile: prof?.profileFilePrefix };
-    this.sessions.set(key, compiled);
-    return compiled;
+  private compile(kind: SessionKind, b: number, indexed = false): Promise<Compiled> {
+    return this.sessions.get(kind, b, indexed ? this.data : undefined);
   }
 
   /**
@@ -215,7 +161,7 @@ export class Engine {
 
   /** The models of the sessions built so far (`train:32`, `eval@idx:32`, …), as lowered for the device. */
   sessionModels(): { name: string; model: Uint8Array; options: ort.InferenceSession.SessionOptions }[] {
-    return [...this.sessions].map(([name, c]) => ({ name, model: c.model, options: c.sessionOptions }));
+    return this.sessions.models();
   }
 
   private checkBatch(batch: EngineBatch, names: readonly string[]): number {
@@ -407,26 +353,12 @@ export class Engine {
    * of all sessions so far; empty unless `profile` / DRIVETRAIN_PROFILE is set.
    */
   endProfiling(): SessionProfile[] {
-    for (const key of this.sessions.keys()) this.endProfile(key);
-    this.profiler?.takeNew();
-    return [...(this.profiler?.profiles ?? [])];
-  }
-
-  private endProfile(key: string): void {
-    const c = this.sessions.get(key);
-    if (!c?.profile) return;
-    this.profiler!.end(key, c.session, c.profile);
-    c.profile = undefined;
+    return this.sessions.endProfiling();
   }
 
   async release(): Promise<void> {
     if (this.downloading) await this.downloading;
-    for (const key of this.sessions.keys()) this.endProfile(key);
-    for (const p of this.profiler?.takeNew() ?? []) {
-      (this.options.log ?? console.log)(`drivetrain profile: ${p.session} session, ${p.file}\n${formatProfile(p.summary)}`);
-    }
-    for (const c of this.sessions.values()) await c.session.release();
-    this.sessions.clear();
+    await this.sessions.release(this.options.log ?? console.log);
     this.store.dispose();
     this.data?.dispose();
     await this.backend.release();

@@ -4,6 +4,7 @@ import { Graph } from '../onnx/graph.js';
 import { runGraph } from '../onnx/session.js';
 import type { Tensor } from '../tensor.js';
 import { poolBeforeRelu } from './forward-rewrites.js';
+import { DataType } from '../onnx/dtypes.js';
 
 const bits = (t: Tensor) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 
@@ -48,7 +49,7 @@ describe('poolBeforeRelu', () => {
     g.op('MaxPool', [r2], { kernel_shape: [2, 2] });
     g.output(r2, 'r2');
     const [, idx] = g.node('MaxPool', [g.op('Relu', [x])], { kernel_shape: [2, 2] }, { outputs: 2 });
-    g.op('Cast', [idx], { to: 1 });
+    g.op('Cast', [idx], { to: DataType.FLOAT });
     expect(poolBeforeRelu(g)).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 // Losses and metrics as graph builders, each a scalar `loss` plus extra scalar metrics. Formulas
 // and reductions follow torch.nn.functional (mean reduction).
-import { ONNX_DTYPE } from '../onnx/dtypes.js';
+import { DataType, ONNX_DTYPE } from '../onnx/dtypes.js';
 import type { Graph } from '../onnx/graph.js';
 import { numel } from '../tensor.js';
 
@@ -83,7 +83,7 @@ export function crossEntropy(opts: CrossEntropyOptions = {}): Loss {
       const [n, c] = g.shape(logits);
       if (g.shape(logits).length !== 2) throw new Error(`${who}: logits must be [N, C], got [${g.shape(logits)}]`);
       if (g.shape(y).length !== 1 || g.shape(y)[0] !== n) throw new Error(`${who}: target "${t}" must be [${n}] class indices, got [${g.shape(y)}]`);
-      if (g.dtype(y) !== 'int64') y = g.op('Cast', [y], { to: 7 }, { scope: 'loss' });
+      if (g.dtype(y) !== 'int64') y = g.op('Cast', [y], { to: DataType.INT64 }, { scope: 'loss' });
       const dt = g.dtype(logits);
       let mask: string | undefined;
       if (opts.ignoreIndex !== undefined) {

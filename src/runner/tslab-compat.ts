@@ -94,7 +94,7 @@ interface TslabConverter {
 /**
  * Compiles `import * as m from './<module>'` with tslab's own converter, as a notebook cell in
  * `root` would (its transforms differ from plain TypeScript: e.g. a module ending in an
- * expression statement such as `registerVjp(…);` can crash its declaration emit).
+ * expression statement such as `register(…);` can crash its declaration emit).
  * Changes the process's cwd while it runs (tslab takes its root from there).
  */
 export function tslabConvert(root: string, module = 'src/index'): CompatDiagnostic[] {
@@ -109,7 +109,7 @@ export function tslabConvert(root: string, module = 'src/index'): CompatDiagnost
     return r.diagnostics.map((d) => ({ file: d.fileName ?? '(cell)', line: d.start.line + 1, column: d.start.character + 1, message: d.messageText }));
   } catch (e) {
     const msg = (e as Error).message;
-    return [{ file: module, line: 0, column: 0, message: `tslab's compiler crashed importing it: ${msg}. Known cause: an imported file whose last top-level statement is an expression (e.g. \`registerVjp(…);\`); end such files with a declaration or move the call into a function.` }];
+    return [{ file: module, line: 0, column: 0, message: `tslab's compiler crashed importing it: ${msg}. Known cause: an imported file whose last top-level statement is an expression (e.g. \`register(…);\`); end such files with a declaration or move the call into a function.` }];
   } finally {
     conv?.close();
     process.chdir(cwd);

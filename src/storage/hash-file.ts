@@ -2,7 +2,7 @@
 // run on the event loop that training or uploads use (crypto hash updates are synchronous). The
 // thread is a self-contained script served by src/worker (it starts in tens of ms, see
 // worker/spawn.ts); it keeps the process alive only while a request is pending. Where threads
-// cannot start, hashing runs here instead.
+// cannot start, hashes are computed here instead and a copy returns null (the store streams it).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { ThreadClient, ThreadLost } from '../worker/client.js';

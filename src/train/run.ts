@@ -7,9 +7,7 @@ import { readRunMetadata } from '../checkpoint/metadata.js';
 import { resolveResume } from '../checkpoint/resume.js';
 import type { CheckpointOptionsInput } from '../checkpoint/policy.js';
 import type { Dataset } from '../data/dataset.js';
-import { DeviceUnavailableError } from '../engine/backend.js';
 import { pthMessage } from '../engine/interop.js';
-import { DeviceError } from '../errors.js';
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { checkModelFits, contextFromData, givenDatasets, loadDatasets, residentBase } from './datasets.js';
 import { createEngine } from './engine-adapter.js';
@@ -106,9 +104,7 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
   const sample = await data.train.getBatch([0]);
   const spec = opts.model ?? await resolveModel(cfg.model, contextFromData(cfg, data.classNames, sample));
   checkModelFits(spec, sample, cfg, data.image);
-  const engine = await createEngine(spec, cfg, sample, residentBase(data.train, warn)).catch((e: unknown) => { // in-memory data: held by the engine
-    throw e instanceof DeviceUnavailableError ? new DeviceError(e.message, { cause: e }) : e;
-  });
+  const engine = await createEngine(spec, cfg, sample, residentBase(data.train, warn)); // in-memory data: held by the engine
   let manager: CheckpointManager;
   try {
     manager = await CheckpointManager.open(cfg.out, checkpointOptions(cfg), { warn, experiment: opts.stage, ...opts.checkpointDeps });

@@ -17,6 +17,7 @@
 // both. On the CPU EP it is 2.4-4× faster than the int64 Mod hash it replaced (issue 10).
 import type { Graph } from '../../onnx/graph.js';
 import { numel } from '../../tensor.js';
+import { DataType } from '../../onnx/dtypes.js';
 
 const GOLDEN = 0x9e3779b1 | 0;
 const M1 = 0x85ebca6b | 0;
@@ -81,7 +82,7 @@ function streamKey(g: Graph, rngState: string, stream: number, scope: string): s
   const op = (type: string, inputs: string[], attrs = {}) => g.op(type, inputs, attrs, { scope });
   const k = (v: number) => g.constant(v, 'int32');
   // Elementwise Mul/Add only: the CPU EP's int32 ReduceSum saturates instead of wrapping.
-  const [seed, counter] = g.node('Split', [op('Cast', [rngState], { to: 6 }), g.ints([1, 1])], { axis: 0 }, { scope, outputs: 2 });
+  const [seed, counter] = g.node('Split', [op('Cast', [rngState], { to: DataType.INT32 }), g.ints([1, 1])], { axis: 0 }, { scope, outputs: 2 });
   const h = op('Add', [op('Add', [op('Mul', [seed, k(M1)]), op('Mul', [counter, k(M2)])]), k(streamOffset(stream))]);
   return mix(g, h, scope);
 }

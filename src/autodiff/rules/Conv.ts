@@ -4,26 +4,26 @@
 // MatMul, in batch chunks (../im2col.ts); otherwise dB = sum of dY over batch and space.
 import { convWeightGrad } from '../im2col.js';
 import { range, transposeAttrs, windowOf } from '../spatial.js';
-import { registerVjp } from '../registry.js';
+import type { GradConfig } from '../types.js';
 
-registerVjp('Conv', ({ g, node, dOut, needs, scope }) => {
-  const [x, w] = node.inputs;
-  const dy = dOut[0]!;
-  const xs = g.shape(x), ws = g.shape(w), ys = g.shape(dy);
-  const n = xs.length - 2, group = typeof node.attrs.group === 'number' ? node.attrs.group : 1;
-  const win = windowOf(node.attrs, ws.slice(2), 'Conv');
-  const res: (string | undefined)[] = [undefined, undefined, undefined];
-  if (needs[0]) {
-    res[0] = g.op('ConvTranspose', [dy, w], transposeAttrs(win, xs.slice(2), ys.slice(2), group), { scope });
-  }
-  if (needs[1]) {
-    const r = convWeightGrad(g, { x, dy, win, group, bias: !!needs[2], scope });
-    res[1] = r.dw;
-    res[2] = r.db;
-  }
-  if (needs[2] && !res[2]) res[2] = g.op('ReduceSum', [dy, g.ints([0, ...range(n + 2, 2)])], { keepdims: 0 }, { scope });
-  return res;
-});
-
-// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
-export {};
+export const convGrad: GradConfig = {
+  op: 'Conv',
+  vjp: ({ g, node, dOut, needs, scope }) => {
+    const [x, w] = node.inputs;
+    const dy = dOut[0]!;
+    const xs = g.shape(x), ws = g.shape(w), ys = g.shape(dy);
+    const n = xs.length - 2, group = typeof node.attrs.group === 'number' ? node.attrs.group : 1;
+    const win = windowOf(node.attrs, ws.slice(2), 'Conv');
+    const res: (string | undefined)[] = [undefined, undefined, undefined];
+    if (needs[0]) {
+      res[0] = g.op('ConvTranspose', [dy, w], transposeAttrs(win, xs.slice(2), ys.slice(2), group), { scope });
+    }
+    if (needs[1]) {
+      const r = convWeightGrad(g, { x, dy, win, group, bias: !!needs[2], scope });
+      res[1] = r.dw;
+      res[2] = r.db;
+    }
+    if (needs[2] && !res[2]) res[2] = g.op('ReduceSum', [dy, g.ints([0, ...range(n + 2, 2)])], { keepdims: 0 }, { scope });
+    return res;
+  },
+};

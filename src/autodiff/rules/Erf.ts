@@ -1,11 +1,11 @@
 // y = erf(x): dx = dy·(2/√π)·exp(−x²). (Gelu in opset 17 is built from Erf/Mul/Add by src/nn.)
-import { registerVjp } from '../registry.js';
+import type { GradConfig } from '../types.js';
 
-registerVjp('Erf', ({ g, node, dOut, scope }) => {
-  const x = node.inputs[0], dt = g.dtype(x);
-  const e = g.op('Exp', [g.op('Neg', [g.op('Mul', [x, x], {}, { scope })], {}, { scope })], {}, { scope });
-  return [g.op('Mul', [dOut[0]!, g.op('Mul', [e, g.constant(2 / Math.sqrt(Math.PI), dt)], {}, { scope })], {}, { scope })];
-});
-
-// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
-export {};
+export const erfGrad: GradConfig = {
+  op: 'Erf',
+  vjp: ({ g, node, dOut, scope }) => {
+    const x = node.inputs[0], dt = g.dtype(x);
+    const e = g.op('Exp', [g.op('Neg', [g.op('Mul', [x, x], {}, { scope })], {}, { scope })], {}, { scope });
+    return [g.op('Mul', [dOut[0]!, g.op('Mul', [e, g.constant(2 / Math.sqrt(Math.PI), dt)], {}, { scope })], {}, { scope })];
+  },
+};

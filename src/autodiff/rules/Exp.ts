@@ -1,7 +1,7 @@
 // y = eˣ: dx = dy·y.
-import { registerVjp } from '../registry.js';
+import type { GradConfig } from '../types.js';
 
-registerVjp('Exp', ({ g, node, dOut, scope }) => [g.op('Mul', [dOut[0]!, node.outputs[0]], {}, { scope })]);
-
-// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
-export {};
+export const expGrad: GradConfig = {
+  op: 'Exp',
+  vjp: ({ g, node, dOut, scope }) => [g.op('Mul', [dOut[0]!, node.outputs[0]], {}, { scope })],
+};

@@ -1,7 +1,4 @@
 // y = broadcast(x, shape): dx = dy, summed back to x's shape by the walker's central unbroadcast.
-import { registerVjp } from '../registry.js';
+import type { GradConfig } from '../types.js';
 
-registerVjp('Expand', ({ dOut }) => [dOut[0], undefined]);
-
-// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
-export {};
+export const expandGrad: GradConfig = { op: 'Expand', vjp: ({ dOut }) => [dOut[0], undefined] };

@@ -1,7 +1,4 @@
 // y = x: dx = dy.
-import { registerVjp } from '../registry.js';
+import type { GradConfig } from '../types.js';
 
-registerVjp('Identity', ({ dOut }) => [dOut[0]]);
-
-// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
-export {};
+export const identityGrad: GradConfig = { op: 'Identity', vjp: ({ dOut }) => [dOut[0]] };

@@ -1,13 +1,13 @@
 // y = x if x > 0 else α·x: dx = dy where x > 0, else α·dy.
-import { registerVjp } from '../registry.js';
+import type { GradConfig } from '../types.js';
 import { floatAttr } from './attrs.js';
 
-registerVjp('LeakyRelu', ({ g, node, dOut, scope }) => {
-  const x = node.inputs[0], dy = dOut[0]!, dt = g.dtype(x);
-  const alpha = floatAttr(node.attrs, 'alpha', 0.01);
-  const pos = g.op('Greater', [x, g.constant(0, dt)], {}, { scope });
-  return [g.op('Where', [pos, dy, g.op('Mul', [dy, g.constant(alpha, dt)], {}, { scope })], {}, { scope })];
-});
-
-// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
-export {};
+export const leakyReluGrad: GradConfig = {
+  op: 'LeakyRelu',
+  vjp: ({ g, node, dOut, scope }) => {
+    const x = node.inputs[0], dy = dOut[0]!, dt = g.dtype(x);
+    const alpha = floatAttr(node.attrs, 'alpha', 0.01);
+    const pos = g.op('Greater', [x, g.constant(0, dt)], {}, { scope });
+    return [g.op('Where', [pos, dy, g.op('Mul', [dy, g.constant(alpha, dt)], {}, { scope })], {}, { scope })];
+  },
+};

@@ -1,7 +1,7 @@
 // y = ln x: dx = dy/x.
-import { registerVjp } from '../registry.js';
+import type { GradConfig } from '../types.js';
 
-registerVjp('Log', ({ g, node, dOut, scope }) => [g.op('Div', [dOut[0]!, node.inputs[0]], {}, { scope })]);
-
-// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
-export {};
+export const logGrad: GradConfig = {
+  op: 'Log',
+  vjp: ({ g, node, dOut, scope }) => [g.op('Div', [dOut[0]!, node.inputs[0]], {}, { scope })],
+};

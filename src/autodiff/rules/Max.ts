@@ -1,7 +1,6 @@
 // y = max(x₁…xₙ) (broadcasting): dxᵢ = dy·[xᵢ = y]/#ties, so ties share the gradient equally.
-import type { VjpContext } from '../registry.js';
 import { ONNX_DTYPE } from '../../onnx/dtypes.js';
-import { registerVjp } from '../registry.js';
+import type { GradConfig, VjpContext } from '../types.js';
 
 /** Shared by Max and Min: routes dy to the inputs equal to the output. */
 export function selectVjp({ g, node, dOut, needs, scope }: VjpContext): (string | undefined)[] {
@@ -11,7 +10,4 @@ export function selectVjp({ g, node, dOut, needs, scope }: VjpContext): (string 
   return masks.map((m, i) => (needs[i] ? g.op('Mul', [share, m], {}, { scope }) : undefined));
 }
 
-registerVjp('Max', selectVjp);
-
-// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
-export {};
+export const maxGrad: GradConfig = { op: 'Max', vjp: selectVjp };

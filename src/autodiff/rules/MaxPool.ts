@@ -14,17 +14,17 @@
 import { numel } from '../../tensor.js';
 import { zeros } from '../indices.js';
 import { reshape } from '../spatial.js';
-import { registerVjp } from '../registry.js';
+import type { GradConfig } from '../types.js';
 
-registerVjp('MaxPool', ({ g, node, dOut, scope }) => {
-  if (node.attrs.storage_order === 1) throw new Error(`${scope}: MaxPool gradient needs storage_order 0 (row-major indices)`);
-  const x = node.inputs[0], dy = dOut[0];
-  if (!dy) return [undefined];
-  const xs = g.shape(x);
-  const indices = node.outputs[1] && g.has(node.outputs[1]) ? node.outputs[1] : g.node('MaxPool', [x], node.attrs, { scope, outputs: 2 })[1];
-  const flat = g.op('ScatterElements', [zeros(g, g.dtype(x), [numel(xs)], scope), reshape(g, indices, [-1], scope), reshape(g, dy, [-1], scope)], { axis: 0, reduction: 'add' }, { scope });
-  return [reshape(g, flat, xs, scope)];
-});
-
-// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
-export {};
+export const maxPoolGrad: GradConfig = {
+  op: 'MaxPool',
+  vjp: ({ g, node, dOut, scope }) => {
+    if (node.attrs.storage_order === 1) throw new Error(`${scope}: MaxPool gradient needs storage_order 0 (row-major indices)`);
+    const x = node.inputs[0], dy = dOut[0];
+    if (!dy) return [undefined];
+    const xs = g.shape(x);
+    const indices = node.outputs[1] && g.has(node.outputs[1]) ? node.outputs[1] : g.node('MaxPool', [x], node.attrs, { scope, outputs: 2 })[1];
+    const flat = g.op('ScatterElements', [zeros(g, g.dtype(x), [numel(xs)], scope), reshape(g, indices, [-1], scope), reshape(g, dy, [-1], scope)], { axis: 0, reduction: 'add' }, { scope });
+    return [reshape(g, flat, xs, scope)];
+  },
+};

@@ -1,8 +1,5 @@
 // y = min(x₁…xₙ) (broadcasting): dxᵢ = dy·[xᵢ = y]/#ties (same routing as Max).
-import { registerVjp } from '../registry.js';
+import type { GradConfig } from '../types.js';
 import { selectVjp } from './Max.js';
 
-registerVjp('Min', selectVjp);
-
-// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
-export {};
+export const minGrad: GradConfig = { op: 'Min', vjp: selectVjp };

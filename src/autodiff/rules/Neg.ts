@@ -1,7 +1,4 @@
 // d(−x) = −dy.
-import { registerVjp } from '../registry.js';
+import type { GradConfig } from '../types.js';
 
-registerVjp('Neg', ({ g, dOut, scope }) => [g.op('Neg', [dOut[0]!], {}, { scope })]);
-
-// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
-export {};
+export const negGrad: GradConfig = { op: 'Neg', vjp: ({ g, dOut, scope }) => [g.op('Neg', [dOut[0]!], {}, { scope })] };

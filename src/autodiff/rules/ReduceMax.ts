@@ -1,7 +1,6 @@
 // y = max over axes (attribute in opset 17): dx = dy·[x = y]/#ties, broadcast along the axes.
-import type { VjpContext } from '../registry.js';
 import { ONNX_DTYPE } from '../../onnx/dtypes.js';
-import { registerVjp } from '../registry.js';
+import type { GradConfig, VjpContext } from '../types.js';
 import { reduceAxes } from './attrs.js';
 
 /** Shared by ReduceMax and ReduceMin: routes dy to the elements equal to the result. */
@@ -16,7 +15,4 @@ export function reduceSelectVjp({ g, node, dOut, scope }: VjpContext): (string |
   return [g.op('Mul', [mask, share], {}, { scope })];
 }
 
-registerVjp('ReduceMax', reduceSelectVjp);
-
-// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
-export {};
+export const reduceMaxGrad: GradConfig = { op: 'ReduceMax', vjp: reduceSelectVjp };

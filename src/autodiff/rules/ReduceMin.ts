@@ -1,8 +1,5 @@
 // y = min over axes: dx = dy·[x = y]/#ties, broadcast along the axes (same routing as ReduceMax).
-import { registerVjp } from '../registry.js';
+import type { GradConfig } from '../types.js';
 import { reduceSelectVjp } from './ReduceMax.js';
 
-registerVjp('ReduceMin', reduceSelectVjp);
-
-// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
-export {};
+export const reduceMinGrad: GradConfig = { op: 'ReduceMin', vjp: reduceSelectVjp };

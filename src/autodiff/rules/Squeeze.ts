@@ -1,7 +1,7 @@
 // Squeeze only changes the shape: dx = reshape(dy, shape(x)).
-import { registerVjp } from '../registry.js';
+import type { GradConfig } from '../types.js';
 
-registerVjp('Squeeze', ({ g, node, dOut, scope }) => [g.op('Reshape', [dOut[0]!, g.ints(g.shape(node.inputs[0]))], {}, { scope }), undefined]);
-
-// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
-export {};
+export const squeezeGrad: GradConfig = {
+  op: 'Squeeze',
+  vjp: ({ g, node, dOut, scope }) => [g.op('Reshape', [dOut[0]!, g.ints(g.shape(node.inputs[0]))], {}, { scope }), undefined],
+};

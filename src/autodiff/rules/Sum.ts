@@ -1,7 +1,4 @@
 // y = x₁ + … + xₙ (broadcasting): dxᵢ = dy, unbroadcast by the walker.
-import { registerVjp } from '../registry.js';
+import type { GradConfig } from '../types.js';
 
-registerVjp('Sum', ({ node, dOut }) => node.inputs.map(() => dOut[0]));
-
-// Keeps tslab (TypeScript 5.0) from crashing on a module that ends in a bare call.
-export {};
+export const sumGrad: GradConfig = { op: 'Sum', vjp: ({ node, dOut }) => node.inputs.map(() => dOut[0]) };

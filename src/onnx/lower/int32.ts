@@ -8,6 +8,7 @@
 // feeds and state at the device boundary (see engine/backend.ts).
 import type { Graph, Node } from '../graph.js';
 import type { LoweringRule } from './rewrite.js';
+import { DataType } from '../dtypes.js';
 
 /** Input positions that are arguments (shapes, axes, pads, sizes, ND indices), not data. */
 const ARGS: Record<string, readonly number[]> = {
@@ -56,7 +57,7 @@ export function retypeInt64(g: Graph): Int32Report {
         if (dt !== 'int32' || INT32_OK_ARGS.has(n.op)) return v;
         const c = g.fresh(`${v}_as_int64`); // ONNX wants int64 here: widen on the device
         g.values.set(c, { ...g.info(v), dtype: 'int64' });
-        out.push({ op: 'Cast', inputs: [v], outputs: [c], attrs: { to: 7 }, name: g.fresh(`${n.name}_int64_arg`) });
+        out.push({ op: 'Cast', inputs: [v], outputs: [c], attrs: { to: DataType.INT64 }, name: g.fresh(`${n.name}_int64_arg`) });
         return c;
       }
       if (dt !== 'int64') return v;
@@ -67,7 +68,7 @@ export function retypeInt64(g: Graph): Int32Report {
       const p = producer.get(v);
       throw new Error(`lowering for WebGPU: int64 value ${v} (from ${p ? `${p.op} ${p.name}` : 'outside the graph'}) is read by ${n.op} ${n.name}; WebGPU has no int64 kernels and this op has no int32 lowering`);
     });
-    if (n.op === 'Cast' && n.attrs.to === 7) n.attrs = { ...n.attrs, to: 6 };
+    if (n.op === 'Cast' && n.attrs.to === DataType.INT64) n.attrs = { ...n.attrs, to: DataType.INT32 };
     for (const o of n.outputs) {
       if (!o) continue;
       producer.set(o, n);

@@ -14,6 +14,7 @@ import { Graph } from '../graph.js';
 import { encodeModel } from '../model.js';
 import { CPU_SESSION_OPTIONS, fromOrt, toOrt, WEBGPU_STRICT_OPTIONS } from '../session.js';
 import { lowerGraph } from './index.js';
+import { DataType } from '../dtypes.js';
 
 interface Case { name: string; outputs: string[]; exact?: boolean }
 const rng = new Rng(3);
@@ -38,7 +39,7 @@ function buildCases(): Graph {
   add(g, 'sum', [g.op('Sum', [input(g, 's1', [3, 1], floats(3)), input(g, 's2', [1, 5], floats(5)), input(g, 's3', [3, 5], floats(15))])]);
   add(g, 'sign', [g.op('Sign', [input(g, 'sg', [6], Float32Array.of(-2, -0, 0, 0.5, 3, -1e-30))])], true);
   const a = input(g, 'ba', [4], Uint8Array.of(0, 0, 1, 1), 'bool'), b = input(g, 'bb', [4], Uint8Array.of(0, 1, 0, 1), 'bool');
-  add(g, 'or-xor', ['Or', 'Xor'].map((op) => g.op('Cast', [g.op(op, [a, b])], { to: 1 })), true);
+  add(g, 'or-xor', ['Or', 'Xor'].map((op) => g.op('Cast', [g.op(op, [a, b])], { to: DataType.FLOAT })), true);
   const hot = input(g, 'hot', [4], BigInt64Array.of(0n, 3n, -1n, 2n), 'int64');
   const onoff = g.constant([0, 1], 'float32');
   add(g, 'one-hot', [g.op('OneHot', [hot, g.constant(5, 'int64', []), onoff], { axis: -1 }), g.op('OneHot', [hot, g.constant(5, 'int64', []), onoff], { axis: 0 })], true);
@@ -79,7 +80,7 @@ function int64Case(g: Graph) {
   const masked = g.op('Where', [hit, g.constant(0, 'int64'), y]);
   const picked = g.op('GatherElements', [input(g, 'logits', [4, 5], floats(20)), g.op('Reshape', [y, g.ints([4, 1])])], { axis: 1 });
   const sliced = g.op('Slice', [g.op('Neg', [y]), g.ints([1]), g.ints([4]), g.ints([0]), g.ints([2])]);
-  add(g, 'int64-to-int32', [emb, grad, g.op('Cast', [masked], { to: 1 }), picked, sliced, g.op('Add', [y, g.constant(1, 'int64')])], true);
+  add(g, 'int64-to-int32', [emb, grad, g.op('Cast', [masked], { to: DataType.FLOAT }), picked, sliced, g.op('Add', [y, g.constant(1, 'int64')])], true);
 }
 
 async function runAll(bytes: Uint8Array, opts: ort.InferenceSession.SessionOptions, int32: Set<string>): Promise<Record<string, Tensor>> {

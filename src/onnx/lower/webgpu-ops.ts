@@ -5,6 +5,7 @@
 import type { Graph, Node } from '../graph.js';
 import { normAxis } from '../infer.js';
 import type { LoweringRule } from './rewrite.js';
+import { DataType } from '../dtypes.js';
 
 const scopeOf = (n: Node) => `${n.name}_lowered`;
 const intAttr = (n: Node, k: string, d: number) => (typeof n.attrs[k] === 'number' ? (n.attrs[k] as number) : d);
@@ -92,7 +93,7 @@ export const oneHot: LoweringRule = {
     if (!depth || !values) throw new Error(`${n.name}: OneHot on WebGPU needs constant depth and values`);
     const d = depth[0], rank = g.shape(idx).length + 1, axis = normAxis(intAttr(n, 'axis', -1), rank);
     const dt = g.dtype(idx) === 'int32' ? 'int32' : 'int64';
-    let i = g.op('Unsqueeze', [g.dtype(idx) === dt ? idx : g.op('Cast', [idx], { to: 7 }, s), g.ints([axis])], {}, s);
+    let i = g.op('Unsqueeze', [g.dtype(idx) === dt ? idx : g.op('Cast', [idx], { to: DataType.INT64 }, s), g.ints([axis])], {}, s);
     i = g.op('Where', [g.op('Less', [i, g.constant(0, dt)], {}, s), g.op('Add', [i, g.constant(d, dt)], {}, s), i], {}, s); // negative indices count from the end
     const vt = g.dtype(valuesV);
     const hit = g.op('Equal', [i, positions(g, d, axis, rank, dt)], {}, s);
