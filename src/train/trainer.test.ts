@@ -52,7 +52,7 @@ describe('Trainer hooks', () => {
     const s = await r.trainer.run();
     expect([s.reason, s.message, s.globalStep]).toEqual(['interrupted', 'time budget used up', 6]);
     expect(r.saves.map((x) => [x.kind, x.globalStep])).toEqual([['manual', 1], ['manual', 6]]); // no save policy here: the epoch end at step 4 saves nothing
-    expect(r.saves[1].state.extra).toEqual({ epochSums: { sums: { loss: 1 / 5 + 1 / 6 }, count: 2 }, finished: null, earlyStopBestEpoch: null });
+    expect(r.saves[1].state.extra).toEqual({ epochSums: { sums: { loss: 1 / 5 + 1 / 6 }, count: 2 }, finished: null, earlyStopBestEpoch: null, device: null });
     expect(r.flushes()).toBe(1);
     expect(r.events.at(-1)).toMatchObject({ type: 'done', reason: 'interrupted', globalStep: 6 });
   });
