@@ -63,9 +63,11 @@ export async function createEngine(spec: ModelSpec, cfg: TrainConfig, sample: Ba
       throw e;
     }
   };
+  const names = engine.metricNames;
   return {
     engine,
     groups,
+    metricNames: { train: names.train.map((k) => spec.rename[k] ?? k), eval: names.eval.map((k) => spec.rename[k] ?? k) },
     device: engine.device,
     step: (batch, hyper) => trainStep(() => engine.step(pick(batch)), hyper.lr),
     async evaluate(batch: Batch) { return rename(await engine.evaluate(pick(batch))); },

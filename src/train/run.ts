@@ -16,6 +16,7 @@ import { createEngine } from './engine-adapter.js';
 import { Emitter, type EventListener } from './events.js';
 import { initWeights } from './init-weights.js';
 import { MetricsLog } from './metrics-log.js';
+import { checkResumeClasses, preflight } from './preflight.js';
 import { resolveModel, type ModelSpec } from './models.js';
 import { runModelInfo, withRunInfo } from './run-model.js';
 import { terminalRenderer } from './progress.js';
@@ -98,7 +99,7 @@ function handleSignals(manager: CheckpointManager, events: Emitter): () => void 
 }
 
 export async function train(config: TrainConfigInput | TrainConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
-  const cfg = parseTrainConfig(config);
+  let cfg = parseTrainConfig(config);
   if (cfg.initFrom && /\.(pth|pt|bin|ckpt|tar)$/i.test(cfg.initFrom)) throw new Error(`initFrom: ${pthMessage(cfg.initFrom)}`); // before any data is built
   const events = new Emitter(opts.render ? terminalRenderer() : undefined, opts.onEvent);
   const warn = (m: string) => events.emit({ type: 'log', message: m });
@@ -111,6 +112,7 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
   });
   let manager: CheckpointManager;
   try {
+    cfg = preflight(cfg, engine, data.val, warn); // monitors by the names the run produces, before the manager keeps a best by them
     manager = await CheckpointManager.open(cfg.out, checkpointOptions(cfg), { warn, experiment: opts.stage, ...opts.checkpointDeps });
   } catch (e) {
     await engine.dispose();
@@ -125,6 +127,7 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
     backup = opts.backup ? await startRunBackup(opts.backup, manager, events) : null;
     const choice = await resolveResume(manager.runDir, cfg.resume, { warn });
     const resume = choice ? await loadCheckpoint(choice.dir) : null;
+    if (resume) checkResumeClasses(resume.dir, resume.state, data.classNames);
     if (!resume && cfg.initFrom) events.emit({ type: 'log', message: await initWeights(engine.engine, { initFrom: cfg.initFrom, initGroups: cfg.initGroups, initMap: cfg.initMap }) });
     log.truncateAfter(resume?.state.globalStep ?? 0);
     const metricsLog: TrainerHooks = {

@@ -13,6 +13,7 @@ import { isImprovement, type SaveDecision } from '../checkpoint/policy.js';
 import type { TrainState, TrainStateInput } from '../checkpoint/state.js';
 import type { TrainConfig } from './config.js';
 import { configHash } from './config.js';
+import { preflight } from './preflight.js';
 import { initialEarlyStop, updateEarlyStop, type EarlyStopState } from './early-stop.js';
 import type { DoneReason, Emitter, Metrics } from './events.js';
 import type { LoopCheckpoints, LoopEngine, ResumePoint } from './ports.js';
@@ -106,7 +107,7 @@ export class Trainer implements TrainerControl {
   private epochStart = 0;
 
   constructor(private readonly o: TrainerOptions) {
-    this.cfg = o.config;
+    this.cfg = preflight(o.config, o.engine, o.val, (m) => this.log(m)); // train() has done this already: no-op there
     this.sampler = new ResumableSampler({ length: o.train.length, batchSize: this.cfg.batchSize, seed: this.cfg.seed });
     this.stepsPerEpoch = this.sampler.batchesPerEpoch;
     this.hash = configHash(this.cfg);
