@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTrainState } from '../checkpoint/state.js';
+import { Subset } from '../data/dataset.js';
 import { parseTrainConfig } from './config.js';
 import type { TrainEvent } from './events.js';
 import { checkMonitors, checkResumeClasses, epochMetricNames, resolveMonitor } from './preflight.js';
@@ -80,12 +81,19 @@ describe('train() checks before its first step', () => {
     expect(fs.existsSync(path.join(tmp, 'b'))).toBe(false); // refused before the run folder was made
   });
 
-  it('refuses to resume a run on data with another class list', async () => {
+  it('refuses to resume a run on data with another class list; other data resumes with a config-hash warning', async () => {
     const out = path.join(tmp, 'c');
     await train({ ...base, out });
     const d = buildDatasets(parseTrainConfig({ ...base, out }));
     const renamed = [...d.classNames.slice(1), d.classNames[0]];
     await expect(train({ ...base, out, epochs: 2 }, { datasets: { ...d, classNames: renamed } })).rejects.toThrow(/^cannot resume .*c\/checkpoints\/.*: it was trained on the classes \[line, .*\] \(12\), but the data now has \[.*, line\] \(12\)/);
-    expect((await train({ ...base, out, epochs: 2 }, { datasets: d })).epoch).toBe(2); // the same classes resume
+    const logs = (events: TrainEvent[]) => events.flatMap((e) => (e.type === 'log' ? [e.message] : []));
+    const same: TrainEvent[] = [], fewer: TrainEvent[] = [];
+    expect((await train({ ...base, out, epochs: 2 }, { datasets: d, onEvent: (e) => same.push(e) })).epoch).toBe(2); // the same classes resume
+    expect(logs(same).filter((m) => /different config/.test(m))).toEqual([]);
+    // the config hash covers the data as loaded: one validation sample fewer is another run
+    const val = new Subset(d.val!, Uint32Array.from({ length: d.val!.length - 1 }, (_, i) => i));
+    await train({ ...base, out, epochs: 3 }, { datasets: { ...d, val }, onEvent: (e) => fewer.push(e) });
+    expect(logs(fewer)).toContainEqual(expect.stringMatching(/^Warning: .* was written with a different config \(hash \w+, now \w+\); continuing from it$/));
   });
 });

@@ -18,7 +18,7 @@ import { initWeights } from './init-weights.js';
 import { MetricsLog } from './metrics-log.js';
 import { checkResumeClasses, preflight } from './preflight.js';
 import { resolveModel, type ModelSpec } from './models.js';
-import { runModelInfo, withRunInfo } from './run-model.js';
+import { runIdentity, runModelInfo, withRunInfo } from './run-model.js';
 import { terminalRenderer } from './progress.js';
 import { Trainer, type TrainerHooks, type TrainerSummary } from './trainer.js';
 import { startRunBackup, type BackupOption, type RunBackup } from './backup-link.js';
@@ -137,7 +137,7 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
     const s = await new Trainer({
       config: cfg, engine, train: data.train, val: data.val, events, groups: engine.groups,
       checkpoints: withRunInfo(manager, runModelInfo(cfg, spec, sample, data.classNames, data.preprocess, opts.model !== undefined)),
-      stop: opts.signal, stage: opts.stage, resume: resume ? { dir: resume.dir, tensors: resume.tensors, state: resume.state } : null,
+      identity: runIdentity(spec, data), stop: opts.signal, stage: opts.stage, resume: resume ? { dir: resume.dir, tensors: resume.tensors, state: resume.state } : null,
       hooks: [metricsLog, ...(opts.hooks ?? [])],
     }).run();
     await backup?.flush();
