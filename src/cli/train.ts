@@ -26,6 +26,7 @@ export function register(program: Command): void {
     .option('--momentum <x>', 'SGD momentum', num('--momentum'))
     .option('--weight-decay <x>', 'weight decay', num('--weight-decay'))
     .option('--freeze-backbone', 'keep the backbone group fixed')
+    .option('--freeze-bn', "frozen groups' BatchNorm layers keep their running statistics (PyTorch: backbone.eval())")
     .option('--early-stop-monitor <metric>', 'metric for early stopping (e.g. train_loss, val_loss)')
     .option('--early-stop-min-delta <x>', 'minimum improvement', num('--early-stop-min-delta'))
     .option('--early-stop-patience <n>', 'epochs without improvement before stopping', int('--early-stop-patience'))

@@ -46,6 +46,7 @@ export async function createEngine(spec: ModelSpec, cfg: TrainConfig, sample: Ba
     model: spec.model, loss: spec.loss, optimizer, inputs, batchSize: cfg.batchSize,
     device: cfg.device, threads: cfg.threads, seed: cfg.seed,
     frozen: cfg.freeze.length ? cfg.freeze : undefined,
+    heldBatchNorm: cfg.freezeBn ? cfg.freeze : undefined,
     groups: groups.map((name) => ({ name, params: name })),
     data: data ? { tensors: residentTensors(data, used) } : undefined,
   });

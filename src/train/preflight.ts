@@ -6,6 +6,8 @@
 // checkpoint must have been trained on the same class list as the data now.
 import type { TrainState } from '../checkpoint/state.js';
 import type { Dataset } from '../data/dataset.js';
+import type { Module } from '../nn/module.js';
+import { BatchNorm2d } from '../nn/norm.js';
 import { ConfigError, type TrainConfig } from './config.js';
 import type { LoopEngine } from './ports.js';
 
@@ -87,4 +89,16 @@ export function checkResumeClasses(dir: string, state: TrainState, classNames: r
     `cannot resume ${dir}: it was trained on the classes ${list(saved)}, but the data now has ${list(classNames)}; ` +
     'labels would change meaning. Train into a new run folder (--out DIR, or resume: \'none\'), or give the old class list (data.classes) to keep training this run.',
   );
+}
+
+/** What freezeBn does in this run, for the log (null without freezeBn): the BatchNorm layers it holds, or why none. */
+export function heldBatchNormNote(cfg: TrainConfig, model: Module<any, any>): string | null {
+  if (!cfg.freezeBn) return null;
+  if (!cfg.freeze.length) return 'freezeBn: no parameter group is frozen (freeze is empty), so every BatchNorm layer updates its statistics';
+  const all: Module<any, any>[] = [];
+  const walk = (m: Module<any, any>) => { all.push(m); for (const [, c] of m.namedChildren()) walk(c as Module<any, any>); };
+  walk(model);
+  const held = all.filter((m) => m instanceof BatchNorm2d && cfg.freeze.some((g) => m.path === g || m.path.startsWith(`${g}.`)));
+  const groups = cfg.freeze.join(', ');
+  return held.length ? `freezeBn: the running statistics of ${held.length} BatchNorm layer${held.length > 1 ? 's' : ''} in ${groups} are held (used, not updated)` : `freezeBn: the frozen groups (${groups}) have no BatchNorm layer`;
 }

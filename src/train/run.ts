@@ -16,7 +16,7 @@ import { createEngine } from './engine-adapter.js';
 import { Emitter, type EventListener } from './events.js';
 import { initWeights } from './init-weights.js';
 import { MetricsLog } from './metrics-log.js';
-import { checkResumeClasses, preflight } from './preflight.js';
+import { checkResumeClasses, heldBatchNormNote, preflight } from './preflight.js';
 import { resolveModel, type ModelSpec } from './models.js';
 import { runIdentity, runModelInfo, withRunInfo } from './run-model.js';
 import { terminalRenderer } from './progress.js';
@@ -113,6 +113,8 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
   let manager: CheckpointManager;
   try {
     cfg = preflight(cfg, engine, data.val, warn); // monitors by the names the run produces, before the manager keeps a best by them
+    const held = heldBatchNormNote(cfg, spec.model);
+    if (held) warn(held);
     manager = await CheckpointManager.open(cfg.out, checkpointOptions(cfg), { warn, experiment: opts.stage, ...opts.checkpointDeps });
   } catch (e) {
     await engine.dispose();
