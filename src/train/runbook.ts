@@ -159,9 +159,16 @@ export async function summarizeRunbook(rb: Runbook | string): Promise<StageSumma
   return rows;
 }
 
-/** A plain-text table of stage results: key validation metrics at the stage's first → last epoch. */
+/** The metrics the stages produced, for the table's columns: the validation ones (else the training ones), in name order. */
+export function stageTableColumns(rows: StageSummary[]): string[] {
+  const names = new Set(rows.flatMap((r) => [...Object.keys(r.first ?? {}), ...Object.keys(r.last ?? {})]));
+  const val = [...names].filter((n) => n.startsWith('val_'));
+  return (val.length ? val : [...names]).sort();
+}
+
+/** A plain-text table of stage results: the metrics the stages produced, at each stage's first → last epoch. */
 export function formatStageTable(rows: StageSummary[]): string {
-  const cols = ['val_acc', 'val_box_iou', 'val_box_loss', 'val_loss'];
+  const cols = stageTableColumns(rows);
   const head = ['stage', 'status', 'epochs', ...cols.map((c) => `${c} (first → last)`), 'time'];
   const cell = (r: StageSummary, c: string) => {
     const a = r.first?.[c], b = r.last?.[c];
