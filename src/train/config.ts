@@ -207,7 +207,8 @@ export class ConfigError extends UserError {}
 
 /** A runbook stage that starts from an earlier stage's best checkpoint, which does not exist yet. */
 export class StageOrderError extends ConfigError {
-  constructor(message: string, readonly needsStage: number) {
+  /** `stageCount`: the runbook's number of stages (which notebook runs `needsStage` depends on it). */
+  constructor(message: string, readonly needsStage: number, readonly stageCount?: number) {
     super(message);
   }
 }
