@@ -54,7 +54,7 @@ export const DataSchema = z.object({
   /** Glyph generation and the train/validation split. */
   seed: z.number().int().nonnegative().default(0),
   /** Image side: glyphs 32–64; images from disk are resized to size × size (`--img-size`). */
-  size: z.number().int().min(8).max(1024).default(32),
+  size: z.number().int().min(8, 'images are at least 8×8 pixels (--img-size 8 or more)').max(1024, 'images are resized to at most 1024×1024 pixels (--img-size 1024 or less)').default(32),
   /** Glyph pixel noise: standard deviation range as a fraction of full scale. */
   noise: z.tuple([z.number().min(0), z.number().min(0)]).default([0.03, 0.12]),
   /** Glyphs: up to this many faint distractor strokes per image. */

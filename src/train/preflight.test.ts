@@ -55,7 +55,7 @@ describe('a resumed checkpoint and the data', () => {
     expect(() => checkResumeClasses('run/ck', state(['cat', 'dog']), ['cat', 'dog'])).not.toThrow();
     expect(() => checkResumeClasses('run/ck', parseTrainState({ epoch: 0, stepInEpoch: 0, globalStep: 0 }), ['a'])).not.toThrow(); // written before models were recorded
     expect(() => checkResumeClasses('run/ck', state(['cat', 'dog']), ['dog', 'cat'])).toThrow(
-      "cannot resume run/ck: it was trained on the classes [cat, dog] (2), but the data now has [dog, cat] (2); labels would change meaning. Train into a new run folder (--out DIR, or resume: 'none'), or give the old class list (data.classes) to keep training this run.");
+      "cannot resume run/ck: it was trained on the classes [cat, dog] (2), but the data now has [dog, cat] (2); labels would change meaning. Train into a new run folder (--out DIR; runbooks --run NAME, notebooks RUN) or start over (resume: 'none'), or give the old class list (data.classes) to keep training this run.");
   });
 });
 

@@ -87,7 +87,7 @@ export function checkResumeClasses(dir: string, state: TrainState, classNames: r
   const list = (c: readonly unknown[]) => `[${c.map(String).join(', ')}] (${c.length})`;
   throw new ConfigError(
     `cannot resume ${dir}: it was trained on the classes ${list(saved)}, but the data now has ${list(classNames)}; ` +
-    'labels would change meaning. Train into a new run folder (--out DIR, or resume: \'none\'), or give the old class list (data.classes) to keep training this run.',
+    'labels would change meaning. Train into a new run folder (--out DIR; runbooks --run NAME, notebooks RUN) or start over (resume: \'none\'), or give the old class list (data.classes) to keep training this run.',
   );
 }
 
