@@ -33,6 +33,7 @@ describe('monitors', () => {
     expect(resolveMonitor('x', 'val_acc', ['val_accuracy', 'train_loss'])).toBe('val_accuracy');
     expect(() => resolveMonitor('checkpoint.monitor', 'val_iou', detector)).toThrow(
       'checkpoint.monitor: "val_iou" is not a metric this run produces. It produces: train_loss, cls_loss, box_loss, acc, box_iou, val_loss, val_cls_loss, val_box_loss, val_acc, val_box_iou. Set checkpoint.monitor to one of them.');
+    expect(() => resolveMonitor('earlyStopping.monitor', 'val_iou', detector)).toThrow(/Set earlyStopping\.monitor \(--early-stop-monitor\) to one of them\.$/);
     expect(() => resolveMonitor('earlyStopping.monitor', 'val_acc', ['train_loss', 'acc'])).toThrow(/There is no validation in this run/);
   });
 

@@ -44,7 +44,8 @@ export function resolveMonitor(key: string, m: string, produced: readonly string
   if (same.length === 1) return same[0];
   const noVal = m.startsWith('val_') && !produced.some((p) => p.startsWith('val_'))
     ? ' There is no validation in this run (data.valFraction 0, validate false or an empty validation set).' : '';
-  throw new ConfigError(`${key}: "${m}" is not a metric this run produces.${noVal} It produces: ${produced.join(', ')}. Set ${key} to one of them.`);
+  const flag = key === 'earlyStopping.monitor' ? ' (--early-stop-monitor)' : '';
+  throw new ConfigError(`${key}: "${m}" is not a metric this run produces.${noVal} It produces: ${produced.join(', ')}. Set ${key}${flag} to one of them.`);
 }
 
 /**
