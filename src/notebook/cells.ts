@@ -8,7 +8,7 @@ import { listRemoteRuns, restore as restoreRun, type RemoteRun, type RestoreResu
 import { describeWebGpu, deviceReport } from '../engine/doctor.js';
 import { mountDrive, storeFromTarget, type MountOptions } from '../storage/mount.js';
 import type { Store } from '../storage/store.js';
-import type { Runbook, TrainConfigInput } from '../train/config.js';
+import { mergeStage, type Runbook, type TrainConfigInput } from '../train/config.js';
 import { MetricsLog } from '../train/metrics-log.js';
 import { train as trainRun, type TrainOptions, type TrainSummary } from '../train/run.js';
 import { firstUnfinishedStage, loadRunbook, overrideRunbook, runStage as runbookStage, stageIndex, stageOut, withRunName, type StageSummary } from '../train/runbook.js';
@@ -152,10 +152,10 @@ export async function runStage(stage: string | number, opts: StageOptions = {}):
   }
   const given: Record<string, unknown> = { ...opts.overrides };
   if (opts.epochs) given.epochs = opts.epochs;
-  if (opts.device) given.device = opts.device;
   if (opts.dataN) given.data = { ...(given.data as object), n: opts.dataN };
   const overrides = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined && v !== null && v !== ''));
-  const book: Runbook = { ...rb, stages: rb.stages.map((s, j) => (j === i ? { ...s, ...overrides, name: s.name } : s)) };
+  // objects merge into the stage's own (DATA_N keeps a stage's data.seed)
+  const book: Runbook = { ...rb, stages: rb.stages.map((s, j) => (j === i ? { ...mergeStage(s, overrides), name: s.name } : s)) };
   const backup = backupOption(opts.backup, remoteRunName(rb.stages[i]!.name, opts.run));
   return trainInCell(opts.train, backup, (o) => runbookStage(book, i, o));
 }
