@@ -8,15 +8,21 @@ TSC := $(NODE) node_modules/typescript/bin/tsc
 export ONNXRUNTIME_NODE_INSTALL := skip
 
 # Variables: DEVICE=cpu|webgpu|auto  DRIVE=<folder or drive:folder>  RUN=<name>  EPOCHS=<n>  DATA_N=<n>
+# Your own data: DATA=<image folder>  ANN=<annotations.csv>  IMG_SIZE=<n>  MODEL=<resnet18, … or ./file.ts#export>
 DEVICE ?= auto
 DRIVE ?=
 RUN ?=
 EPOCHS ?=
 DATA_N ?=
+DATA ?=
+ANN ?=
+IMG_SIZE ?=
+MODEL ?=
 # `make runs` / `make clean-checkpoints`: the runbook's stage runs, in runs/<RUN> (runs/glyphs by default).
 BASE ?= runs/$(or $(RUN),glyphs)
 RUNBOOK ?= runbooks/glyphs.json
-NBP = -p DEVICE=$(DEVICE) $(if $(DRIVE),-p DRIVE=$(DRIVE)) $(if $(RUN),-p RUN=$(RUN)) $(if $(EPOCHS),-p EPOCHS=$(EPOCHS)) $(if $(DATA_N),-p DATA_N=$(DATA_N))
+NBP = -p DEVICE=$(DEVICE) $(if $(DRIVE),-p DRIVE=$(DRIVE)) $(if $(RUN),-p RUN=$(RUN)) $(if $(EPOCHS),-p EPOCHS=$(EPOCHS)) $(if $(DATA_N),-p DATA_N=$(DATA_N)) \
+	$(if $(DATA),-p DATA=$(DATA)) $(if $(ANN),-p ANN=$(ANN)) $(if $(IMG_SIZE),-p IMG_SIZE=$(IMG_SIZE)) $(if $(MODEL),-p MODEL=$(MODEL))
 
 .PHONY: setup build typecheck test demo bench bench-setup runs clean-checkpoints kernel stage1 stage2 stage3 resume restore runbook gpu-pack
 
@@ -69,7 +75,7 @@ resume: setup
 
 # The same runbook without Jupyter, straight from the terminal.
 runbook: setup
-	$(DT) runbook $(RUNBOOK) --device $(DEVICE)
+	$(DT) runbook $(RUNBOOK) --device $(DEVICE) $(if $(RUN),--run $(RUN)) $(if $(DATA),--data $(DATA)) $(if $(ANN),--ann $(ANN)) $(if $(IMG_SIZE),--img-size $(IMG_SIZE)) $(if $(MODEL),--model $(MODEL))
 
 runs: setup
 	$(DT) runs --base $(BASE)

@@ -100,10 +100,10 @@ export function register(program: Command): void {
     .option('--run <name>', 'run name (default: the runbook\'s output folder)')
     .action(async (opts: { runbook: string; run?: string }) => {
       // Loaded here: the helpers pull in the trainer (onnxruntime), which `notebook run` does not need.
-      const { currentStage, stageNotebook } = await import('../notebook/index.js');
+      const { currentStage } = await import('../notebook/index.js');
       const c = await currentStage({ runbook: opts.runbook, run: opts.run || undefined });
       process.stderr.write(`[drivetrain] current stage: ${c.name}${c.allDone ? ' (all stages finished)' : c.started ? ' (in progress)' : ''}\n`);
-      console.log(stageNotebook(c.index));
+      console.log(c.notebook);
     });
   nb.command('clear')
     .description('Clear outputs and execution counts in place (before committing a notebook)')

@@ -18,7 +18,7 @@ export const int = (flag: string) => (v: string): number => {
 
 export interface TrainFlags {
   config?: string; epochs?: number; batch?: number; lr?: number; lrHead?: number; lrBackbone?: number;
-  momentum?: number; weightDecay?: number; freezeBackbone?: boolean; earlyStopMonitor?: string;
+  momentum?: number; weightDecay?: number; freezeBackbone?: boolean; freezeBn?: boolean; earlyStopMonitor?: string;
   earlyStopMinDelta?: number; earlyStopPatience?: number; out?: string; saveLast?: boolean;
   saveSteps?: number; saveIntervalS?: number; keepLast?: number; seed?: number; device?: string;
   resume?: string; gdriveBackup?: string; model?: string; optimizer?: string; maxSteps?: number;
@@ -84,6 +84,7 @@ export function configFromFlags(f: TrainFlags): TrainConfigInput {
     c.lrGroups = g;
   }
   if (f.freezeBackbone) c.freeze = [...new Set([...((c.freeze as string[] | undefined) ?? []), 'backbone'])];
+  if (f.freezeBn) c.freezeBn = true;
   if (f.earlyStopMonitor !== undefined || f.earlyStopMinDelta !== undefined || f.earlyStopPatience !== undefined) {
     const es = { ...(c.earlyStopping as Record<string, unknown> | undefined) };
     if (f.earlyStopMonitor !== undefined) es.monitor = f.earlyStopMonitor;

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { parseTrainConfig } from '../train/config.js';
 import { bytesArg, configFromFlags, int, num, type TrainFlags } from './train-flags.js';
 import { train, type TrainOptions } from '../train/run.js';
-import { formatStageTable, loadRunbook, runRunbook, runStage, stageIndex, summarizeRunbook, withRunName } from '../train/runbook.js';
+import { formatStageTable, loadRunbook, overrideRunbook, runRunbook, runStage, stageIndex, summarizeRunbook, withRunName, type RunbookOverrides } from '../train/runbook.js';
 
 const PROFILE_HELP = "write onnxruntime's profile of each engine session into this folder and print the slowest ops per step at the end (same as DRIVETRAIN_PROFILE=dir)";
 
@@ -26,6 +26,7 @@ export function register(program: Command): void {
     .option('--momentum <x>', 'SGD momentum', num('--momentum'))
     .option('--weight-decay <x>', 'weight decay', num('--weight-decay'))
     .option('--freeze-backbone', 'keep the backbone group fixed')
+    .option('--freeze-bn', "frozen groups' BatchNorm layers keep their running statistics (PyTorch: backbone.eval())")
     .option('--early-stop-monitor <metric>', 'metric for early stopping (e.g. train_loss, val_loss)')
     .option('--early-stop-min-delta <x>', 'minimum improvement', num('--early-stop-min-delta'))
     .option('--early-stop-patience <n>', 'epochs without improvement before stopping', int('--early-stop-patience'))
@@ -73,11 +74,16 @@ export function register(program: Command): void {
     .option('--stage <n>', 'run only this stage (index or name)')
     .option('--run <name>', 'named run: stages go to <runs>/<name>/<stage> instead of the runbook\'s folder')
     .option('--summary', 'print what each stage has reached so far; trains nothing')
+    .option('--data <dir>', "your images instead of the runbook's data (class sub-folders, images + --ann CSV, or YOLO images/ + labels/)")
+    .option('--ann <csv>', 'annotation CSV of --data: filename,class,x,y,w,h (or x1,y1,x2,y2) in pixels, or filename,class')
+    .option('--img-size <n>', 'resize images to N×N', int('--img-size'))
+    .option('--model <name>', "model instead of the runbook's (a built-in or your module ./file.ts#export)")
+    .addOption(new Option('--device <d>', 'execution provider of every stage').choices(['cpu', 'webgpu', 'auto']))
     .option('--gdrive-backup <dir>', 'back up checkpoints in the background to this folder')
     .option('--quiet', 'no progress output')
     .option('--profile <dir>', PROFILE_HELP)
-    .action(async (file: string, f: { stage?: string; run?: string; summary?: boolean; gdriveBackup?: string; quiet?: boolean; profile?: string }) => {
-      const rb = withRunName(loadRunbook(file), f.run);
+    .action(async (file: string, f: RunbookOverrides & { stage?: string; run?: string; summary?: boolean; gdriveBackup?: string; quiet?: boolean; profile?: string }) => {
+      const rb = overrideRunbook(withRunName(loadRunbook(file), f.run), f);
       if (f.summary) {
         const rows = await summarizeRunbook(rb);
         console.log(formatStageTable(f.stage !== undefined ? [rows[stageIndex(rb, f.stage)]!] : rows));

@@ -6,7 +6,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { blankImagesKeepingStats, writeImageSet } from '../../test/support/image-data.js';
-import { loadImageDataset, type ImageDatasetOptions } from './image-dataset.js';
+import { parseTrainConfig } from '../train/config.js';
+import { checkDecodedFits, decodedBytesLimit, loadImageDataset, type ImageDatasetOptions } from './image-dataset.js';
 import { diskDatasets } from './disk-datasets.js';
 import { resizeGeometry } from './image-decode.js';
 
@@ -121,5 +122,15 @@ describe('datasets from disk', () => {
     fs.mkdirSync(path.join(root, 'cls', 'x'), { recursive: true });
     fs.copyFileSync(path.join(root, 'broken.png'), path.join(root, 'cls', 'x', 'b.png'));
     await expect(load({ path: path.join(root, 'cls') })).rejects.toThrow(/cls\/x\/b\.png: x\/b\.png is not a readable image/);
+  });
+
+  it('data.size: images that would not fit in memory decoded fail before any is read, naming the size that fits', () => {
+    expect(() => checkDecodedFits(40, 3, 1024, 64e9)).not.toThrow();
+    expect(() => checkDecodedFits(50_000, 3, 1024, 64e9)).toThrow(
+      "data.size 1024: 50000 RGB images of 1024×1024 take 157.3 GB decoded, more than the 64.0 GB they may use here (half of this machine's memory); use --img-size 653 or less (data.size), or fewer images");
+    expect(() => checkDecodedFits(10_000_000, 1, 64, 1e8)).toThrow(/use fewer images \(or a machine with more memory\)$/);
+    expect(decodedBytesLimit()).toBeLessThanOrEqual(os.totalmem() / 2);
+    expect(() => parseTrainConfig({ epochs: 1, lr: 1, data: { path: 'imgs', size: 4096 } })).toThrow(/data\.size: images are resized to at most 1024×1024 pixels \(--img-size 1024 or less\)/);
+    expect(() => parseTrainConfig({ epochs: 1, lr: 1, data: { name: './mine.ts#shapes', size: 4 } })).toThrow(/data\.size: images are at least 8×8 pixels/);
   });
 });

@@ -5,6 +5,7 @@
 //
 // The built-in detector predicts one box per image, so an image with several boxes uses its
 // largest (by area; the first on ties), and that box's class is the image's label.
+import { constants } from 'node:buffer';
 import os from 'node:os';
 import path from 'node:path';
 import { TensorDataset, type Column } from './dataset.js';
@@ -124,6 +125,7 @@ async function decodeAll(src: Source, o: ImageDatasetOptions, resize: ResizeMode
   problems.check(summary);
   const oks = infos as ImageInfo[];
   const channels = o.channels === 1 || o.channels === 3 ? o.channels : oks.every((i) => i.grayscale) ? 1 : 3;
+  checkDecodedFits(src.items.length, channels, o.size);
   const per = channels * o.size * o.size;
   const pixels = new Uint8Array(src.items.length * per);
   let done = 0, lastLog = performance.now();
@@ -138,6 +140,21 @@ async function decodeAll(src: Source, o: ImageDatasetOptions, resize: ResizeMode
   });
   problems.check(summary);
   return { channels, labels, boxes: src.task === 'detection' ? boxes : null, pixels };
+}
+
+/** Bytes the decoded images may take: half of this machine's memory, and no more than one typed array holds. */
+export function decodedBytesLimit(): number {
+  return Math.min(constants.MAX_LENGTH, os.totalmem() / 2);
+}
+
+/** `n` images of `channels` × `size`² bytes that would not fit `limit`: an error naming the sizes and the data.size that fits. */
+export function checkDecodedFits(n: number, channels: number, size: number, limit = decodedBytesLimit()): void {
+  const bytes = n * channels * size * size;
+  if (bytes <= limit) return;
+  const gb = (b: number) => `${(b / 1e9).toFixed(1)} GB`;
+  const fits = Math.floor(Math.sqrt(limit / (n * channels)));
+  const fix = fits >= 8 ? `use --img-size ${fits} or less (data.size), or fewer images` : 'use fewer images (or a machine with more memory)';
+  throw new DataError(`data.size ${size}: ${n} ${channels === 1 ? 'grayscale' : 'RGB'} images of ${size}×${size} take ${gb(bytes)} decoded, more than the ${gb(limit)} they may use here (half of this machine's memory); ${fix}`);
 }
 
 /** uint8 → float32 as (v / 255 − mean) / std per channel; plain v / 255 without mean/std. */
@@ -202,6 +219,7 @@ export async function loadImageDataset(o: ImageDatasetOptions): Promise<ImageDat
   problems.check(summary);
   for (const n of src.notes) o.log?.(n);
   if (!src.items.length) throw new DataError(`${shown(src.ann ?? root)}: no usable images`);
+  checkDecodedFits(src.items.length, o.channels === 3 ? 3 : 1, o.size); // before reading any image header (the channels are a lower bound here)
   const { d, inputs, file, hit, reason, decodeSeconds } = await cachedOrDecoded(src, o, resize, problems, summary);
   const n = src.items.length;
   const columns: Record<string, Column> = {

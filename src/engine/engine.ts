@@ -132,6 +132,13 @@ export class Engine {
     return Object.fromEntries(this.plan.optimizer.groups.map((g) => [g.name, [...g.params]]));
   }
 
+  /** Metric names of step() (`loss`, the loss's metrics, `grad_norm` when emitted) and of evaluate() (the loss's only). */
+  get metricNames(): { train: string[]; eval: string[] } {
+    const train = [...this.sessions].find(([k]) => k.startsWith('train'))?.[1].metrics ?? [];
+    const o = this.options, gradNorm = o.clipGradNorm !== undefined ? o.gradNormMetric ?? true : !!o.gradNormMetric;
+    return { train: [...train], eval: train.filter((n) => !(gradNorm && n === 'grad_norm')) };
+  }
+
   /** Where the dataset given as `data` lives ('resident' or 'streamed'); undefined without `data`. */
   get dataPlacement(): DataPlacement | undefined {
     return this.data?.placement;

@@ -41,6 +41,11 @@ export interface GraphSpec {
   /** Emit `grad_norm` (pre-clip) as a metric (default: when clipping). */
   gradNormMetric?: boolean;
   /**
+   * Module paths (prefixes such as a frozen group `backbone`) whose BatchNorm layers normalise with
+   * their running statistics and keep them in the train step, as PyTorch's `backbone.eval()`.
+   */
+  heldBatchNorm?: string[];
+  /**
    * Batch inputs fed to the model (default: every input the loss does not read). May overlap the
    * loss targets (an autoencoder reads `x` and reconstructs it); other declared inputs are ignored.
    */
@@ -95,7 +100,8 @@ export function planState(spec: GraphSpec): StatePlan {
 class Ctx implements ForwardContext {
   readonly bufferUpdates = new Map<string, string>();
   readonly rngUpdates = new Map<string, string>();
-  constructor(readonly training: boolean) {}
+  constructor(readonly training: boolean, private readonly held: readonly string[] = []) {}
+  holdsBatchNorm(path: string) { return this.held.some((p) => path === p || path.startsWith(`${p}.`)); }
   param(n: string) { return `param.${n}`; }
   buffer(n: string) { return `buffer.${n}`; }
   updateBuffer(n: string, v: string) {
@@ -204,7 +210,7 @@ export function buildTrainGraph(spec: GraphSpec, plan: StatePlan, batchSize: num
   for (const d of plan.decls) g.input(d.name, d.dtype, d.shape);
   for (const gr of plan.optimizer.groups) g.input(`lr.${gr.name}`, 'float32', []);
   for (const h of plan.optimizer.hostScalars) g.input(h.name, 'float32', []);
-  const ctx = new Ctx(true);
+  const ctx = new Ctx(true, spec.heldBatchNorm);
   const outputs = runModel(g, spec, plan, batch, ctx);
   const { loss, metrics } = spec.loss.build({ g, outputs, batch });
   if (g.shape(loss).length !== 0) throw new Error(`the loss must be a scalar, got [${g.shape(loss)}]`);

@@ -36,6 +36,8 @@ export interface ForwardContext {
   /** Graph value holding RNG state `fullName`. */
   rng(fullName: string): string;
   updateRng(fullName: string, value: string): void;
+  /** Optional: true when the BatchNorm layer at `modulePath` normalises with its running statistics and keeps them while training (PyTorch: `bn.eval()`). */
+  holdsBatchNorm?(modulePath: string): boolean;
 }
 
 export class ShapeError extends Error {}

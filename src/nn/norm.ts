@@ -37,7 +37,7 @@ export interface BatchNorm2dOptions {
   affine?: boolean;
 }
 
-/** BatchNorm over [N, C, …]; buffers `running_mean`, `running_var` (PyTorch names). */
+/** BatchNorm over [N, C, …]; buffers `running_mean`, `running_var` (PyTorch names). A held layer (ForwardContext.holdsBatchNorm) trains in its eval form. */
 export class BatchNorm2d extends Module {
   readonly eps: number;
   readonly momentum: number;
@@ -62,7 +62,7 @@ export class BatchNorm2d extends Module {
     const gamma = this.affine ? this.paramValue(ctx, 'weight') : undefined;
     const beta = this.affine ? this.paramValue(ctx, 'bias') : undefined;
     const rm = this.buf(ctx, 'running_mean'), rv = this.buf(ctx, 'running_var');
-    if (ctx.training) {
+    if (ctx.training && !ctx.holdsBatchNorm?.(this.path)) {
       const r = batchNormTraining(g, x, gamma, beta, rm, rv, { momentum: this.momentum, eps: this.eps, scope });
       this.setBuf(ctx, 'running_mean', r.newRunningMean);
       this.setBuf(ctx, 'running_var', r.newRunningVar);

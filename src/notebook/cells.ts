@@ -8,13 +8,14 @@ import { listRemoteRuns, restore as restoreRun, type RemoteRun, type RestoreResu
 import { describeWebGpu, deviceReport } from '../engine/doctor.js';
 import { mountDrive, storeFromTarget, type MountOptions } from '../storage/mount.js';
 import type { Store } from '../storage/store.js';
-import type { Runbook, TrainConfigInput } from '../train/config.js';
+import { mergeStage, type Runbook, type TrainConfigInput } from '../train/config.js';
 import { MetricsLog } from '../train/metrics-log.js';
 import { train as trainRun, type TrainOptions, type TrainSummary } from '../train/run.js';
-import { firstUnfinishedStage, loadRunbook, runStage as runbookStage, stageIndex, stageOut, withRunName, type StageSummary } from '../train/runbook.js';
+import { firstUnfinishedStage, loadRunbook, overrideRunbook, runStage as runbookStage, stageIndex, stageOut, withRunName, type StageSummary } from '../train/runbook.js';
+import { notebookStageIndices } from '../train/stage-notebooks.js';
 import type { BackupOption } from '../train/backup-link.js';
 import { inNotebook, show, showHtml } from './display.js';
-import { cellError, userError } from './errors.js';
+import { cellError, stageNotebook, userError } from './errors.js';
 import { escapeHtml, fmtCell, htmlTable, textTable, type Cell } from './html.js';
 import { notebookProgress } from './progress.js';
 import { mountedStore, requireMountedStore, setMountedStore } from './session.js';
@@ -64,9 +65,22 @@ export function remoteRunName(stage: string, run?: string): string {
   return run ? `${run}-${stage}` : stage;
 }
 
-/** Index and name of the first stage that has not finished (the last stage when all have). */
-export async function currentStage(opts: { runbook?: string; run?: string } = {}): Promise<{ index: number; name: string; started: boolean; allDone: boolean }> {
-  return firstUnfinishedStage(loadBook(opts.runbook, opts.run));
+/** Index and name of the first stage that has not finished (the last stage when all have), and the notebook that runs it. */
+export async function currentStage(opts: { runbook?: string; run?: string } = {}): Promise<{ index: number; name: string; started: boolean; allDone: boolean; notebook: string }> {
+  const rb = loadBook(opts.runbook, opts.run);
+  const c = await firstUnfinishedStage(rb);
+  return { ...c, notebook: stageNotebook(c.index, rb.stages.length) };
+}
+
+/**
+ * The stages stage notebook `k` (1–3) runs, in order, from the runbook: its last three stages are
+ * stages 1, 2 and 3; earlier ones (e.g. pre-training) run in 01-stage1 before its own.
+ */
+export function notebookStages(k: number, opts: { runbook?: string; run?: string } = {}): string[] {
+  const rb = loadBook(opts.runbook, opts.run);
+  const names = notebookStageIndices(rb.stages.length, k).map((i) => rb.stages[i]!.name);
+  if (!names.length) throw userError(`runbook ${rb.name} has ${rb.stages.length} stage${rb.stages.length > 1 ? 's' : ''} (${rb.stages.map((st) => st.name).join(', ')}), which ${rb.stages.length > 1 ? 'run' : 'runs'} in the notebooks before 0${k}-stage${k}: nothing to train here`);
+  return names;
 }
 
 /**
@@ -111,6 +125,14 @@ export interface StageOptions {
   device?: string;
   /** Number of generated samples (0 or unset: the runbook's); small values make quick test runs. */
   dataN?: number;
+  /** Your images (a folder: class sub-folders, images + `ann` CSV, or YOLO images/ + labels/) instead of the runbook's data ('' or unset: the runbook's). */
+  data?: string;
+  /** The annotation CSV of `data` (filename,class,x,y,w,h in pixels, or filename,class). */
+  ann?: string;
+  /** Image side the images are resized to (0 or unset: the runbook's, default 32). */
+  imgSize?: number;
+  /** A model instead of the runbook's: a built-in name (resnet18, glyph, …) or your module './models/mine.ts#detector'. */
+  model?: string;
   /** Further train-config keys replacing the stage's (e.g. { lr: 0.01 }). */
   overrides?: Record<string, unknown>;
   /** Back up to the mounted store (default: when mount() ran). */
@@ -121,7 +143,7 @@ export interface StageOptions {
 
 /** Runs one runbook stage with live progress; resumes automatically from the newest checkpoint. */
 export async function runStage(stage: string | number, opts: StageOptions = {}): Promise<StageSummary> {
-  const rb = loadBook(opts.runbook, opts.run);
+  const rb = overrideRunbook(loadBook(opts.runbook, opts.run), opts);
   let i: number;
   try {
     i = stageIndex(rb, stage);
@@ -130,10 +152,10 @@ export async function runStage(stage: string | number, opts: StageOptions = {}):
   }
   const given: Record<string, unknown> = { ...opts.overrides };
   if (opts.epochs) given.epochs = opts.epochs;
-  if (opts.device) given.device = opts.device;
   if (opts.dataN) given.data = { ...(given.data as object), n: opts.dataN };
   const overrides = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined && v !== null && v !== ''));
-  const book: Runbook = { ...rb, stages: rb.stages.map((s, j) => (j === i ? { ...s, ...overrides, name: s.name } : s)) };
+  // objects merge into the stage's own (DATA_N keeps a stage's data.seed)
+  const book: Runbook = { ...rb, stages: rb.stages.map((s, j) => (j === i ? { ...mergeStage(s, overrides), name: s.name } : s)) };
   const backup = backupOption(opts.backup, remoteRunName(rb.stages[i]!.name, opts.run));
   return trainInCell(opts.train, backup, (o) => runbookStage(book, i, o));
 }

@@ -3,6 +3,7 @@
 // notebook to run first; anything else keeps its stack, prefixed with what failed.
 import { isUserError, UserError } from '../errors.js';
 import { StageOrderError } from '../train/config.js';
+import { stageNotebookFile, stageNotebookNumber } from '../train/stage-notebooks.js';
 
 /** A user error as a cell shows it. */
 export class DrivetrainError extends UserError {}
@@ -13,15 +14,14 @@ export function userError(message: string): Error {
   return e;
 }
 
-/** The notebook that runs stage `index` of the default runbook (stage 0 runs inside 01-stage1). */
-export function stageNotebook(index: number): string {
-  const n = Math.max(1, index);
-  return `notebooks/0${n}-stage${n}.ipynb`;
+/** The notebook that runs stage `index` of a runbook of `count` stages (default: the 4 of runbooks/glyphs.json; see stage-notebooks.ts). */
+export function stageNotebook(index: number, count = 4): string {
+  return stageNotebookFile(stageNotebookNumber(count, index));
 }
 
 /** What a cell throws for `e`, decided by its class. */
 export function cellError(e: unknown, what: string): Error {
-  if (e instanceof StageOrderError) return userError(`${e.message}. In notebooks: run ${stageNotebook(e.needsStage)} first.`);
+  if (e instanceof StageOrderError) return userError(`${e.message}. In notebooks: run ${stageNotebook(e.needsStage, e.stageCount)} first.`);
   if (isUserError(e)) return userError(e.message);
   const err = e instanceof Error ? e : new Error(String(e));
   err.message = `${what} failed: ${err.message}`;

@@ -1,6 +1,6 @@
 // Notebook helpers. In a cell: `import { mount, restore, runStage, results, runs, status } from './src/notebook';`
 export {
-  mount, restore, runStage, train, results, runs, status, currentStage, stageFinished, stageNotebook, loadBook, remoteRunName, epochHistory, userError, DrivetrainError,
+  mount, restore, runStage, train, results, runs, status, currentStage, notebookStages, stageFinished, stageNotebook, loadBook, remoteRunName, epochHistory, userError, DrivetrainError,
   DEFAULT_RUNBOOK, type StageOptions,
 } from './cells.js';
 export { inNotebook, show, showHtml, showSvg, LiveDisplay, type MimeBundle } from './display.js';

@@ -15,10 +15,34 @@ describe('train config', () => {
     expect(configHash(parseTrainConfig({ epochs: 3, lr: 0.02 }))).not.toBe(h);
     expect(configHash(parseTrainConfig({ lr: 0.01, epochs: 3, lrGroups: { head: 1, backbone: 2 } })))
       .toBe(configHash(parseTrainConfig({ epochs: 3, lr: 0.01, lrGroups: { backbone: 2, head: 1 } })));
-    // keys added later (modelOptions, initMap, data.options) change the hash only when set, so older runs resume quietly
-    expect(h).toBe('c053cb30bcf0375a');
+    // keys added later (modelOptions, initMap, freezeBn, data.options) change the hash only when set, so older runs resume quietly
+    expect(h).toBe('287932a3accfd542');
     expect(configHash(parseTrainConfig({ epochs: 3, lr: 0.01, modelOptions: { width: 8 } }))).not.toBe(h);
     expect(configHash(parseTrainConfig({ epochs: 3, lr: 0.01, initMap: { '': 'backbone.' } }))).not.toBe(h);
+  });
+
+  it('a new config key with a default, data keys the source does not read and data at its defaults leave the hash alone', () => {
+    const c = parseTrainConfig({ epochs: 3, lr: 0.01 });
+    const h = configHash(c);
+    // what parsing gives once a key with a default is added (top level, in data, in augment)
+    expect(configHash({ ...c, someNewKey: 'x', data: { ...c.data, someNewKey: 3, augment: { hflip: 0, translate: 0, brightness: 0, contrast: 0, someNewKey: 0 } } } as typeof c)).toBe(h);
+    expect(configHash(parseTrainConfig({ epochs: 3, lr: 0.01, data: { n: 4096, size: 32 }, batchSize: 32 }))).toBe(h); // the defaults, written out
+    expect(configHash(parseTrainConfig({ epochs: 3, lr: 0.01, freezeBn: false }))).toBe(h);
+    const disk = (data: object) => configHash(parseTrainConfig({ epochs: 3, lr: 0.01, data: { path: 'imgs', ann: 'a.csv', size: 64, ...data } }));
+    expect(disk({ noise: [0.1, 0.2], clutter: 3, n: 99 })).toBe(disk({})); // glyph keys: unused by images from disk
+    expect(new Set([disk({}), disk({ path: 'other' }), disk({ size: 96 }), disk({ seed: 2 }), disk({ augment: { hflip: 0.5 } }), disk({ classes: ['a', 'b'] })]).size).toBe(6);
+  });
+
+  it("covers the model's parameter names and shapes and the data's class list", () => {
+    const c = parseTrainConfig({ epochs: 3, lr: 0.01 });
+    const id = { params: { 'backbone.fc.weight': [16, 1024], 'head.cls.weight': [12, 16] }, data: { classes: ['a', 'b'], samples: 100, channels: 1 } };
+    const h = configHash(c, id);
+    expect(h).not.toBe(configHash(c));
+    expect(configHash(c, { ...id, params: { ...id.params, 'head.cls.weight': [13, 16] } })).not.toBe(h);
+    expect(configHash(c, { ...id, params: { 'backbone.fc2.weight': [16, 1024], 'head.cls.weight': [12, 16] } })).not.toBe(h);
+    expect(configHash(c, { ...id, data: { ...id.data, classes: ['b', 'a'] } })).not.toBe(h);
+    expect(configHash(c, { ...id, data: { ...id.data, samples: 101 } })).not.toBe(h);
+    expect(configHash(c, { params: { 'head.cls.weight': [12, 16], 'backbone.fc.weight': [16, 1024] }, data: { samples: 100, channels: 1, classes: ['a', 'b'] } })).toBe(h);
   });
 
   it('names the key path of every problem', () => {

@@ -54,7 +54,7 @@ export const DataSchema = z.object({
   /** Glyph generation and the train/validation split. */
   seed: z.number().int().nonnegative().default(0),
   /** Image side: glyphs 32–64; images from disk are resized to size × size (`--img-size`). */
-  size: z.number().int().min(8).max(1024).default(32),
+  size: z.number().int().min(8, 'images are at least 8×8 pixels (--img-size 8 or more)').max(1024, 'images are resized to at most 1024×1024 pixels (--img-size 1024 or less)').default(32),
   /** Glyph pixel noise: standard deviation range as a fraction of full scale. */
   noise: z.tuple([z.number().min(0), z.number().min(0)]).default([0.03, 0.12]),
   /** Glyphs: up to this many faint distractor strokes per image. */
@@ -107,6 +107,8 @@ export const TrainConfigSchema = z.object({
   weightDecay: z.number().nonnegative().default(0),
   /** Parameter groups held fixed, e.g. `["backbone"]`. */
   freeze: z.array(z.string()).default([]),
+  /** BatchNorm layers of the frozen groups keep their running statistics and normalise with them (PyTorch: `backbone.eval()`). */
+  freezeBn: z.boolean().default(false),
   schedule: ScheduleSchema.default({ type: 'constant', warmupSteps: 0 }),
   earlyStopping: EarlyStopSchema.nullable().default(null),
   checkpoint: CheckpointPolicySchema.default(CheckpointPolicySchema.parse({})),
@@ -205,7 +207,8 @@ export class ConfigError extends UserError {}
 
 /** A runbook stage that starts from an earlier stage's best checkpoint, which does not exist yet. */
 export class StageOrderError extends ConfigError {
-  constructor(message: string, readonly needsStage: number) {
+  /** `stageCount`: the runbook's number of stages (which notebook runs `needsStage` depends on it). */
+  constructor(message: string, readonly needsStage: number, readonly stageCount?: number) {
     super(message);
   }
 }
@@ -246,7 +249,40 @@ function optionalKeys(c: TrainConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (Object.keys(c.modelOptions).length) out.modelOptions = c.modelOptions;
   if (c.initMap) out.initMap = c.initMap;
+  if (c.freezeBn) out.freezeBn = true;
   return out;
+}
+
+/** The data keys each source reads (others are unused there and not hashed). */
+const DATA_KEYS = {
+  disk: ['path', 'ann', 'format', 'size', 'channels', 'resize', 'mean', 'std', 'classes', 'valFraction', 'seed'],
+  glyphs: ['name', 'n', 'seed', 'size', 'noise', 'clutter', 'valFraction'],
+  mnist: ['name', 'n', 'valFraction'],
+  module: ['name', 'n', 'seed', 'size', 'valFraction', 'options'],
+} as const;
+
+let dataDefaults: Record<string, unknown> | undefined;
+
+/** The data keys the run's source reads, without those at their default (so a new key with a default leaves old hashes alone). */
+function hashedData(d: TrainConfig['data']): Record<string, unknown> {
+  const source = d.path !== undefined ? 'disk' : d.name === 'glyphs' || d.name === 'mnist' ? d.name : 'module';
+  dataDefaults ??= DataSchema.parse({}) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of DATA_KEYS[source]) {
+    const v = (d as Record<string, unknown>)[k];
+    if (v !== undefined && JSON.stringify(v) !== JSON.stringify(dataDefaults[k])) out[k] = v;
+  }
+  const augment = Object.entries(d.augment ?? {}).filter(([, v]) => v !== 0);
+  if (augment.length) out.augment = Object.fromEntries(augment);
+  return out;
+}
+
+/** What a run is beyond its config, hashed with it: the model's parameters and the data as loaded. */
+export interface RunIdentity {
+  /** Parameter name → shape. */
+  params: Record<string, number[]>;
+  /** The class list in label order, the number of samples and, for images, their channels. */
+  data: { classes: string[]; samples: number; channels?: number };
 }
 
 function canonical(v: unknown): unknown {
@@ -256,12 +292,17 @@ function canonical(v: unknown): unknown {
 }
 
 /**
- * Hash of what determines the training trajectory (model, data, optimizer, learning rates,
- * schedule, seed, batch size, freezing). Not hashed: epochs, early stopping, checkpoint policy,
- * out, resume, device, threads, maxSteps — changing those and resuming is legitimate.
+ * Hash of what determines the training trajectory (model and its parameter shapes, the data the
+ * source reads and its class list, optimizer, learning rates, schedule, seed, batch size,
+ * freezing). Not hashed: epochs, early stopping, checkpoint policy, out, resume, device,
+ * threads, maxSteps — changing those and resuming is legitimate — nor data keys the source does
+ * not read or that are at their default.
  */
-export function configHash(c: TrainConfig): string {
+export function configHash(c: TrainConfig, identity?: RunIdentity): string {
   const { model, batchSize, optimizer, lr, lrGroups, momentum, weightDecay, freeze, schedule, seed, initFrom, initGroups } = c;
-  const json = JSON.stringify(canonical({ model, data: c.data, batchSize, optimizer, lr, lrGroups, momentum, weightDecay, freeze, schedule, seed, initFrom, initGroups, ...optionalKeys(c) }));
+  const json = JSON.stringify(canonical({
+    model, data: hashedData(c.data), batchSize, optimizer, lr, lrGroups, momentum, weightDecay, freeze, schedule, seed, initFrom, initGroups,
+    ...optionalKeys(c), ...(identity ? { params: identity.params, dataset: identity.data } : {}),
+  }));
   return crypto.createHash('sha256').update(json).digest('hex').slice(0, 16);
 }

@@ -46,6 +46,7 @@ export async function createEngine(spec: ModelSpec, cfg: TrainConfig, sample: Ba
     model: spec.model, loss: spec.loss, optimizer, inputs, batchSize: cfg.batchSize,
     device: cfg.device, threads: cfg.threads, seed: cfg.seed,
     frozen: cfg.freeze.length ? cfg.freeze : undefined,
+    heldBatchNorm: cfg.freezeBn ? cfg.freeze : undefined,
     groups: groups.map((name) => ({ name, params: name })),
     data: data ? { tensors: residentTensors(data, used) } : undefined,
   });
@@ -63,9 +64,11 @@ export async function createEngine(spec: ModelSpec, cfg: TrainConfig, sample: Ba
       throw e;
     }
   };
+  const names = engine.metricNames;
   return {
     engine,
     groups,
+    metricNames: { train: names.train.map((k) => spec.rename[k] ?? k), eval: names.eval.map((k) => spec.rename[k] ?? k) },
     device: engine.device,
     step: (batch, hyper) => trainStep(() => engine.step(pick(batch)), hyper.lr),
     async evaluate(batch: Batch) { return rename(await engine.evaluate(pick(batch))); },

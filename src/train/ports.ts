@@ -17,6 +17,8 @@ export interface LoopEngine {
    * to the host between the next steps); the loop hands `tensors` to the checkpoint manager as is.
    */
   snapshotState?(): Promise<{ tensors: Promise<TensorMap> }>;
+  /** Metric names of step() and evaluate() (renamed as the loop sees them): monitors are checked against them before the first step. */
+  metricNames?: { train: string[]; eval: string[] };
   /** Where the engine runs ('cpu', 'webgpu'): recorded in checkpoints, so a resume can say it moved. */
   device?: string;
   setState(tensors: TensorMap, opts?: { weightsOnly?: boolean; strict?: boolean }): void | Promise<void>;

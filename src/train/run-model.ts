@@ -14,7 +14,7 @@ import type { DeviceRequest } from '../engine/backend.js';
 import { InferenceEngine } from '../engine/inference.js';
 import type { Batch } from '../data/dataset.js';
 import type { DType, TensorMap } from '../tensor.js';
-import { TrainConfigSchema, type TrainConfig } from './config.js';
+import { TrainConfigSchema, type RunIdentity, type TrainConfig } from './config.js';
 import type { Preprocess } from './data-source.js';
 import type { ModelSpec } from './detector.js';
 import { modelContext, resolveModel } from './models.js';
@@ -47,6 +47,13 @@ export function runModelInfo(cfg: TrainConfig, spec: ModelSpec, sample: Batch, c
     version: 1, config: cfg, modelFile: absRef(cfg.model), dataFile: absRef(cfg.data.name), classNames, task: spec.task ?? null,
     input: col(spec.input), targets: spec.loss.targets.filter((t) => sample[t]).map(col), preprocess, custom,
   };
+}
+
+/** The model's parameter shapes and the data as loaded, hashed with the config (configHash). */
+export function runIdentity(spec: ModelSpec, data: { train: { length: number }; val?: { length: number }; classNames: string[]; image?: { channels: number } }): RunIdentity {
+  const params = Object.fromEntries(spec.model.parameters().map((p) => [p.name, p.shape]));
+  const samples = data.train.length + (data.val?.length ?? 0);
+  return { params, data: { classes: data.classNames, samples, ...(data.image ? { channels: data.image.channels } : {}) } };
 }
 
 /** The manager as the loop sees it, adding `info` to every checkpoint's state (extra.model). */

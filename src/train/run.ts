@@ -14,8 +14,9 @@ import { createEngine } from './engine-adapter.js';
 import { Emitter, type EventListener } from './events.js';
 import { initWeights } from './init-weights.js';
 import { MetricsLog } from './metrics-log.js';
+import { checkResumeClasses, heldBatchNormNote, preflight } from './preflight.js';
 import { resolveModel, type ModelSpec } from './models.js';
-import { runModelInfo, withRunInfo } from './run-model.js';
+import { runIdentity, runModelInfo, withRunInfo } from './run-model.js';
 import { terminalRenderer } from './progress.js';
 import { Trainer, type TrainerHooks, type TrainerSummary } from './trainer.js';
 import { startRunBackup, type BackupOption, type RunBackup } from './backup-link.js';
@@ -96,7 +97,7 @@ function handleSignals(manager: CheckpointManager, events: Emitter): () => void 
 }
 
 export async function train(config: TrainConfigInput | TrainConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
-  const cfg = parseTrainConfig(config);
+  let cfg = parseTrainConfig(config);
   if (cfg.initFrom && /\.(pth|pt|bin|ckpt|tar)$/i.test(cfg.initFrom)) throw new Error(`initFrom: ${pthMessage(cfg.initFrom)}`); // before any data is built
   const events = new Emitter(opts.render ? terminalRenderer() : undefined, opts.onEvent);
   const warn = (m: string) => events.emit({ type: 'log', message: m });
@@ -107,6 +108,9 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
   const engine = await createEngine(spec, cfg, sample, residentBase(data.train, warn)); // in-memory data: held by the engine
   let manager: CheckpointManager;
   try {
+    cfg = preflight(cfg, engine, data.val, warn); // monitors by the names the run produces, before the manager keeps a best by them
+    const held = heldBatchNormNote(cfg, spec.model);
+    if (held) warn(held);
     manager = await CheckpointManager.open(cfg.out, checkpointOptions(cfg), { warn, experiment: opts.stage, ...opts.checkpointDeps });
   } catch (e) {
     await engine.dispose();
@@ -121,6 +125,7 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
     backup = opts.backup ? await startRunBackup(opts.backup, manager, events) : null;
     const choice = await resolveResume(manager.runDir, cfg.resume, { warn });
     const resume = choice ? await loadCheckpoint(choice.dir) : null;
+    if (resume) checkResumeClasses(resume.dir, resume.state, data.classNames);
     if (!resume && cfg.initFrom) events.emit({ type: 'log', message: await initWeights(engine.engine, { initFrom: cfg.initFrom, initGroups: cfg.initGroups, initMap: cfg.initMap }) });
     log.truncateAfter(resume?.state.globalStep ?? 0);
     const metricsLog: TrainerHooks = {
@@ -130,7 +135,7 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
     const s = await new Trainer({
       config: cfg, engine, train: data.train, val: data.val, events, groups: engine.groups,
       checkpoints: withRunInfo(manager, runModelInfo(cfg, spec, sample, data.classNames, data.preprocess, opts.model !== undefined)),
-      stop: opts.signal, stage: opts.stage, resume: resume ? { dir: resume.dir, tensors: resume.tensors, state: resume.state } : null,
+      identity: runIdentity(spec, data), stop: opts.signal, stage: opts.stage, resume: resume ? { dir: resume.dir, tensors: resume.tensors, state: resume.state } : null,
       hooks: [metricsLog, ...(opts.hooks ?? [])],
     }).run();
     await backup?.flush();

@@ -62,7 +62,7 @@ export async function stageConfig(rb: Runbook, i: number): Promise<TrainConfig> 
     const prev = rb.stages[i - 1];
     const best = await bestCheckpoint(stageOut(rb, i - 1));
     if (!best) {
-      throw new StageOrderError(`stage ${i} (${name}) starts from the best checkpoint of stage ${i - 1} (${prev.name}), which has none yet in ${stageOut(rb, i - 1)}: run stage ${i - 1} first (drivetrain runbook <file> --stage ${i - 1})`, i - 1);
+      throw new StageOrderError(`stage ${i} (${name}) starts from the best checkpoint of stage ${i - 1} (${prev.name}), which has none yet in ${stageOut(rb, i - 1)}: run stage ${i - 1} first (drivetrain runbook <file> --stage ${i - 1})`, i - 1, rb.stages.length);
     }
     init = best;
   } else if (spec && spec !== 'none') {
@@ -114,6 +114,42 @@ export function withRunName(rb: Runbook, run?: string): Runbook {
   return { ...rb, out: path.join(path.dirname(rb.out), run) };
 }
 
+/** What replaces a runbook's data and model (CLI flags, notebook parameters); unset or '' / 0: the runbook's. */
+export interface RunbookOverrides {
+  /** Your images (data.path): the runbook's dataset keys (name, n, noise, clutter, options, path, ann, format, classes) give way. */
+  data?: string;
+  ann?: string;
+  imgSize?: number;
+  model?: string;
+  /** cpu | webgpu | auto for every stage. */
+  device?: string;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const OTHER_DATASET = ['name', 'n', 'noise', 'clutter', 'options', 'path', 'ann', 'format', 'classes'];
+
+/** The runbook with `o` in its defaults for every stage (stages' own values for those keys give way). */
+export function overrideRunbook(rb: Runbook, o: RunbookOverrides): Runbook {
+  const given = { path: o.data || undefined, ann: o.ann || undefined, size: o.imgSize || undefined };
+  const set = Object.entries(given).filter(([, v]) => v !== undefined);
+  const top = Object.entries({ model: o.model, device: o.device }).filter(([, v]) => v);
+  if (!set.length && !top.length) return rb;
+  const data = (d: unknown, isDefaults: boolean): unknown => {
+    if (!isDefaults && !isObject(d)) return d;
+    const out: Record<string, unknown> = { ...(isObject(d) ? d : {}) };
+    for (const k of given.path ? OTHER_DATASET : []) delete out[k];
+    for (const [k, v] of set) if (isDefaults) out[k] = v; else delete out[k];
+    return out;
+  };
+  const stage = (s: Record<string, unknown>, isDefaults: boolean) => {
+    const out: Record<string, unknown> = { ...s };
+    if (set.length && (isDefaults || 'data' in s)) out.data = data(s.data, isDefaults);
+    for (const [k, v] of top) if (isDefaults) out[k] = v; else delete out[k];
+    return out;
+  };
+  return { ...rb, defaults: stage(rb.defaults, true), stages: rb.stages.map((s) => stage(s, false) as Runbook['stages'][number]) };
+}
+
 /** The state of a run folder's newest valid checkpoint, and how that run ended (null: it goes on). */
 export async function stageProgress(runDir: string): Promise<{ state: TrainState; finished: DoneReason | null } | null> {
   const choice = await selectResume(runDir, { warn: () => {} }).catch(() => null);
@@ -159,9 +195,16 @@ export async function summarizeRunbook(rb: Runbook | string): Promise<StageSumma
   return rows;
 }
 
-/** A plain-text table of stage results: key validation metrics at the stage's first → last epoch. */
+/** The metrics the stages produced, for the table's columns: the validation ones (else the training ones), in name order. */
+export function stageTableColumns(rows: StageSummary[]): string[] {
+  const names = new Set(rows.flatMap((r) => [...Object.keys(r.first ?? {}), ...Object.keys(r.last ?? {})]));
+  const val = [...names].filter((n) => n.startsWith('val_'));
+  return (val.length ? val : [...names]).sort();
+}
+
+/** A plain-text table of stage results: the metrics the stages produced, at each stage's first → last epoch. */
 export function formatStageTable(rows: StageSummary[]): string {
-  const cols = ['val_acc', 'val_box_iou', 'val_box_loss', 'val_loss'];
+  const cols = stageTableColumns(rows);
   const head = ['stage', 'status', 'epochs', ...cols.map((c) => `${c} (first → last)`), 'time'];
   const cell = (r: StageSummary, c: string) => {
     const a = r.first?.[c], b = r.last?.[c];

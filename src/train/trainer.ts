@@ -11,8 +11,9 @@ import { ResumableSampler, sequentialBatches } from '../data/sampler.js';
 import type { CheckpointKind } from '../checkpoint/manifest.js';
 import { isImprovement, type SaveDecision } from '../checkpoint/policy.js';
 import type { TrainState, TrainStateInput } from '../checkpoint/state.js';
-import type { TrainConfig } from './config.js';
+import type { RunIdentity, TrainConfig } from './config.js';
 import { configHash } from './config.js';
+import { preflight } from './preflight.js';
 import { initialEarlyStop, updateEarlyStop, type EarlyStopState } from './early-stop.js';
 import type { DoneReason, Emitter, Metrics } from './events.js';
 import type { LoopCheckpoints, LoopEngine, ResumePoint } from './ports.js';
@@ -55,6 +56,8 @@ export interface TrainerOptions {
   stage?: string;
   /** The checkpoint to continue from (selected by the caller), or null for a fresh start. */
   resume: ResumePoint | null;
+  /** The model's parameters and the data as loaded: hashed with the config (see configHash). */
+  identity?: RunIdentity;
 }
 
 export interface TrainerSummary {
@@ -106,10 +109,10 @@ export class Trainer implements TrainerControl {
   private epochStart = 0;
 
   constructor(private readonly o: TrainerOptions) {
-    this.cfg = o.config;
+    this.cfg = preflight(o.config, o.engine, o.val, (m) => this.log(m)); // train() has done this already: no-op there
     this.sampler = new ResumableSampler({ length: o.train.length, batchSize: this.cfg.batchSize, seed: this.cfg.seed });
     this.stepsPerEpoch = this.sampler.batchesPerEpoch;
-    this.hash = configHash(this.cfg);
+    this.hash = configHash(this.cfg, o.identity);
     this.trainRows = o.engine.stepIndices ? rowMapper(o.train, o.engine.data) : null;
     this.hooks = o.hooks ?? [];
     this.early = this.cfg.earlyStopping ? initialEarlyStop(this.cfg.earlyStopping.monitor) : null;
