@@ -52,8 +52,8 @@ describe('Trainer hooks', () => {
     const s = await r.trainer.run();
     expect([s.reason, s.message, s.globalStep]).toEqual(['interrupted', 'time budget used up', 6]);
     expect(r.saves.map((x) => [x.kind, x.globalStep])).toEqual([['manual', 1], ['manual', 6]]); // no save policy here: the epoch end at step 4 saves nothing
-    expect(r.saves[1].state.extra).toEqual({ epochSums: { sums: { loss: 1 / 5 + 1 / 6 }, count: 2 }, finished: null, earlyStopBestEpoch: null });
-    expect(r.flushes()).toBe(1);
+    expect(r.saves[1].state.extra).toEqual({ epochSums: { sums: { loss: 1 / 5 + 1 / 6 }, count: 2 }, finished: null, earlyStopBestEpoch: null, device: null });
+    expect(r.flushes()).toBe(3); // before each of the 2 saves (one save in flight at most), and at the end
     expect(r.events.at(-1)).toMatchObject({ type: 'done', reason: 'interrupted', globalStep: 6 });
   });
 
@@ -61,6 +61,29 @@ describe('Trainer hooks', () => {
     const r = rig([{ onStart: () => { throw new Error('monitor "val_iou" is not a metric of this model'); } }]);
     await expect(r.trainer.run()).rejects.toThrow(/val_iou/);
     expect([r.steps(), r.saves.length]).toEqual([0, 0]);
+  });
+});
+
+describe('saves', () => {
+  it('at most one in flight: a save waits until the previous one is durable (Orbax), and says how long', async () => {
+    let inFlight = 0;
+    let maxAtSave = 0;
+    const pending: Promise<unknown>[] = [];
+    const r = rig([{ onStep: (_s, t) => t.requestSave() }]);
+    const cp = (r.trainer as unknown as { o: { checkpoints: LoopCheckpoints } }).o.checkpoints;
+    cp.save = ((d: CheckpointKind) => {
+      maxAtSave = Math.max(maxAtSave, inFlight);
+      inFlight++;
+      const durable = new Promise((res) => setTimeout(res, 20)).then(() => { inFlight--; return { dir: 'run/x' }; });
+      pending.push(durable);
+      return { kind: d, globalStep: 0, durable };
+    }) as unknown as LoopCheckpoints['save'];
+    cp.flush = async () => { await Promise.all(pending); };
+    await r.trainer.run();
+    expect(pending.length).toBe(8);
+    expect(maxAtSave).toBe(0);
+    const saved = r.events.filter((e) => e.type === 'checkpoint' && e.phase === 'saved');
+    expect(saved.slice(1).every((e) => e.type === 'checkpoint' && (e.waitedMs ?? 0) >= 10)).toBe(true);
   });
 });
 

@@ -298,16 +298,22 @@ export class Trainer implements TrainerControl {
     return { reason, epoch: this.epoch, globalStep: this.globalStep, history, best: this.best, last, resumedFrom: this.resumedFrom, message };
   }
 
-  /** Saves now; `shownEpoch` is the 0-based epoch the save belongs to, for messages. */
+  /**
+   * Saves now; `shownEpoch` is the 0-based epoch the save belongs to, for messages. Orbax's rule:
+   * at most one save in flight — a new save first waits until the previous one is durable, so the
+   * "Saved" line (printed at `durable`) never lags the training by more than one save.
+   */
   private async save(d: CheckpointKind | SaveDecision, metrics: Metrics, finished: DoneReason | null, shownEpoch: number): Promise<void> {
     this.saveAsked = false;
-    const { engine } = this.o;
+    const { engine, events, checkpoints } = this.o;
+    const t0 = performance.now();
+    await checkpoints.flush(); // throws a failed earlier write, as save() would
+    const waitedMs = performance.now() - t0;
     // a GPU engine hands the tensors over while it downloads them between the next steps
     const tensors = engine.snapshotState ? (await engine.snapshotState()).tensors : await engine.getState();
-    const h = this.o.checkpoints.save(d, tensors, this.state(finished), { metrics });
-    const { events, checkpoints } = this.o;
+    const h = checkpoints.save(d, tensors, this.state(finished), { metrics });
     const step = this.globalStep;
-    events.emit({ type: 'checkpoint', kind: h.kind, epoch: shownEpoch, globalStep: step, path: checkpoints.runDir, phase: 'saved' });
+    events.emit({ type: 'checkpoint', kind: h.kind, epoch: shownEpoch, globalStep: step, path: checkpoints.runDir, phase: 'saved', waitedMs });
     h.durable.then(
       (ev) => events.emit({ type: 'checkpoint', kind: h.kind, epoch: shownEpoch, globalStep: step, path: ev.dir, phase: 'durable' }),
       () => { /* surfaces on the next save()/flush() */ },
