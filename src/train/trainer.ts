@@ -7,6 +7,7 @@
 // checkpoint manager writes. Views of the dataset the engine holds (engine.data) are fed by row
 // index, others by getBatch.
 import type { Dataset } from '../data/dataset.js';
+import { StateMismatchError } from '../engine/state.js';
 import { ResumableSampler, sequentialBatches } from '../data/sampler.js';
 import type { CheckpointKind } from '../checkpoint/manifest.js';
 import { isImprovement, type SaveDecision } from '../checkpoint/policy.js';
@@ -17,7 +18,7 @@ import { initialEarlyStop, updateEarlyStop, type EarlyStopState } from './early-
 import type { DoneReason, Emitter, Metrics } from './events.js';
 import type { LoopCheckpoints, LoopEngine, ResumePoint } from './ports.js';
 import { rowMapper } from './resident-data.js';
-import { emptyEpochSums, readResumeFields, resumeExtra, type EpochSums } from './resume-state.js';
+import { anotherModelError, emptyEpochSums, readResumeFields, resumeExtra, type EpochSums } from './resume-state.js';
 import { initialScheduleState, scheduleFactor, ScheduleStateSchema, updatePlateau, type ScheduleState } from './schedule.js';
 
 export interface StepRecord { epoch: number; globalStep: number; metrics: Metrics }
@@ -132,10 +133,14 @@ export class Trainer implements TrainerControl {
   private async restore(r: ResumePoint): Promise<void> {
     const s = r.state;
     const fields = readResumeFields(s, r.dir);
+    try {
+      await this.o.engine.setState(r.tensors);
+    } catch (e) {
+      throw e instanceof StateMismatchError ? anotherModelError(r.dir, s, this.cfg, e) : e;
+    }
     if (s.configHash && s.configHash !== this.hash) {
       this.log(`Warning: ${r.dir} was written with a different config (hash ${s.configHash}, now ${this.hash}); continuing from it`);
     }
-    await this.o.engine.setState(r.tensors);
     ({ epoch: this.epoch, stepInEpoch: this.stepInEpoch, globalStep: this.globalStep } = s);
     // JSON keeps NaN/Inf metrics as null
     this.history = s.metrics.map((h) => ({ ...h, values: Object.fromEntries(Object.entries(h.values).map(([k, v]) => [k, v ?? NaN])) }));
