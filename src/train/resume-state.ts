@@ -46,6 +46,26 @@ export function finishedReason(state: TrainState): ResumeFields['finished'] {
   return r.success ? r.data.finished : null;
 }
 
+/** Epoch records a checkpoint keeps besides the first one (see stateHistory). */
+export const STATE_HISTORY_TAIL = 3;
+
+/**
+ * The per-epoch history a checkpoint's state.json keeps: the first epoch and the last few, so
+ * state.json stays the same size however long the run (the whole history is the run's metrics
+ * log, backed up incrementally). Resume needs none of it: best, early stopping and the plateau
+ * schedule have their own fields.
+ */
+export function stateHistory<T>(history: readonly T[]): T[] {
+  if (history.length <= STATE_HISTORY_TAIL + 1) return [...history];
+  return [history[0], ...history.slice(-STATE_HISTORY_TAIL)];
+}
+
+type Rec = TrainState['metrics'][number];
+/** A history record with null metrics (NaN/Inf after JSON) back as NaN. */
+export function withNaN(h: Rec): Rec & { values: Record<string, number> } {
+  return { ...h, values: Object.fromEntries(Object.entries(h.values).map(([k, v]) => [k, v ?? NaN])) };
+}
+
 /** `extra` for a checkpoint (other keys of `extra` are not the trainer's and are not written). */
 export function resumeExtra(f: ResumeFields): Record<string, unknown> {
   return { epochSums: f.epochSums, finished: f.finished, earlyStopBestEpoch: f.earlyStopBestEpoch, device: f.device };

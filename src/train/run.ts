@@ -127,6 +127,7 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
     const resume = choice ? await loadCheckpoint(choice.dir) : null;
     if (!resume && cfg.initFrom) events.emit({ type: 'log', message: await initWeights(engine.engine, { initFrom: cfg.initFrom, initGroups: cfg.initGroups, initMap: cfg.initMap }) });
     log.truncateAfter(resume?.state.globalStep ?? 0);
+    const history = resume ? log.epochs() : undefined; // state.json keeps only the ends of it
     const metricsLog: TrainerHooks = {
       onStep: (r) => log.append({ type: 'step', epoch: r.epoch, globalStep: r.globalStep, time: new Date().toISOString(), ...r.metrics }),
       onEpochEnd: (r) => log.append({ type: 'epoch', epoch: r.epoch, globalStep: r.globalStep, time: new Date().toISOString(), ...r.metrics }),
@@ -134,7 +135,7 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
     const s = await new Trainer({
       config: cfg, engine, train: data.train, val: data.val, events, groups: engine.groups,
       checkpoints: withRunInfo(manager, runModelInfo(cfg, spec, sample, data.classNames, data.preprocess, opts.model !== undefined)),
-      stop: opts.signal, stage: opts.stage, resume: resume ? { dir: resume.dir, tensors: resume.tensors, state: resume.state } : null,
+      stop: opts.signal, stage: opts.stage, resume: resume ? { dir: resume.dir, tensors: resume.tensors, state: resume.state, history } : null,
       hooks: [metricsLog, ...(opts.hooks ?? [])],
     }).run();
     await backup?.flush();

@@ -18,7 +18,7 @@ import { initialEarlyStop, updateEarlyStop, type EarlyStopState } from './early-
 import type { DoneReason, Emitter, Metrics } from './events.js';
 import type { LoopCheckpoints, LoopEngine, ResumePoint } from './ports.js';
 import { rowMapper } from './resident-data.js';
-import { anotherModelError, emptyEpochSums, readResumeFields, resumeExtra, type EpochSums } from './resume-state.js';
+import { anotherModelError, emptyEpochSums, readResumeFields, resumeExtra, stateHistory, withNaN, type EpochSums } from './resume-state.js';
 import { initialScheduleState, scheduleFactor, ScheduleStateSchema, updatePlateau, type ScheduleState } from './schedule.js';
 
 export interface StepRecord { epoch: number; globalStep: number; metrics: Metrics }
@@ -142,8 +142,8 @@ export class Trainer implements TrainerControl {
       this.log(`Warning: ${r.dir} was written with a different config (hash ${s.configHash}, now ${this.hash}); continuing from it`);
     }
     ({ epoch: this.epoch, stepInEpoch: this.stepInEpoch, globalStep: this.globalStep } = s);
-    // JSON keeps NaN/Inf metrics as null
-    this.history = s.metrics.map((h) => ({ ...h, values: Object.fromEntries(Object.entries(h.values).map(([k, v]) => [k, v ?? NaN])) }));
+    // the whole history comes from the run's metrics log; checkpoints hold only its ends (old ones all of it)
+    this.history = (r.history && r.history.length >= s.metrics.length ? r.history : s.metrics).map(withNaN);
     this.best = s.best;
     if (this.early && s.earlyStop && s.earlyStop.monitor === this.early.monitor) {
       this.early = { ...s.earlyStop, bestEpoch: fields.earlyStopBestEpoch };
@@ -226,7 +226,7 @@ export class Trainer implements TrainerControl {
     if (cfg.validate && o.val && o.val.length > 0) Object.assign(values, await validate(o.engine, o.val, cfg.batchSize));
     const seconds = (Date.now() - this.epochStart) / 1000;
     const doneEpoch = this.epoch;
-    this.history = [...this.history, { epoch: doneEpoch, globalStep: this.globalStep, values, time: new Date().toISOString() }];
+    this.history.push({ epoch: doneEpoch, globalStep: this.globalStep, values, time: new Date().toISOString() });
     await this.callHooks('onEpochEnd', { epoch: doneEpoch, globalStep: this.globalStep, metrics: values });
     o.events.emit({ type: 'epoch', epoch: doneEpoch, epochs: cfg.epochs, metrics: values, seconds });
     if (cfg.schedule.type === 'plateau') this.sched = updatePlateau(cfg.schedule, this.sched, values);
@@ -329,7 +329,7 @@ export class Trainer implements TrainerControl {
   private state(finished: DoneReason | null): TrainStateInput {
     const { cfg, early } = this;
     return {
-      epoch: this.epoch, stepInEpoch: this.stepInEpoch, globalStep: this.globalStep, metrics: this.history, best: this.best,
+      epoch: this.epoch, stepInEpoch: this.stepInEpoch, globalStep: this.globalStep, metrics: stateHistory(this.history), best: this.best,
       earlyStop: early ? { monitor: early.monitor, best: early.best, badEpochs: early.badEpochs, stopped: early.stopped } : null,
       sampler: { seed: cfg.seed, epoch: this.epoch, position: this.stepInEpoch * cfg.batchSize },
       schedule: this.sched,
