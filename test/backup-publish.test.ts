@@ -85,7 +85,7 @@ it('a full store: the error says how much is free and what the checkpoint still 
   await expect(pub.publish(info('snap-1', 1), await planFiles(src, ['a.bin']))).rejects.toThrow(/store-full is full \(ENOSPC: no space left on device, write\): 12.0 kB free, this checkpoint still needs 50.0 kB\. Free space there .*or keep fewer checkpoints \(--keep-last\)/);
 });
 
-it('the metrics log goes up incrementally (new pieces + the last ≤ 64 KiB), survives garbage collection and restores', async () => {
+it('the metrics log goes up incrementally (what was appended, a 64 KiB chunk per 64 KiB), survives garbage collection and restores', async () => {
   const run = path.join(work, 'log-run');
   await mkdir(run, { recursive: true });
   const line = (i: number) => `${JSON.stringify({ type: 'step', epoch: Math.floor(i / 100), globalStep: i, time: '2026-12-01T00:00:00.000Z', loss: 1 / (i + 1) })}\n`;
@@ -97,11 +97,17 @@ it('the metrics log goes up incrementally (new pieces + the last ≤ 64 KiB), su
   const pub = new RunPublisher(store, 'run', { lastN: 1, recoveryN: 1 });
   const first = await pub.publishLog(log);
   expect(first.newBytes).toBe(Buffer.byteLength(text));
-  for (let i = 4001; i <= 4010; i++) text += line(i);
-  await writeFile(log, text);
-  const again = await pub.publishLog(log);
-  expect(again.newBytes).toBeLessThanOrEqual(64 * 1024);
-  expect(again.newBytes + again.reusedBytes).toBe(Buffer.byteLength(text));
+  // appends: what was appended goes up, plus a whole 64 KiB chunk when a chunk boundary is crossed
+  for (let k = 0; k < 30; k++) {
+    const before = Buffer.byteLength(text);
+    for (let i = 0; i < 10; i++) text += line(4001 + k * 10 + i);
+    await writeFile(log, text);
+    const after = Buffer.byteLength(text);
+    const again = await pub.publishLog(log);
+    const crossed = Math.floor(before / 65536) !== Math.floor(after / 65536);
+    expect(again.newBytes, `append ${k}`).toBe(crossed ? 65536 + (after % 65536) : after - before);
+    expect(again.newBytes + again.reusedBytes).toBe(after);
+  }
   expect((await pub.publishLog(log)).newBytes).toBe(0); // unchanged: nothing written
   // checkpoints published after it (and the garbage collection of retired ones) keep its pieces
   const src = path.join(work, 'log-src');

@@ -52,6 +52,7 @@ export class BackupRunner implements Backup {
   private starting: Promise<void>;
   private sessions: SessionFile | null = null;
   private closed = false;
+  private abandoned = false;
 
   constructor(private o: BackupOptions) {
     this.runDir = path.resolve(o.runDir);
@@ -124,6 +125,13 @@ export class BackupRunner implements Backup {
     return this.flush();
   }
 
+  async abandon(): Promise<BackupStatus> {
+    this.closed = true;
+    this.queue = [];
+    this.abandoned = true; // an upload in flight finishes on its own; none starts after it
+    return this.status();
+  }
+
   /** Nothing queued, uploading or starting. */
   get idle(): boolean {
     return !this.running && !this.current && this.queue.length === 0;
@@ -157,7 +165,7 @@ export class BackupRunner implements Backup {
 
   private async pump(): Promise<void> {
     try {
-      for (let job = this.queue.shift(); job; job = this.queue.shift()) {
+      for (let job = this.queue.shift(); job && !this.abandoned; job = this.queue.shift()) {
         this.current = job;
         this.progress = { uploadedBytes: 0, newBytes: 0 };
         try {
@@ -167,7 +175,7 @@ export class BackupRunner implements Backup {
           const newer = this.queue.some((j) => j.globalStep >= step);
           const willRetry = job.attempt < (this.o.maxAttempts ?? 5) && (!newer || job.mustKeep);
           this.fail(job, e, willRetry);
-          if (willRetry) {
+          if (willRetry && !this.abandoned) {
             this.queue.unshift(job);
             await new Promise((r) => setTimeout(r, this.o.retryDelayMs ?? 5000));
           }

@@ -68,6 +68,11 @@ export interface Backup {
   flush(): Promise<BackupStatus>;
   /** Flush, then stop the backup thread (if any); enqueue() afterwards throws. */
   close(): Promise<BackupStatus>;
+  /**
+   * Stop now without waiting: what is queued is dropped and an upload in flight is cut off (its
+   * temp files are swept by the next backup); returns the last status. enqueue() afterwards throws.
+   */
+  abandon(): Promise<BackupStatus>;
 }
 
 

@@ -1,7 +1,7 @@
 // The run's metrics log (metrics.jsonl, one JSON line per step and epoch) on the store. It only
-// grows, so it is cut at fixed 64 KiB boundaries into content-addressed blobs beside the
-// checkpoints' ones: each backup uploads the new full pieces and the partial last one (≤ 64 KiB),
-// never the whole log again; `<run>/metrics-log.json` lists the pieces and is written after them.
+// grows, so it goes up as content-addressed blobs beside the checkpoints' ones: fixed 64 KiB
+// chunks, and past the last chunk boundary one piece per backup holding what was appended since
+// the previous one (cutLog); `<run>/metrics-log.json` lists the pieces and is written after them.
 // Checkpoints keep only the ends of the per-epoch history (state.json stays constant-size); this
 // log is where the rest lives, so a restore brings it back too.
 import { createHash, randomBytes } from 'node:crypto';
@@ -35,8 +35,15 @@ export const logPointerPath = (run: string) => `${run}/${LOG_POINTER_FILE}`;
 
 export interface LogPiece { sha256: string; bytes: Buffer }
 
-/** The log's complete lines cut into pieces (null when there is no log or no complete line). */
-export async function cutLog(file: string, chunkBytes = LOG_CHUNK_BYTES): Promise<{ size: number; pieces: LogPiece[] } | null> {
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * The log's complete lines cut into pieces: whole `chunkBytes` chunks up to the last boundary,
+ * then the rest as the previous backup's pieces past that boundary (when the local bytes still
+ * hash the same) plus one piece of what was appended since. So a backup uploads what was
+ * appended, and a 64 KiB chunk once per 64 KiB of log. Null when there is no complete line.
+ */
+export async function cutLog(file: string, prev: LogPointer | null = null, chunkBytes = LOG_CHUNK_BYTES): Promise<{ size: number; pieces: LogPiece[] } | null> {
   const buf = await fsp.readFile(file).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return null;
     throw e;
@@ -44,9 +51,25 @@ export async function cutLog(file: string, chunkBytes = LOG_CHUNK_BYTES): Promis
   const size = buf ? buf.lastIndexOf(10) + 1 : 0; // a line still being appended waits for the next backup
   if (!buf || size === 0) return null;
   const pieces: LogPiece[] = [];
-  for (let o = 0; o < size; o += chunkBytes) {
-    const bytes = buf.subarray(o, Math.min(size, o + chunkBytes));
-    pieces.push({ sha256: createHash('sha256').update(bytes).digest('hex'), bytes });
+  const full = Math.floor(size / chunkBytes) * chunkBytes;
+  for (let o = 0; o < full; o += chunkBytes) {
+    const bytes = buf.subarray(o, o + chunkBytes);
+    pieces.push({ sha256: sha256(bytes), bytes });
+  }
+  let o = full;
+  let off = 0;
+  for (const s of prev?.segments ?? []) {
+    if (off === o && off >= full && off + s.size <= size) {
+      const bytes = buf.subarray(off, off + s.size);
+      if (sha256(bytes) !== s.sha256) break; // the log was rewritten: one new piece for the rest
+      pieces.push({ sha256: s.sha256, bytes });
+      o += s.size;
+    }
+    off += s.size;
+  }
+  if (o < size) {
+    const bytes = buf.subarray(o, size);
+    pieces.push({ sha256: sha256(bytes), bytes });
   }
   return { size, pieces };
 }

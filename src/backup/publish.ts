@@ -238,7 +238,7 @@ export class RunPublisher {
    */
   async publishLog(file: string): Promise<{ newBytes: number; reusedBytes: number }> {
     await this.init();
-    const cut = await cutLog(file);
+    const cut = await cutLog(file, this.log);
     if (!cut || (this.log && this.log.size === cut.size && this.log.segments.every((s, i) => s.sha256 === cut.pieces[i]?.sha256))) return { newBytes: 0, reusedBytes: cut?.size ?? 0 };
     let newBytes = 0;
     for (const p of cut.pieces) {
