@@ -6,7 +6,7 @@ import { listRuns, type RunRow } from '../checkpoint/runs.js';
 import { readRunMetadata } from '../checkpoint/metadata.js';
 import { listRemoteRuns, restore as restoreRun, type RemoteRun, type RestoreResult } from '../backup/restore.js';
 import { describeWebGpu, deviceReport } from '../engine/doctor.js';
-import { mountDrive, storeFromTarget, type MountOptions } from '../storage/mount.js';
+import { checkQuota, mountDrive, storeFromTarget, type MountOptions } from '../storage/mount.js';
 import type { Store } from '../storage/store.js';
 import type { Runbook, TrainConfigInput } from '../train/config.js';
 import { MetricsLog } from '../train/metrics-log.js';
@@ -32,14 +32,20 @@ function table(headers: string[], rows: Cell[][], caption?: string): void {
 /**
  * Chooses where backups go and remembers it for later cells. `target`: a folder, or
  * `drive:folder` for Google Drive through the API; empty/`auto`: a mounted Colab Drive, Drive
- * credentials from the environment, else ./drive (see mountDrive).
+ * credentials from the environment, else ./drive (see mountDrive). `opts.expectBytes`: bytes
+ * the coming runs will back up; the store's free space is checked against it (checkQuota).
  */
 export async function mount(target?: string | null, opts: MountOptions = {}): Promise<Store> {
   const lines: string[] = [];
   const log = (m: string) => lines.push(m);
   let store: Store;
   try {
-    store = !target || target === 'auto' ? await mountDrive({ log, ...opts }) : await storeFromTarget(target, opts);
+    const auto = !target || target === 'auto';
+    store = auto ? await mountDrive({ log, ...opts }) : await storeFromTarget(target, opts);
+    if (!auto && opts.expectBytes !== undefined) { // mountDrive checks its own choice
+      const q = await checkQuota(store, opts.expectBytes, log);
+      if (q.ok && q.free !== null) log(`drivetrain: ${q.message}`);
+    }
   } catch (e) {
     throw cellError(e, 'mount');
   }
@@ -111,6 +117,10 @@ export interface StageOptions {
   device?: string;
   /** Number of generated samples (0 or unset: the runbook's); small values make quick test runs. */
   dataN?: number;
+  /** Most bytes the stage's checkpoints may use on disk (0 or unset: the runbook's checkpoint.diskCapBytes). */
+  diskCapBytes?: number;
+  /** Keep a permanent `epoch-NNN` checkpoint every K epochs (0 or unset: the runbook's checkpoint.permanentEvery). */
+  permanentEvery?: number;
   /** Further train-config keys replacing the stage's (e.g. { lr: 0.01 }). */
   overrides?: Record<string, unknown>;
   /** Back up to the mounted store (default: when mount() ran). */
@@ -132,6 +142,10 @@ export async function runStage(stage: string | number, opts: StageOptions = {}):
   if (opts.epochs) given.epochs = opts.epochs;
   if (opts.device) given.device = opts.device;
   if (opts.dataN) given.data = { ...(given.data as object), n: opts.dataN };
+  const ck: Record<string, unknown> = {};
+  if (opts.diskCapBytes) ck.diskCapBytes = opts.diskCapBytes;
+  if (opts.permanentEvery) ck.permanentEvery = opts.permanentEvery;
+  if (Object.keys(ck).length) given.checkpoint = { ...(rb.stages[i]!.checkpoint as object | undefined), ...(given.checkpoint as object | undefined), ...ck };
   const overrides = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined && v !== null && v !== ''));
   const book: Runbook = { ...rb, stages: rb.stages.map((s, j) => (j === i ? { ...s, ...overrides, name: s.name } : s)) };
   const backup = backupOption(opts.backup, remoteRunName(rb.stages[i]!.name, opts.run));
