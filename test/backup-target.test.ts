@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { loadIndex } from '../src/backup/publish.js';
+import { LocalDirStore } from '../src/storage/local-store.js';
 import { storeFromTarget } from '../src/storage/mount.js';
 import type { TrainEvent } from '../src/train/events.js';
 import { train } from '../src/train/run.js';
@@ -45,6 +46,17 @@ it('an unreachable Drive: a clear error before the first step, within seconds (n
   expect((err as Error).message).toMatch(/^cannot back up to drive:backups: .*ECONNREFUSED.*\. Check the Drive credentials .* and the network, or train without backups\.$/);
   expect(fs.existsSync(path.join(tmp, 'r2', 'checkpoints'))).toBe(false);
 }, 30_000); // the retry policy alone would take minutes
+
+it("a store with less free space than the run's kept checkpoints need: said before the first step", async () => {
+  class SmallStore extends LocalDirStore {
+    override async freeSpace(): Promise<number | null> { return 50_000; }
+  }
+  const events: TrainEvent[] = [];
+  await train({ ...tiny, epochs: 1, out: path.join(tmp, 'r4') }, { backup: { store: new SmallStore(path.join(tmp, 'small')) }, onEvent: (e) => events.push(e) });
+  const i = events.findIndex((e) => e.type === 'log' && /warning: only 50\.0 kB free at .*small but the run needs about .*; backups will fail when it fills up/.test(e.message));
+  expect(i, JSON.stringify(events.filter((e) => e.type === 'log'))).toBeGreaterThanOrEqual(0);
+  expect(i).toBeLessThan(events.findIndex((e) => e.type === 'step'));
+}, 60_000);
 
 it('a Drive that stops answering mid-run: bounded wait, what is not backed up, exit 4; backup --run finishes it', async () => {
   const fake = await startFakeDrive();
