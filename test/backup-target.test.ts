@@ -39,12 +39,20 @@ it('a backup folder that is a file: refused before the first step', async () => 
   expect(fs.existsSync(path.join(tmp, 'r1', 'checkpoints'))).toBe(false);
 }, 60_000);
 
-it('an unreachable Drive: a clear error before the first step, within seconds (not a hang)', async () => {
+it('an unreachable Drive or refused Drive credentials: a clear error before the first step, within seconds (not a hang)', async () => {
   const env = { DRIVETRAIN_DRIVE_ACCESS_TOKEN: 'tok', DRIVETRAIN_DRIVE_ROOT_URL: 'http://127.0.0.1:9/' }; // nothing listens on port 9
   const store = await storeFromTarget('drive:backups', { env });
   const err = await train({ ...tiny, out: path.join(tmp, 'r2') }, { backup: { store } }).catch((e: Error) => e);
   expect((err as Error).message).toMatch(/^cannot back up to drive:backups: .*ECONNREFUSED.*\. Check the Drive credentials .* and the network, or train without backups\.$/);
   expect(fs.existsSync(path.join(tmp, 'r2', 'checkpoints'))).toBe(false);
+  const fake = await startFakeDrive();
+  try { // reachable, but the credentials are refused
+    const refused = await storeFromTarget('drive:backups', { env: { DRIVETRAIN_DRIVE_ACCESS_TOKEN: 'not-the-token', DRIVETRAIN_DRIVE_ROOT_URL: fake.url } });
+    const e2 = await train({ ...tiny, out: path.join(tmp, 'r2b') }, { backup: { store: refused } }).catch((e: Error) => e);
+    expect((e2 as Error).message).toMatch(/^cannot back up to drive:backups: .*401.*Check the Drive credentials/);
+  } finally {
+    await fake.stop();
+  }
 }, 30_000); // the retry policy alone would take minutes
 
 it("a store with less free space than the run's kept checkpoints need: said before the first step", async () => {
