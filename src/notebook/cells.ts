@@ -98,7 +98,8 @@ export async function restore(opts: { runbook?: string; run?: string; store?: St
     });
     if (!r) continue;
     results.push(r);
-    const how = r.source === 'store' ? `restored (${(r.downloadedBytes / 1e6).toFixed(1)} MB downloaded)` : r.source === 'local' ? 'local copy is newest' : 'nothing verified';
+    const how = (r.source === 'store' ? `restored (${(r.downloadedBytes / 1e6).toFixed(1)} MB downloaded)` : r.source === 'local' ? 'local copy is newest' : 'nothing verified')
+      + (r.best && r.best !== r.name ? `; best ${r.best} too` : '');
     rows.push([name, how, r.name, r.globalStep, r.dir]);
   }
   table(['stage', 'result', 'checkpoint', 'step', 'folder'], rows, `Restore from ${store.description}`);
