@@ -91,7 +91,10 @@ bench: bench-setup
 	$(TSX) bench/cnn-cpu.ts
 	$(TSX) bench/engine-mlp.ts
 	$(TSX) bench/checkpoint.ts
+	$(TSX) bench/checkpoint-train.ts
 	$(TSX) bench/backup.ts
+	$(TSX) bench/backup-growth.ts
+	$(TSX) bench/backup-start.ts
 	$(TSX) bench/data.ts
 	$(TSX) bench/gpu.ts
 

@@ -18,6 +18,7 @@ const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.len
 const stepTimes: number[] = [];
 const saved = new Map<number, { t: number; step: number }>();
 const lag: { steps: number; ms: number }[] = [];
+const waits: number[] = [];
 let step = 0;
 let lastStepAt = 0;
 const batch = 8;
@@ -33,7 +34,10 @@ await train(
         lastStepAt = now;
         step = e.globalStep;
       }
-      if (e.type === 'checkpoint' && e.phase === 'saved') saved.set(e.globalStep, { t: now, step });
+      if (e.type === 'checkpoint' && e.phase === 'saved') {
+        saved.set(e.globalStep, { t: now, step });
+        waits.push(e.waitedMs ?? 0);
+      }
       if (e.type === 'checkpoint' && e.phase === 'durable') {
         const s = saved.get(e.globalStep);
         if (s) lag.push({ steps: step - s.step, ms: now - s.t });
@@ -45,4 +49,6 @@ const stateMb = ((1024 * hidden + hidden + hidden * 13 + 13) * 4 * 3) / 1e6; // 
 const ms = lag.map((l) => l.ms);
 console.log(`checkpoint in the training loop (${writer} writer): ~${stateMb.toFixed(1)} MB state, ${step} steps, median step ${median(stepTimes).toFixed(1)} ms, ${lag.length} saves (first save includes any writer start-up)`);
 console.log(`  saved -> durable: median ${median(lag.map((l) => l.steps))} steps / ${median(ms).toFixed(0)} ms; max ${Math.max(...lag.map((l) => l.steps))} steps / ${Math.max(...ms).toFixed(0)} ms; first ${lag[0]?.steps} steps / ${lag[0]?.ms.toFixed(0)} ms`);
+const blocked = waits.filter((w) => w > 0.5).length;
+console.log(`  wait for the previous save before a new one: median ${median(waits).toFixed(1)} ms, max ${Math.max(...waits).toFixed(1)} ms, ${blocked} of ${waits.length} saves waited > 0.5 ms (median step ${median(stepTimes).toFixed(1)} ms in the same run)`);
 await rm(work, { recursive: true, force: true });

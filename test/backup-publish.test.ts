@@ -1,11 +1,13 @@
 // RunPublisher when a blob upload fails: no upload starts after the failure, and publish()
 // rejects only once the uploads already in flight have finished (nothing writes behind it); a
-// full store says how full; temp files of killed writers do not outlive the next publish.
+// full store says how full; temp files of killed writers do not outlive the next publish; the
+// metrics log is uploaded incrementally.
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { LOG_FILE, restoreLog } from '../src/backup/log-backup.js';
 import { RunPublisher } from '../src/backup/publish.js';
 import { planFiles } from '../src/backup/segments.js';
 import { LocalDirStore, tempNameFor } from '../src/storage/local-store.js';
@@ -81,4 +83,41 @@ it('a full store: the error says how much is free and what the checkpoint still 
   await writeFile(path.join(src, 'a.bin'), Buffer.alloc(50_000, 1));
   const pub = new RunPublisher(new FullStore(path.join(work, 'store-full')), 'run');
   await expect(pub.publish(info('snap-1', 1), await planFiles(src, ['a.bin']))).rejects.toThrow(/store-full is full \(ENOSPC: no space left on device, write\): 12.0 kB free, this checkpoint still needs 50.0 kB\. Free space there .*or keep fewer checkpoints \(--keep-last\)/);
+});
+
+it('the metrics log goes up incrementally (what was appended, a 64 KiB chunk per 64 KiB), survives garbage collection and restores', async () => {
+  const run = path.join(work, 'log-run');
+  await mkdir(run, { recursive: true });
+  const line = (i: number) => `${JSON.stringify({ type: 'step', epoch: Math.floor(i / 100), globalStep: i, time: '2026-12-01T00:00:00.000Z', loss: 1 / (i + 1) })}\n`;
+  let text = '';
+  for (let i = 1; i <= 4000; i++) text += line(i);
+  const log = path.join(run, LOG_FILE);
+  await writeFile(log, text + '{"type":"step","epo'); // a line still being written is not backed up
+  const store = new LocalDirStore(path.join(work, 'store-log'));
+  const pub = new RunPublisher(store, 'run', { lastN: 1, recoveryN: 1 });
+  const first = await pub.publishLog(log);
+  expect(first.newBytes).toBe(Buffer.byteLength(text));
+  // appends: what was appended goes up, plus a whole 64 KiB chunk when a chunk boundary is crossed
+  for (let k = 0; k < 30; k++) {
+    const before = Buffer.byteLength(text);
+    for (let i = 0; i < 10; i++) text += line(4001 + k * 10 + i);
+    await writeFile(log, text);
+    const after = Buffer.byteLength(text);
+    const again = await pub.publishLog(log);
+    const crossed = Math.floor(before / 65536) !== Math.floor(after / 65536);
+    expect(again.newBytes, `append ${k}`).toBe(crossed ? 65536 + (after % 65536) : after - before);
+    expect(again.newBytes + again.reusedBytes).toBe(after);
+  }
+  expect((await pub.publishLog(log)).newBytes).toBe(0); // unchanged: nothing written
+  // checkpoints published after it (and the garbage collection of retired ones) keep its pieces
+  const src = path.join(work, 'log-src');
+  await mkdir(src, { recursive: true });
+  for (let k = 1; k <= 4; k++) {
+    await writeFile(path.join(src, 'a.bin'), Buffer.alloc(100, k));
+    await pub.publish(info(`snap-${k}`, k), await planFiles(src, ['a.bin']));
+  }
+  const into = path.join(work, 'log-restored');
+  expect(await restoreLog(store, 'run', into)).toBe(Buffer.byteLength(text));
+  expect(await readFile(path.join(into, LOG_FILE), 'utf8')).toBe(text);
+  expect(await restoreLog(store, 'run', into)).toBe(0); // a local log as long as the backup wins
 });

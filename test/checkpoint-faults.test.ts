@@ -1,6 +1,6 @@
 // Checkpoint faults as users meet them: every local checkpoint corrupt, two trainers on one --out,
-// a disk that fills up during a save (a small tmpfs), an --out that is a file, a disk cap below one
-// checkpoint, and --no-save-last with a best metric.
+// a disk that fills up during a save (a small tmpfs), an --out that is a file, another model on the
+// same --out, a disk cap below one checkpoint, and --no-save-last with a best metric.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -98,6 +98,15 @@ describe('run folder and disk cap errors come before any training', () => {
     const file = path.join(tmp, 'afile');
     fs.writeFileSync(file, 'x');
     await expect(train({ ...tiny, out: file, epochs: 1 })).rejects.toThrow(`cannot use ${file} as the run folder: ${file} is a file, not a folder. Choose another output folder (--out DIR, or "out" in the config / notebook), or move that file away.`);
+  }, 60_000);
+
+  it('another model on the same --out: says so and how to go on, not setState\'s list of problems', async () => {
+    const out = path.join(tmp, 'othermodel');
+    await train({ ...tiny, out, epochs: 1 });
+    const err = (await train({ ...tiny, out, epochs: 2, modelOptions: { hidden: 24 } }).catch((e: Error) => e)) as Error;
+    expect(err.message).toMatch(/^this run was trained with another model \(model "glyph-tiny"; now "glyph-tiny" \{"hidden":24\}\): the checkpoint .*othermodel\/checkpoints\/last-000000007 does not fit it \(param\..*: got float32 \[.*\], the model needs float32 \[.*\]/);
+    expect(err.message).toMatch(/Use a new --out \(or "out"\) for this model, or --resume none \(resume: 'none'\) to start this run folder again\.$/);
+    expect(err.message).not.toMatch(/setState/);
   }, 60_000);
 
   it('a disk cap below one checkpoint: DISK_CAP before the first step, nothing written', async () => {

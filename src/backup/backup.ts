@@ -9,9 +9,11 @@ import * as path from 'node:path';
 import { isImprovement } from '../checkpoint/policy.js';
 import { MANIFEST_FILE } from '../checkpoint/manifest.js';
 import { CHECKPOINTS_DIR } from '../checkpoint/metadata.js';
+import { keptCheckpoints, localCheckpoints, missingOnStore } from './reconcile.js';
 import { GoogleDriveStore } from '../storage/drive-store.js';
 import { SessionFile } from '../storage/mount.js';
 import { DEFAULT_KEEP, RunPublisher } from './publish.js';
+import { LOG_FILE } from './log-backup.js';
 import { DEFAULT_CHUNK_BYTES, planCheckpoint } from './segments.js';
 import { type Backup, type BackupEvent, type BackupOptions, type BackupStatus, type DurableInfo, formatBackupEvent } from './events.js';
 import { ThreadedBackup } from './threaded.js';
@@ -50,6 +52,7 @@ export class BackupRunner implements Backup {
   private starting: Promise<void>;
   private sessions: SessionFile | null = null;
   private closed = false;
+  private abandoned = false;
 
   constructor(private o: BackupOptions) {
     this.runDir = path.resolve(o.runDir);
@@ -106,6 +109,7 @@ export class BackupRunner implements Backup {
       pending: this.queue.length,
       pendingBytes: left + this.queue.reduce((a, j) => a + j.bytes, 0),
       uploading: this.current ? { name: this.current.name, globalStep: this.current.globalStep, ...this.progress } : null,
+      stored: this.publisher.names(),
     };
   }
 
@@ -121,25 +125,39 @@ export class BackupRunner implements Backup {
     return this.flush();
   }
 
+  async abandon(): Promise<BackupStatus> {
+    this.closed = true;
+    this.queue = [];
+    this.abandoned = true; // an upload in flight finishes on its own; none starts after it
+    return this.status();
+  }
+
   /** Nothing queued, uploading or starting. */
   get idle(): boolean {
     return !this.running && !this.current && this.queue.length === 0;
   }
 
+  /**
+   * Reconcile the store with the run's kept checkpoints (newest, best, permanent): queue, ahead
+   * of anything enqueued meanwhile, each one the store's index lacks. The newest is skipped when
+   * the store already has a newer one or a newer one is queued.
+   */
   private async catchUp(): Promise<void> {
     try {
       await this.publisher.init();
-      const root = path.join(this.runDir, CHECKPOINTS_DIR);
-      const names = (await fsp.readdir(root).catch(() => [] as string[])).filter((n) => !n.startsWith('.'));
-      let newest: { name: string; globalStep: number; kind: string } | null = null;
-      for (const name of names) {
-        const m = await fsp.readFile(path.join(root, name, MANIFEST_FILE), 'utf8').then((t) => JSON.parse(t) as { globalStep: number; kind: string }).catch(() => null);
-        if (m && (!newest || m.globalStep > newest.globalStep)) newest = { name, globalStep: m.globalStep, kind: m.kind };
-      }
+      const local = await localCheckpoints(this.runDir);
       const latest = this.publisher.latest;
-      if (newest && !this.publisher.has(newest.name) && (!latest || latest.globalStep <= newest.globalStep) && !this.queue.some((j) => j.name === newest!.name || j.globalStep >= newest!.globalStep)) {
-        this.queue.unshift({ dir: path.join(root, newest.name), name: newest.name, kind: newest.kind, globalStep: newest.globalStep, bytes: 0, mustKeep: false, attempt: 0 });
+      const best = keptCheckpoints(local, this.o.keep).find((c) => c.why === 'best');
+      const v = best && this.o.keep?.best ? best.metrics[this.o.keep.best.monitor] : undefined;
+      if (typeof v === 'number' && Number.isFinite(v)) this.bestValue = v;
+      const jobs: Job[] = [];
+      for (const c of missingOnStore(local, this.o.keep, this.publisher.names())) {
+        if (this.queue.some((j) => j.name === c.name)) continue;
+        if (c.why === 'newest' && ((latest && latest.globalStep > c.globalStep) || this.queue.some((j) => j.globalStep >= c.globalStep))) continue;
+        jobs.push({ dir: c.dir, name: c.name, kind: c.kind, globalStep: c.globalStep, bytes: 0, mustKeep: c.why !== 'newest', attempt: 0 });
       }
+      for (const j of jobs) void dirBytes(j.dir).then((b) => { j.bytes = b; });
+      this.queue.unshift(...jobs);
     } catch (e) {
       this.fail({ dir: '', name: '(startup)', kind: '', globalStep: 0, bytes: 0, mustKeep: false, attempt: 1 }, e, false);
     }
@@ -147,7 +165,7 @@ export class BackupRunner implements Backup {
 
   private async pump(): Promise<void> {
     try {
-      for (let job = this.queue.shift(); job; job = this.queue.shift()) {
+      for (let job = this.queue.shift(); job && !this.abandoned; job = this.queue.shift()) {
         this.current = job;
         this.progress = { uploadedBytes: 0, newBytes: 0 };
         try {
@@ -157,7 +175,7 @@ export class BackupRunner implements Backup {
           const newer = this.queue.some((j) => j.globalStep >= step);
           const willRetry = job.attempt < (this.o.maxAttempts ?? 5) && (!newer || job.mustKeep);
           this.fail(job, e, willRetry);
-          if (willRetry) {
+          if (willRetry && !this.abandoned) {
             this.queue.unshift(job);
             await new Promise((r) => setTimeout(r, this.o.retryDelayMs ?? 5000));
           }
@@ -199,10 +217,12 @@ export class BackupRunner implements Backup {
         this.progress = p;
         this.emit({ type: 'progress', name: job.name, globalStep: job.globalStep, ...p });
       });
+      const lg = await this.publisher.publishLog(path.join(this.runDir, LOG_FILE)); // the history checkpoints no longer carry
+      const newBytes = r.newBytes + lg.newBytes, reusedBytes = r.reusedBytes + lg.reusedBytes;
       const at = new Date().toISOString();
-      this.st.lastBackedUp = { name: job.name, globalStep: manifest.globalStep, at, newBytes: r.newBytes, reusedBytes: r.reusedBytes };
+      this.st.lastBackedUp = { name: job.name, globalStep: manifest.globalStep, at, newBytes, reusedBytes };
       this.st.lastError = null;
-      this.emit({ type: 'done', name: job.name, globalStep: manifest.globalStep, newBytes: r.newBytes, reusedBytes: r.reusedBytes, seconds: (Date.now() - t0) / 1000, deleted: r.deleted });
+      this.emit({ type: 'done', name: job.name, globalStep: manifest.globalStep, newBytes, reusedBytes, seconds: (Date.now() - t0) / 1000, deleted: r.deleted });
     } finally {
       if (pin !== job.dir) await fsp.rm(pin, { recursive: true, force: true });
     }

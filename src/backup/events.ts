@@ -27,7 +27,7 @@ export interface BackupOptions {
   /** Attempts per checkpoint before giving up on it (default 5), and the pause between them (default 5 s). */
   maxAttempts?: number;
   retryDelayMs?: number;
-  /** On start, back up the newest local checkpoint if the store lacks it (default true). */
+  /** On start, back up the kept local checkpoints the store lacks: newest, best, permanent (default true). */
   catchUp?: boolean;
   /**
    * Run the uploads on a worker thread with its own event loop (default: when the store has a
@@ -55,6 +55,8 @@ export interface BackupStatus {
   lastBackedUp: { name: string; globalStep: number; at: string; newBytes: number; reusedBytes: number } | null;
   lastError: string | null;
   failures: number;
+  /** checkpoints the store's index lists, as this backup last knew it */
+  stored?: string[];
 }
 
 export interface Backup {
@@ -66,6 +68,11 @@ export interface Backup {
   flush(): Promise<BackupStatus>;
   /** Flush, then stop the backup thread (if any); enqueue() afterwards throws. */
   close(): Promise<BackupStatus>;
+  /**
+   * Stop now without waiting: what is queued is dropped and an upload in flight is cut off (its
+   * temp files are swept by the next backup); returns the last status. enqueue() afterwards throws.
+   */
+  abandon(): Promise<BackupStatus>;
 }
 
 

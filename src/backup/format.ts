@@ -73,6 +73,8 @@ export const StoreIndexSchema = z.object({
   checkpoints: z.array(IndexEntrySchema),
   /** dropped from the index but kept one more generation for readers of the previous index */
   retired: z.array(z.object({ name: z.string(), generation: z.number().int() })).default([]),
+  /** the run's best checkpoint by its keep-best rule (restore brings it back beside the newest); absent in older indexes */
+  best: z.object({ name: z.string(), metric: z.string(), mode: z.enum(['min', 'max']), minDelta: z.number() }).nullable().default(null),
 });
 
 export type Segment = z.output<typeof SegmentSchema>;

@@ -2,7 +2,7 @@
 // latest.json LAST; then store-side retention and garbage collection of unreferenced blobs.
 import { createReadStream } from 'node:fs';
 import type { CheckpointKind } from '../checkpoint/manifest.js';
-import { newestOf, selectDeletions, type CheckpointOptions } from '../checkpoint/policy.js';
+import { findBest, newestOf, selectDeletions, type CheckpointOptions } from '../checkpoint/policy.js';
 import { hashFileRange } from '../storage/hash-file.js';
 import { LocalDirStore } from '../storage/local-store.js';
 import { checkQuota, isQuotaError } from '../storage/mount.js';
@@ -12,6 +12,7 @@ import {
   BLOBS_DIR, MANIFESTS_DIR, blobPath, checkManifestLayout, checkName, indexPath, manifestPath, parseWith,
 } from './format.js';
 import type { PlannedFile } from './segments.js';
+import { type LogPointer, cutLog, logBlobs, logPointerPath, nextPointer, readLogPointer } from './log-backup.js';
 
 export type KeepPolicy = CheckpointOptions['keep'];
 export const DEFAULT_KEEP: KeepPolicy = { lastN: 3, recoveryN: 1 };
@@ -77,7 +78,7 @@ export async function indexFromManifests(store: Store, run: string, warn: (m: st
     }
   }
   const newest = newestOf(checkpoints.map((c) => ({ ...c, kind: c.kind as CheckpointKind })));
-  return { format: STORE_INDEX_FORMAT, version: 1, run, updated: new Date().toISOString(), generation: 0, latest: newest?.name ?? null, checkpoints, retired: [] };
+  return { format: STORE_INDEX_FORMAT, version: 1, run, updated: new Date().toISOString(), generation: 0, latest: newest?.name ?? null, checkpoints, retired: [], best: null };
 }
 
 /**
@@ -125,6 +126,7 @@ export class RunPublisher {
   private present = new Map<string, { size: number; md5: string }>();
   private manifests = new Map<string, StoreManifest>();
   private index: StoreIndex | null = null;
+  private log: LogPointer | null = null;
   private ready: Promise<void> | null = null;
 
   constructor(readonly store: Store, readonly run: string, private keep: KeepPolicy = DEFAULT_KEEP, private concurrency = 4, private warn: (m: string) => void = (m) => console.warn(m)) {
@@ -139,6 +141,7 @@ export class RunPublisher {
   private async load(): Promise<void> {
     if (this.store instanceof LocalDirStore) await this.store.cleanTemp(this.run); // left by a killed writer
     this.index = await loadIndex(this.store, this.run, this.warn);
+    this.log = await readLogPointer(this.store, this.run, this.warn);
     for (const e of await this.store.list(`${this.run}/${BLOBS_DIR}`)) {
       if (!e.isFolder && /^[0-9a-f]{64}$/.test(e.name)) this.present.set(e.name, { size: e.size, md5: '' });
     }
@@ -165,6 +168,11 @@ export class RunPublisher {
 
   has(name: string): boolean {
     return !!this.index?.checkpoints.some((c) => c.name === name);
+  }
+
+  /** Names of the checkpoints the store's index lists. */
+  names(): string[] {
+    return this.index?.checkpoints.map((c) => c.name) ?? [];
   }
 
   /** Upload what is missing, then the manifest, then latest.json; returns byte counts. */
@@ -224,6 +232,28 @@ export class RunPublisher {
     return { manifest, newBytes, reusedBytes, deleted };
   }
 
+  /**
+   * Back up the run's metrics log incrementally (log-backup.ts): only pieces the store lacks are
+   * uploaded, then the pointer. Nothing is written when the log has not grown.
+   */
+  async publishLog(file: string): Promise<{ newBytes: number; reusedBytes: number }> {
+    await this.init();
+    const cut = await cutLog(file, this.log);
+    if (!cut || (this.log && this.log.size === cut.size && this.log.segments.every((s, i) => s.sha256 === cut.pieces[i]?.sha256))) return { newBytes: 0, reusedBytes: cut?.size ?? 0 };
+    let newBytes = 0;
+    for (const p of cut.pieces) {
+      if (this.present.has(p.sha256)) continue;
+      const r = await this.store.write(blobPath(this.run, p.sha256), p.bytes);
+      if (r.size !== p.bytes.length) throw new Error(`store kept ${r.size} bytes of log piece ${p.sha256.slice(0, 12)}…, expected ${p.bytes.length}`);
+      this.present.set(p.sha256, { size: p.bytes.length, md5: r.md5 });
+      newBytes += p.bytes.length;
+    }
+    const pointer = nextPointer(this.run, cut, this.log);
+    await this.store.write(logPointerPath(this.run), Buffer.from(JSON.stringify(pointer)));
+    this.log = pointer;
+    return { newBytes, reusedBytes: cut.size - newBytes };
+  }
+
   /** A store-full failure, with the free space the store reports (checkQuota) and what to do. */
   private async quotaError(e: unknown, missing: number): Promise<Error> {
     const q = await checkQuota(this.store, missing, () => {}).catch(() => null);
@@ -239,13 +269,17 @@ export class RunPublisher {
     const kept = list.map((c) => ({ ...c, kind: c.kind as CheckpointKind }));
     const drop = new Set(selectDeletions(kept, this.keep));
     list = list.filter((c) => !drop.has(c.name));
-    const newest = newestOf(kept.filter((c) => !drop.has(c.name)))!; // the one selectDeletions protects
+    const left = kept.filter((c) => !drop.has(c.name));
+    const newest = newestOf(left)!; // the one selectDeletions protects
+    const b = this.keep.best;
+    const bestEntry = b ? findBest(left, b) : null;
     const retiredBefore = (prev?.retired ?? []).filter((r) => !list.some((c) => c.name === r.name));
     const gone = retiredBefore.filter((r) => r.generation < generation);
     const retired = [...retiredBefore.filter((r) => !gone.includes(r)), ...[...drop].map((name) => ({ name, generation }))];
     const index: StoreIndex = {
       format: STORE_INDEX_FORMAT, version: 1, run: this.run, updated: new Date().toISOString(), generation,
       latest: newest.name, checkpoints: list, retired,
+      best: bestEntry && b ? { name: bestEntry.name, metric: b.monitor, mode: b.mode, minDelta: b.minDelta } : null,
     };
     await this.store.write(indexPath(this.run), Buffer.from(JSON.stringify(index, null, 1)));
     this.index = index;
@@ -258,9 +292,9 @@ export class RunPublisher {
     return gone.map((r) => r.name);
   }
 
-  /** Delete blobs that no kept or retired manifest references. */
+  /** Delete blobs that no kept or retired manifest (nor the metrics log) references. */
   private async collectGarbage(): Promise<void> {
-    const used = new Set<string>();
+    const used = new Set<string>(logBlobs(this.log));
     for (const name of this.referencedNames()) {
       let m = this.manifests.get(name);
       if (!m) {

@@ -11,7 +11,9 @@ import { defaultRunsBase } from '../checkpoint/runs.js';
 import { selectResume } from '../checkpoint/resume.js';
 import { hashFileRange } from '../storage/hash-file.js';
 import { type Store, formatBytes } from '../storage/store.js';
-import { BLOBS_DIR, INDEX_FILE, ManifestLayoutError, type StoreManifest, UnsafeStoreName, blobPath, checkName, safeJoin } from './format.js';
+import { BLOBS_DIR, INDEX_FILE, ManifestLayoutError, type StoreIndex, type StoreManifest, UnsafeStoreName, blobPath, checkName, safeJoin } from './format.js';
+import { restoreLog } from './log-backup.js';
+import { CheckpointManager } from '../checkpoint/manager.js';
 import { loadIndex, readStoreManifest } from './publish.js';
 
 export interface RestoreOptions {
@@ -36,6 +38,8 @@ export interface RestoreResult {
   reusedBytes: number;
   /** store checkpoints that failed verification, newest first */
   rejected: { name: string; reason: string }[];
+  /** the run's best checkpoint (by the store index), restored beside the newest when it was missing locally; null if the index names none */
+  best?: string | null;
   message: string;
 }
 
@@ -183,6 +187,7 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
         message: `Restored ${m.name} (${m.type === 'folder' ? `snapshot ${m.globalStep}` : `step ${m.globalStep}`}) from ${store.description}/${run} into ${r.dir}: ${formatBytes(r.down)} downloaded, ${formatBytes(r.reused)} reused from local files`,
       };
       log(res.message);
+      if (m.type === 'checkpoint') res.best = await restoreExtras(store, idx, into, log);
       return res;
     } catch (e) {
       if (e instanceof UnsafeStoreName || e instanceof ManifestLayoutError) throw e;
@@ -197,11 +202,47 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       : `it is at least as new as the backup${newest !== undefined ? ` (step ${newest})` : ''}`;
     const message = `Local checkpoint ${local.name} (step ${local.manifest.globalStep}) is valid and ${why}: keeping the local copy`;
     log(message);
-    return { ...base, source: 'local', dir: local.dir, name: local.name, globalStep: local.manifest.globalStep, message };
+    const best = await restoreExtras(store, idx, into, log);
+    return { ...base, source: 'local', dir: local.dir, name: local.name, globalStep: local.manifest.globalStep, best, message };
   }
   const message = `No verified checkpoint of ${run} at ${store.description}${base.rejected.length ? ` (${base.rejected.length} failed verification)` : ''}`;
   log(message);
   return { ...base, source: 'none', dir: null, name: null, globalStep: null, message };
+}
+
+/**
+ * After the newest checkpoint: the run's best too when it is missing locally (the next stage
+ * starts from it), the metrics log when the local one is shorter, and metadata.json naming the
+ * best. Failures here are logged; the newest checkpoint is restored either way. Returns the best's name.
+ */
+async function restoreExtras(store: Store, idx: StoreIndex, into: string, log: (m: string) => void): Promise<string | null> {
+  const run = idx.run;
+  const b = idx.best;
+  if (b && !(await fsp.stat(path.join(into, CHECKPOINTS_DIR, b.name, MANIFEST_FILE)).catch(() => null))) {
+    try {
+      const m = await readStoreManifest(store, run, b.name);
+      await verifyRemote(store, m, into);
+      const r = await restoreCheckpoint(store, m, into);
+      log(`Restored the run's best ${m.name} (${b.metric}=${m.metrics[b.metric]}, step ${m.globalStep}) into ${r.dir}: ${formatBytes(r.down)} downloaded`);
+    } catch (e) {
+      if (e instanceof UnsafeStoreName || e instanceof ManifestLayoutError) throw e;
+      log(`drivetrain: the run's best ${b.name} could not be restored (${(e as Error).message}); the newest checkpoint is restored`);
+    }
+  }
+  const n = await restoreLog(store, run, into, log).catch((e: Error) => { log(`drivetrain: metrics log not restored: ${e.message}`); return 0; });
+  if (n) log(`Restored the metrics log (${formatBytes(n)})`);
+  if (b) await recordBest(into, b, log);
+  return b?.name ?? null;
+}
+
+/** metadata.json of the restored run names its best (what the next stage starts from). */
+async function recordBest(into: string, b: NonNullable<StoreIndex['best']>, log: (m: string) => void): Promise<void> {
+  try {
+    const m = await CheckpointManager.open(into, { keep: { best: { monitor: b.metric, mode: b.mode, minDelta: b.minDelta } } }, { writer: 'inline', warn: () => {} });
+    await m.close();
+  } catch (e) {
+    log(`drivetrain: metadata.json of ${into} not updated (${(e as Error).message})`);
+  }
 }
 
 /** Drivetrain runs go to <runs base>/<run> (where the trainer looks); watched folders to ./<run>. */

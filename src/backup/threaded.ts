@@ -67,6 +67,13 @@ export class ThreadedBackup implements Backup {
     return this.fallback ? this.status() : st;
   }
 
+  async abandon(): Promise<BackupStatus> {
+    this.closed = true;
+    if (this.fallback) await this.fallback.abandon();
+    await this.thread.close(); // terminates the thread, uploads in flight included
+    return this.status();
+  }
+
   /** A request; when the thread dies meanwhile, the answer comes from the main-thread fallback. */
   private ask(m: ToWorker): Promise<BackupStatus> {
     return this.thread.request(m).then(

@@ -1,10 +1,13 @@
-// `drivetrain backup --watch DIR --to <drive>` and `drivetrain restore --from <drive> --into DIR`.
+// `drivetrain backup --watch DIR --to <drive>`, `drivetrain backup --run <run folder> --to <drive>`
+// and `drivetrain restore --from <drive> --into DIR`.
 // <drive>: a local folder (e.g. /content/drive/MyDrive/backups) or `drive:folder/sub` (Google
 // Drive API; credentials from DRIVETRAIN_DRIVE_TOKEN_FILE / _SERVICE_ACCOUNT / _ACCESS_TOKEN).
 import { InvalidArgumentError, type Command } from 'commander';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { listRemoteRuns, restore } from '../backup/restore.js';
+import { backupRunFolder } from '../backup/run-folder.js';
+import { checkBackupTarget } from '../backup/target-check.js';
 import { formatWatchEvent, watchFolder } from '../backup/watch.js';
 import { checkQuota, storeFromTarget } from '../storage/mount.js';
 
@@ -20,7 +23,7 @@ function positiveInt(v: string): number {
   return n;
 }
 
-interface BackupFlags { watch: string; to: string; run?: string; interval: number; stable: number; maxWait?: number; keep: number; once?: boolean }
+interface BackupFlags { watch?: string; to: string; run?: string; name?: string; interval: number; stable: number; maxWait?: number; keep: number; once?: boolean; checkTimeout: number }
 
 /** Bytes of the files under `dir` (not following links; hidden ones skipped as the watcher does). */
 async function folderBytes(dir: string): Promise<number> {
@@ -33,27 +36,45 @@ async function folderBytes(dir: string): Promise<number> {
   }
   return n;
 }
+/** `backup --run DIR`: exit 1 (and say what) when a kept checkpoint is still not on the store. */
+async function backupRun(f: BackupFlags): Promise<void> {
+  if (!f.run) throw new InvalidArgumentError('give --run <run folder> (a drivetrain run) or --watch <folder> (files of any trainer)');
+  const store = await storeFromTarget(f.to);
+  const runName = f.name ?? path.basename(path.resolve(f.run));
+  await checkBackupTarget(store, runName, { target: f.to, timeoutMs: f.checkTimeout * 1000 });
+  const r = await backupRunFolder({ runDir: f.run, store, runName, lastN: f.keep, log: (m) => console.log(m) });
+  if (r.missing.length) {
+    console.error(`✗ Still not backed up to ${f.to}: ${r.missing.map((c) => `${c.name} (${c.why}, step ${c.globalStep})`).join(', ')}${r.lastError ? `; last error: ${r.lastError}` : ''}. Run this command again once the store is reachable.`);
+    process.exitCode = 1;
+    return;
+  }
+  console.log(r.uploaded.length ? `✓ ${r.run} is backed up to ${f.to} (uploaded: ${r.uploaded.join(', ')})` : `✓ ${r.run} was already backed up to ${f.to}; nothing to upload`);
+}
+
 interface RestoreFlags { from: string; run?: string; into?: string; checkpoint?: string; list?: boolean }
 
 export function register(program: Command): void {
   program
     .command('backup')
-    .description('Mirror a folder written by any trainer (e.g. PyTorch last.pth/best.pth) to Drive; files are uploaded once stable')
-    .requiredOption('--watch <dir>', 'folder to mirror')
+    .description('Back up a drivetrain run folder (--run DIR: every kept checkpoint the store lacks, and the metrics log), or mirror a folder written by any trainer (--watch DIR, e.g. PyTorch last.pth/best.pth; files are uploaded once stable)')
+    .option('--run <dir>', 'a drivetrain run folder to back up (finishes a run whose backups failed); with --watch: the name on the store (prefer --name)')
+    .option('--watch <dir>', 'folder to mirror')
     .requiredOption('--to <drive>', 'a local folder, or drive:folder/sub for Google Drive')
-    .option('--run <name>', 'name on the store (default: the folder name)')
+    .option('--name <name>', 'name on the store (default: the folder name)')
+    .option('--check-timeout <s>', 'longest wait for the store to answer the write check', seconds, 30)
     .option('--interval <s>', 'seconds between scans', seconds, 2)
     .option('--stable <s>', 'seconds a file must stay unchanged before upload', seconds, 5)
     .option('--max-wait <s>', 'a file that keeps changing is backed up anyway after this many seconds, in its newest complete version (default: max(30, 6 × --stable))', seconds)
-    .option('--keep <n>', 'snapshots kept on the store', positiveInt, 3)
+    .option('--keep <n>', 'snapshots (--watch) or rotating checkpoints (--run) kept on the store', positiveInt, 3)
     .option('--once', 'upload what is stable now, then exit')
     .action(async (f: BackupFlags) => {
+      if (!f.watch) return backupRun(f);
       const dir = path.resolve(f.watch);
       if (!(await fsp.stat(dir).catch(() => null))?.isDirectory()) throw new Error(`--watch ${f.watch}: no such folder`);
       const store = await storeFromTarget(f.to);
       // every kept snapshot may hold a different version of each file: warn now if the store cannot take them
       await checkQuota(store, (await folderBytes(dir)) * f.keep, (m) => console.error(m));
-      const w = watchFolder({ dir, store, run: f.run, intervalMs: f.interval * 1000, stableMs: f.stable * 1000, maxWaitMs: f.maxWait === undefined ? undefined : f.maxWait * 1000, keepLast: f.keep, poll: !f.once });
+      const w = watchFolder({ dir, store, run: f.name ?? f.run, intervalMs: f.interval * 1000, stableMs: f.stable * 1000, maxWaitMs: f.maxWait === undefined ? undefined : f.maxWait * 1000, keepLast: f.keep, poll: !f.once });
       w.onEvent((e) => {
         const line = formatWatchEvent(e);
         if (line) (e.type === 'error' || e.type === 'incomplete' ? console.error : console.log)(e.type === 'done' ? `${line} → ${store.description}` : line);

@@ -8,10 +8,25 @@ import { formatStageTable, loadRunbook, overrideRunbook, runRunbook, runStage, s
 
 const PROFILE_HELP = "write onnxruntime's profile of each engine session into this folder and print the slowest ops per step at the end (same as DRIVETRAIN_PROFILE=dir)";
 
-function runOptions(f: { gdriveBackup?: string; quiet?: boolean; profile?: string }): TrainOptions {
+/** Exit code of a run that trained but whose kept checkpoints are not all backed up. */
+export const BACKUP_INCOMPLETE_EXIT = 4;
+
+interface RunFlags { gdriveBackup?: string; backupTimeout?: number; quiet?: boolean; profile?: string }
+
+function runOptions(f: RunFlags): TrainOptions {
   if (f.profile) process.env.DRIVETRAIN_PROFILE = f.profile; // read by every Engine the run creates
-  return { render: !f.quiet, handleSignals: true, backup: f.gdriveBackup ? { to: f.gdriveBackup } : undefined };
+  return { render: !f.quiet, handleSignals: true, backup: f.gdriveBackup ? { to: f.gdriveBackup, flushTimeoutS: f.backupTimeout } : undefined };
 }
+
+/** A failed backup is never silent: printed even with --quiet (stderr), and exit code 4. */
+function backupExit(results: { backup?: { ok: boolean; message: string } }[], quiet?: boolean): void {
+  const bad = results.filter((r) => r.backup && !r.backup.ok);
+  if (!bad.length) return;
+  if (quiet) for (const r of bad) console.error(r.backup!.message);
+  if (!process.exitCode) process.exitCode = BACKUP_INCOMPLETE_EXIT;
+}
+
+const BACKUP_TIMEOUT_HELP = 'seconds the end of the run waits for the last uploads before it says what is not backed up (default 90)';
 
 export function register(program: Command): void {
   program
@@ -41,7 +56,8 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed', int('--seed'))
     .addOption(new Option('--device <d>', "execution provider ('auto': WebGPU when an adapter exists, else CPU)").choices(['cpu', 'webgpu', 'auto']))
     .option('--resume <mode>', "'auto' (default), 'none', or a checkpoint path")
-    .option('--gdrive-backup <dir>', 'back up checkpoints in the background to this folder (a mounted Drive or ./drive)')
+    .option('--gdrive-backup <dir>', 'back up checkpoints in the background to this folder (a mounted Drive or ./drive) or drive:folder; checked before the first step')
+    .option('--backup-timeout <s>', BACKUP_TIMEOUT_HELP, num('--backup-timeout'))
     .option('--model <name>', 'model from the registry (glyph, glyph-tiny, mnist, resnet18, resnet34, resnet) or your module ./file.ts#export')
     .option('--model-options <json>', 'options of the model factory, e.g. \'{"width": 16, "stem": "small"}\'')
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adamw']))
@@ -61,11 +77,12 @@ export function register(program: Command): void {
     .option('--cache-dir <dir>', 'decoded-image cache folder (default ~/.cache/drivetrain/images)')
     .option('--quiet', 'no progress output')
     .option('--profile <dir>', PROFILE_HELP)
-    .action(async (f: TrainFlags & { profile?: string }) => {
+    .action(async (f: TrainFlags & RunFlags) => {
       const config = parseTrainConfig(configFromFlags(f), f.config ? `config (${f.config} + flags)` : 'flags');
       const s = await train(config, runOptions(f));
       if (s.reason === 'nonFinite') process.exitCode = 3;
       if (s.reason === 'interrupted') process.exitCode = 130;
+      backupExit([s], f.quiet);
     });
 
   program
@@ -79,10 +96,11 @@ export function register(program: Command): void {
     .option('--img-size <n>', 'resize images to N×N', int('--img-size'))
     .option('--model <name>', "model instead of the runbook's (a built-in or your module ./file.ts#export)")
     .addOption(new Option('--device <d>', 'execution provider of every stage').choices(['cpu', 'webgpu', 'auto']))
-    .option('--gdrive-backup <dir>', 'back up checkpoints in the background to this folder')
+    .option('--gdrive-backup <dir>', 'back up checkpoints in the background to this folder or drive:folder')
+    .option('--backup-timeout <s>', BACKUP_TIMEOUT_HELP, num('--backup-timeout'))
     .option('--quiet', 'no progress output')
     .option('--profile <dir>', PROFILE_HELP)
-    .action(async (file: string, f: RunbookOverrides & { stage?: string; run?: string; summary?: boolean; gdriveBackup?: string; quiet?: boolean; profile?: string }) => {
+    .action(async (file: string, f: RunbookOverrides & RunFlags & { stage?: string; run?: string; summary?: boolean }) => {
       const rb = overrideRunbook(withRunName(loadRunbook(file), f.run), f);
       if (f.summary) {
         const rows = await summarizeRunbook(rb);
@@ -94,5 +112,6 @@ export function register(program: Command): void {
       console.log(`\n${formatStageTable(results)}\nTotal wall time ${((Date.now() - t0) / 1000).toFixed(1)}s`);
       if (results.some((r) => r.reason === 'interrupted')) process.exitCode = 130;
       if (results.some((r) => r.reason === 'nonFinite')) process.exitCode = 3;
+      backupExit(results, f.quiet);
     });
 }

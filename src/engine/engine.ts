@@ -134,9 +134,9 @@ export class Engine {
 
   /** Metric names of step() (`loss`, the loss's metrics, `grad_norm` when emitted) and of evaluate() (the loss's only). */
   get metricNames(): { train: string[]; eval: string[] } {
-    const train = [...this.sessions].find(([k]) => k.startsWith('train'))?.[1].metrics ?? [];
+    const train = this.sessions.metricsOf('train') ?? [];
     const o = this.options, gradNorm = o.clipGradNorm !== undefined ? o.gradNormMetric ?? true : !!o.gradNormMetric;
-    return { train: [...train], eval: train.filter((n) => !(gradNorm && n === 'grad_norm')) };
+    return { train: [...train], eval: train.filter((n: string) => !(gradNorm && n === 'grad_norm')) };
   }
 
   /** Where the dataset given as `data` lives ('resident' or 'streamed'); undefined without `data`. */

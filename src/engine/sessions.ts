@@ -84,6 +84,11 @@ export class EngineSessions {
     return compiled;
   }
 
+  /** Metric outputs of the first session built whose key starts with `prefix` (e.g. 'train'). */
+  metricsOf(prefix: string): readonly string[] | undefined {
+    return [...this.sessions].find(([k]) => k.startsWith(prefix))?.[1].metrics;
+  }
+
   /** The models of the sessions built so far (`train:32`, `eval@idx:32`, …), as lowered for the device. */
   models(): { name: string; model: Uint8Array; options: ort.InferenceSession.SessionOptions }[] {
     return [...this.sessions].map(([name, c]) => ({ name, model: c.model, options: c.sessionOptions }));

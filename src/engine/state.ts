@@ -21,6 +21,14 @@ export interface StateSnapshot {
 
 export type StateRole = 'param' | 'opt' | 'buffer' | 'rng';
 
+/** setState() got tensors that do not fit the model's state (names, dtypes or shapes); `problems` lists each. */
+export class StateMismatchError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`setState: ${problems.length} problem(s):\n  ${problems.slice(0, 20).join('\n  ')}${problems.length > 20 ? '\n  …' : ''}`);
+    this.name = 'StateMismatchError';
+  }
+}
+
 export interface StateDecl {
   /** Full state name, e.g. `param.fc1.weight`, `opt.m.fc1.weight`, `opt.step`, `buffer.bn.running_mean`. */
   name: string;
@@ -181,7 +189,7 @@ export class StateStore {
     if (strict && (missing.length || unexpected.length)) {
       problems.push(...missing.map((m) => `missing ${m}`), ...unexpected.map((u) => `unexpected ${u}`));
     }
-    if (problems.length) throw new Error(`setState: ${problems.length} problem(s):\n  ${problems.slice(0, 20).join('\n  ')}${problems.length > 20 ? '\n  …' : ''}`);
+    if (problems.length) throw new StateMismatchError(problems);
     const placed = await this.backend.upload(take);
     for (const [k, v] of placed) this.replace(k, v);
     return { loaded: take.map((t) => t.name), missing, unexpected };

@@ -6,7 +6,7 @@ import { listRuns, type RunRow } from '../checkpoint/runs.js';
 import { readRunMetadata } from '../checkpoint/metadata.js';
 import { listRemoteRuns, restore as restoreRun, type RemoteRun, type RestoreResult } from '../backup/restore.js';
 import { describeWebGpu, deviceReport } from '../engine/doctor.js';
-import { mountDrive, storeFromTarget, type MountOptions } from '../storage/mount.js';
+import { checkQuota, mountDrive, storeFromTarget, type MountOptions } from '../storage/mount.js';
 import type { Store } from '../storage/store.js';
 import { mergeStage, type Runbook, type TrainConfigInput } from '../train/config.js';
 import { MetricsLog } from '../train/metrics-log.js';
@@ -33,14 +33,20 @@ function table(headers: string[], rows: Cell[][], caption?: string): void {
 /**
  * Chooses where backups go and remembers it for later cells. `target`: a folder, or
  * `drive:folder` for Google Drive through the API; empty/`auto`: a mounted Colab Drive, Drive
- * credentials from the environment, else ./drive (see mountDrive).
+ * credentials from the environment, else ./drive (see mountDrive). `opts.expectBytes`: bytes
+ * the coming runs will back up; the store's free space is checked against it (checkQuota).
  */
 export async function mount(target?: string | null, opts: MountOptions = {}): Promise<Store> {
   const lines: string[] = [];
   const log = (m: string) => lines.push(m);
   let store: Store;
   try {
-    store = !target || target === 'auto' ? await mountDrive({ log, ...opts }) : await storeFromTarget(target, opts);
+    const auto = !target || target === 'auto';
+    store = auto ? await mountDrive({ log, ...opts }) : await storeFromTarget(target, opts);
+    if (!auto && opts.expectBytes !== undefined) { // mountDrive checks its own choice
+      const q = await checkQuota(store, opts.expectBytes, log);
+      if (q.ok && q.free !== null) log(`drivetrain: ${q.message}`);
+    }
   } catch (e) {
     throw cellError(e, 'mount');
   }
@@ -106,7 +112,8 @@ export async function restore(opts: { runbook?: string; run?: string; store?: St
     });
     if (!r) continue;
     results.push(r);
-    const how = r.source === 'store' ? `restored (${(r.downloadedBytes / 1e6).toFixed(1)} MB downloaded)` : r.source === 'local' ? 'local copy is newest' : 'nothing verified';
+    const how = (r.source === 'store' ? `restored (${(r.downloadedBytes / 1e6).toFixed(1)} MB downloaded)` : r.source === 'local' ? 'local copy is newest' : 'nothing verified')
+      + (r.best && r.best !== r.name ? `; best ${r.best} too` : '');
     rows.push([name, how, r.name, r.globalStep, r.dir]);
   }
   table(['stage', 'result', 'checkpoint', 'step', 'folder'], rows, `Restore from ${store.description}`);
@@ -133,6 +140,10 @@ export interface StageOptions {
   imgSize?: number;
   /** A model instead of the runbook's: a built-in name (resnet18, glyph, …) or your module './models/mine.ts#detector'. */
   model?: string;
+  /** Most bytes the stage's checkpoints may use on disk (0 or unset: the runbook's checkpoint.diskCapBytes). */
+  diskCapBytes?: number;
+  /** Keep a permanent `epoch-NNN` checkpoint every K epochs (0 or unset: the runbook's checkpoint.permanentEvery). */
+  permanentEvery?: number;
   /** Further train-config keys replacing the stage's (e.g. { lr: 0.01 }). */
   overrides?: Record<string, unknown>;
   /** Back up to the mounted store (default: when mount() ran). */
@@ -153,6 +164,10 @@ export async function runStage(stage: string | number, opts: StageOptions = {}):
   const given: Record<string, unknown> = { ...opts.overrides };
   if (opts.epochs) given.epochs = opts.epochs;
   if (opts.dataN) given.data = { ...(given.data as object), n: opts.dataN };
+  const ck: Record<string, unknown> = {};
+  if (opts.diskCapBytes) ck.diskCapBytes = opts.diskCapBytes;
+  if (opts.permanentEvery) ck.permanentEvery = opts.permanentEvery;
+  if (Object.keys(ck).length) given.checkpoint = { ...(rb.stages[i]!.checkpoint as object | undefined), ...(given.checkpoint as object | undefined), ...ck };
   const overrides = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined && v !== null && v !== ''));
   // objects merge into the stage's own (DATA_N keeps a stage's data.seed)
   const book: Runbook = { ...rb, stages: rb.stages.map((s, j) => (j === i ? { ...mergeStage(s, overrides), name: s.name } : s)) };

@@ -7,7 +7,11 @@ export type TrainEvent =
   | { type: 'step'; epoch: number; epochs: number; stepInEpoch: number; stepsPerEpoch: number; globalStep: number; metrics: Metrics; lr: Record<string, number> }
   /** `metrics`: epoch means of the training metrics as `train_loss`, `cls_loss`, …, plus `val_*`. */
   | { type: 'epoch'; epoch: number; epochs: number; metrics: Metrics; seconds: number }
-  | { type: 'checkpoint'; kind: string; epoch: number; globalStep: number; path: string; phase: 'saved' | 'durable' }
+  /**
+   * `saved`: handed to the checkpoint writer (not yet on disk); `durable`: committed, survives a
+   * kill. `waitedMs` (on `saved`): how long the loop waited for the previous save to be durable.
+   */
+  | { type: 'checkpoint'; kind: string; epoch: number; globalStep: number; path: string; phase: 'saved' | 'durable'; waitedMs?: number }
   | { type: 'backup'; message: string; ok: boolean; globalStep?: number; /** The whole line to print, with its mark (✓ done, ✗ failed, … skipped). */ line?: string }
   | { type: 'earlyStop'; epoch: number; monitor: string; best: number | null; bestEpoch: number | null; patience: number }
   | { type: 'log'; message: string }

@@ -54,7 +54,7 @@ describe('early stopping', () => {
 });
 
 describe('progress output', () => {
-  it('formats the familiar epoch line and checkpoint lines', () => {
+  it('formats the familiar epoch line and checkpoint lines; "Saved" only once durable', () => {
     const e = { type: 'epoch', epoch: 0, epochs: 15, seconds: 205.31, metrics: { train_loss: 2.12344, cls_loss: 1.23449, box_loss: 0.88889, acc: 0.45671 } } as const;
     expect(formatEpochLine(e)).toBe('Epoch 1/15: train_loss=2.1234 cls_loss=1.2345 box_loss=0.8889 acc=0.4567 time=205.3s');
     let text = '';
@@ -63,7 +63,8 @@ describe('progress output', () => {
     const events: TrainEvent[] = [
       { type: 'resume', epoch: 2, stepInEpoch: 7, globalStep: 47, checkpoint: 'x' },
       e,
-      { type: 'checkpoint', kind: 'last', epoch: 0, globalStep: 20, path: 'p', phase: 'saved' },
+      { type: 'checkpoint', kind: 'last', epoch: 0, globalStep: 20, path: 'p', phase: 'saved' }, // queued: not printed
+      { type: 'checkpoint', kind: 'last', epoch: 0, globalStep: 20, path: 'p/last-000000020', phase: 'durable' },
       { type: 'backup', ok: true, message: 'Backed up step 20 (1.0 MB new, 0.0 MB reused)' },
     ];
     const errs: string[] = [];
@@ -77,6 +78,6 @@ describe('progress output', () => {
       '✓ Backed up step 20 (1.0 MB new, 0.0 MB reused)',
       '',
     ].join('\n'));
-    expect(errs.length).toBe(4);
+    expect(errs.length).toBe(5);
   });
 });

@@ -38,6 +38,32 @@ export class MetricsLog {
     }
   }
 
+  /**
+   * Per-epoch records ({ epoch, globalStep, values, time }), one per epoch (the last line wins:
+   * a run killed after an epoch's line and resumed before it writes that epoch again).
+   */
+  epochs(): { epoch: number; globalStep: number; values: Record<string, number | null>; time: string }[] {
+    const byEpoch = new Map<number, { epoch: number; globalStep: number; values: Record<string, number | null>; time: string }>();
+    for (const r of this.readSafely()) {
+      if (r.type !== 'epoch') continue;
+      const values: Record<string, number | null> = {};
+      for (const [k, v] of Object.entries(r)) if ((typeof v === 'number' || v === null) && k !== 'epoch' && k !== 'globalStep') values[k] = v;
+      byEpoch.set(r.epoch, { epoch: r.epoch, globalStep: r.globalStep, values, time: r.time });
+    }
+    return [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
+  }
+
+  /** The records, skipping a line cut short by a kill. */
+  private readSafely(): MetricsRecord[] {
+    if (!fs.existsSync(this.file)) return [];
+    const out: MetricsRecord[] = [];
+    for (const l of fs.readFileSync(this.file, 'utf8').split('\n')) {
+      if (!l.trim()) continue;
+      try { out.push(JSON.parse(l) as MetricsRecord); } catch { /* a partial last line */ }
+    }
+    return out;
+  }
+
   read(): MetricsRecord[] {
     if (!fs.existsSync(this.file)) return [];
     return fs.readFileSync(this.file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as MetricsRecord);

@@ -35,5 +35,8 @@ export interface LoopEngine {
 /** The parts of CheckpointManager the loop uses. */
 export type LoopCheckpoints = Pick<CheckpointManager, 'save' | 'shouldSave' | 'flush' | 'signalReceived' | 'runDir'>;
 
-/** A checkpoint to continue from (selected by the caller). */
-export interface ResumePoint { dir: string; tensors: TensorMap; state: TrainState }
+/**
+ * A checkpoint to continue from (selected by the caller); `history`: the run's per-epoch records
+ * up to it, from the metrics log (state.json keeps only the first and the last few).
+ */
+export interface ResumePoint { dir: string; tensors: TensorMap; state: TrainState; history?: TrainState['metrics'] }

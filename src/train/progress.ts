@@ -28,7 +28,8 @@ export function eventLine(e: TrainEvent, verbose = false): string | null {
     case 'step': return verbose ? `step ${e.globalStep}: loss=${(e.metrics.loss ?? NaN).toFixed(4)}` : null;
     case 'epoch': return formatEpochLine(e);
     case 'checkpoint':
-      if (e.phase !== 'saved') return null;
+      // "Saved" only once the checkpoint is durable (a kill after this line resumes from it or later)
+      if (e.phase === 'saved') return verbose ? `saving ${e.kind} (step ${e.globalStep})…` : null;
       if (e.kind === 'last' || e.kind === 'best') return `Saved ${e.kind} (epoch ${e.epoch + 1})`;
       return verbose ? `Saved ${e.kind} (step ${e.globalStep})` : null;
     case 'backup': return e.line ?? (e.ok ? `✓ ${e.message}` : `✗ Backup: ${e.message}`);

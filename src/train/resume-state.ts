@@ -3,6 +3,8 @@
 // resumes, runbook summaries and the notebook's stage discovery.
 import { z } from 'zod';
 import { CheckpointError } from '../checkpoint/errors.js';
+import type { StateMismatchError } from '../engine/state.js';
+import { UserError } from '../errors.js';
 import type { TrainState } from '../checkpoint/state.js';
 import { DONE_REASONS } from './events.js';
 
@@ -44,7 +46,49 @@ export function finishedReason(state: TrainState): ResumeFields['finished'] {
   return r.success ? r.data.finished : null;
 }
 
+/** Epoch records a checkpoint keeps besides the first one (see stateHistory). */
+export const STATE_HISTORY_TAIL = 3;
+
+/**
+ * The per-epoch history a checkpoint's state.json keeps: the first epoch and the last few, so
+ * state.json stays the same size however long the run (the whole history is the run's metrics
+ * log, backed up incrementally). Resume needs none of it: best, early stopping and the plateau
+ * schedule have their own fields.
+ */
+export function stateHistory<T>(history: readonly T[]): T[] {
+  if (history.length <= STATE_HISTORY_TAIL + 1) return [...history];
+  return [history[0], ...history.slice(-STATE_HISTORY_TAIL)];
+}
+
+type Rec = TrainState['metrics'][number];
+/** A history record with null metrics (NaN/Inf after JSON) back as NaN. */
+export function withNaN(h: Rec): Rec & { values: Record<string, number> } {
+  return { ...h, values: Object.fromEntries(Object.entries(h.values).map(([k, v]) => [k, v ?? NaN])) };
+}
+
 /** `extra` for a checkpoint (other keys of `extra` are not the trainer's and are not written). */
 export function resumeExtra(f: ResumeFields): Record<string, unknown> {
   return { epochSums: f.epochSums, finished: f.finished, earlyStopBestEpoch: f.earlyStopBestEpoch, device: f.device };
+}
+
+/** A run folder whose checkpoint holds another model's tensors (the engine refused them). */
+export class AnotherModelError extends UserError {}
+
+const describeModel = (m: unknown, options: unknown): string =>
+  `"${String(m)}"${options && typeof options === 'object' && Object.keys(options).length ? ` ${JSON.stringify(options)}` : ''}`;
+
+/**
+ * The error for a checkpoint whose tensors the engine refused (`e`, setState's list of
+ * problems): the run was trained with another model; name both models and the way out.
+ */
+export function anotherModelError(dir: string, state: TrainState, now: { model: string; modelOptions: Record<string, unknown> }, e: StateMismatchError): Error {
+  const rec = (state.extra.model ?? null) as { config?: { model?: unknown; modelOptions?: unknown } } | null;
+  const was = rec?.config?.model !== undefined ? `model ${describeModel(rec.config.model, rec.config.modelOptions)}` : 'a model it did not record';
+  const rank = (p: string) => (/^(missing |unexpected )?param\./.test(p) ? 0 : /^(missing |unexpected )?buffer\./.test(p) ? 1 : 2);
+  const problems = [...e.problems].sort((a, b) => rank(a) - rank(b)); // the model's own weights first
+  const shown = problems.slice(0, 3).join('; ') + (problems.length > 3 ? `; … ${problems.length - 3} more` : '');
+  return new AnotherModelError(
+    `this run was trained with another model (${was}; now ${describeModel(now.model, now.modelOptions)}): the checkpoint ${dir} does not fit it (${shown}). Use a new --out (or "out") for this model, or --resume none (resume: 'none') to start this run folder again.`,
+    { cause: e },
+  );
 }

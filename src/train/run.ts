@@ -5,8 +5,9 @@ import { CheckpointManager, type OpenDeps } from '../checkpoint/manager.js';
 import { loadCheckpoint } from '../checkpoint/dir.js';
 import { readRunMetadata } from '../checkpoint/metadata.js';
 import { resolveResume } from '../checkpoint/resume.js';
-import type { CheckpointOptionsInput } from '../checkpoint/policy.js';
-import type { Dataset } from '../data/dataset.js';
+import { CheckpointOptionsSchema, type CheckpointOptionsInput } from '../checkpoint/policy.js';
+import type { KeepPolicy } from '../backup/publish.js';
+import type { Batch, Dataset } from '../data/dataset.js';
 import { pthMessage } from '../engine/interop.js';
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { checkModelFits, contextFromData, givenDatasets, loadDatasets, residentBase } from './datasets.js';
@@ -19,7 +20,8 @@ import { resolveModel, type ModelSpec } from './models.js';
 import { runIdentity, runModelInfo, withRunInfo } from './run-model.js';
 import { terminalRenderer } from './progress.js';
 import { Trainer, type TrainerHooks, type TrainerSummary } from './trainer.js';
-import { startRunBackup, type BackupOption, type RunBackup } from './backup-link.js';
+import { prepareRunBackup, type BackupOption, type BackupOutcome, type RunBackup } from './backup-link.js';
+import { estimateFromDecls } from '../checkpoint/capacity.js';
 
 export interface TrainOptions {
   /** Receives every progress event (step, epoch, checkpoint, backup, resume, earlyStop, done, error). */
@@ -49,6 +51,8 @@ export interface TrainSummary extends TrainerSummary {
   config: TrainConfig;
   /** Class names in label order (from the dataset). */
   classes: string[];
+  /** How the run's backups ended (when backing up): `ok` false lists what is not on the store and the command that finishes it. */
+  backup?: BackupOutcome;
 }
 
 export function checkpointOptions(cfg: TrainConfig): CheckpointOptionsInput {
@@ -65,6 +69,14 @@ export function checkpointOptions(cfg: TrainConfig): CheckpointOptionsInput {
     keep: { lastN: ck.keepLast, recoveryN: 1, best: ck.monitor ? { monitor: ck.monitor, mode: ck.mode, minDelta: ck.minDelta } : undefined },
     diskCapBytes: ck.diskCapBytes ?? undefined,
   };
+}
+
+/** The store-side keep policy of a run: its checkpoint keep options (a recorded best rule when the config names none, as the manager does). */
+async function backupKeep(cfg: TrainConfig): Promise<KeepPolicy> {
+  const keep = CheckpointOptionsSchema.parse(checkpointOptions(cfg)).keep;
+  const meta = keep.best ? null : await readRunMetadata(cfg.out).catch(() => null);
+  if (meta?.best) keep.best = { monitor: meta.best.metric, mode: meta.best.mode, minDelta: meta.best.minDelta };
+  return keep;
 }
 
 /** The best checkpoint directory of a run (by its checkpoint policy's monitor), or null. */
@@ -101,11 +113,22 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
   if (cfg.initFrom && /\.(pth|pt|bin|ckpt|tar)$/i.test(cfg.initFrom)) throw new Error(`initFrom: ${pthMessage(cfg.initFrom)}`); // before any data is built
   const events = new Emitter(opts.render ? terminalRenderer() : undefined, opts.onEvent);
   const warn = (m: string) => events.emit({ type: 'log', message: m });
-  const data = opts.datasets ? givenDatasets(opts.datasets, cfg) : await loadDatasets(cfg, warn);
-  const sample = await data.train.getBatch([0]);
-  const spec = opts.model ?? await resolveModel(cfg.model, contextFromData(cfg, data.classNames, sample));
-  checkModelFits(spec, sample, cfg, data.image);
-  const engine = await createEngine(spec, cfg, sample, residentBase(data.train, warn)); // in-memory data: held by the engine
+  // the backup target is checked and the backup thread starts beside the data and engine set-up
+  const early = opts.backup ? prepareRunBackup(opts.backup, path.resolve(cfg.out), await backupKeep(cfg), events) : null;
+  early?.catch(() => undefined); // awaited below
+  const discard = async () => { await (await early?.catch(() => null))?.discard(); };
+  let engine: Awaited<ReturnType<typeof createEngine>>;
+  let data: Awaited<ReturnType<typeof loadDatasets>>, sample: Batch, spec: ModelSpec;
+  try {
+    data = opts.datasets ? givenDatasets(opts.datasets, cfg) : await loadDatasets(cfg, warn);
+    sample = await data.train.getBatch([0]);
+    spec = opts.model ?? await resolveModel(cfg.model, contextFromData(cfg, data.classNames, sample));
+    checkModelFits(spec, sample, cfg, data.image);
+    engine = await createEngine(spec, cfg, sample, residentBase(data.train, warn)); // in-memory data: held by the engine
+  } catch (e) {
+    await discard();
+    throw e;
+  }
   let manager: CheckpointManager;
   try {
     cfg = preflight(cfg, engine, data.val, warn); // monitors by the names the run produces, before the manager keeps a best by them
@@ -113,6 +136,7 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
     if (held) warn(held);
     manager = await CheckpointManager.open(cfg.out, checkpointOptions(cfg), { warn, experiment: opts.stage, ...opts.checkpointDeps });
   } catch (e) {
+    await discard();
     await engine.dispose();
     throw e;
   }
@@ -122,12 +146,15 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
   try {
     manager.checkFits(engine.engine.plan.decls); // a disk cap below one checkpoint: refused before training
     uninstall = opts.handleSignals ? handleSignals(manager, events) : null;
-    backup = opts.backup ? await startRunBackup(opts.backup, manager, events) : null;
+    // the store should hold the kept checkpoints: the newest lastN, a best, a recovery one
+    const expectBytes = estimateFromDecls(engine.engine.plan.decls) * (cfg.checkpoint.keepLast + 2);
+    backup = early ? await (await early).attach(manager, expectBytes) : null;
     const choice = await resolveResume(manager.runDir, cfg.resume, { warn });
     const resume = choice ? await loadCheckpoint(choice.dir) : null;
     if (resume) checkResumeClasses(resume.dir, resume.state, data.classNames);
     if (!resume && cfg.initFrom) events.emit({ type: 'log', message: await initWeights(engine.engine, { initFrom: cfg.initFrom, initGroups: cfg.initGroups, initMap: cfg.initMap }) });
     log.truncateAfter(resume?.state.globalStep ?? 0);
+    const history = resume ? log.epochs() : undefined; // state.json keeps only the ends of it
     const metricsLog: TrainerHooks = {
       onStep: (r) => log.append({ type: 'step', epoch: r.epoch, globalStep: r.globalStep, time: new Date().toISOString(), ...r.metrics }),
       onEpochEnd: (r) => log.append({ type: 'epoch', epoch: r.epoch, globalStep: r.globalStep, time: new Date().toISOString(), ...r.metrics }),
@@ -135,11 +162,11 @@ export async function train(config: TrainConfigInput | TrainConfig, opts: TrainO
     const s = await new Trainer({
       config: cfg, engine, train: data.train, val: data.val, events, groups: engine.groups,
       checkpoints: withRunInfo(manager, runModelInfo(cfg, spec, sample, data.classNames, data.preprocess, opts.model !== undefined)),
-      identity: runIdentity(spec, data), stop: opts.signal, stage: opts.stage, resume: resume ? { dir: resume.dir, tensors: resume.tensors, state: resume.state } : null,
+      identity: runIdentity(spec, data), stop: opts.signal, stage: opts.stage, resume: resume ? { dir: resume.dir, tensors: resume.tensors, state: resume.state, history } : null,
       hooks: [metricsLog, ...(opts.hooks ?? [])],
     }).run();
-    await backup?.flush();
-    return { ...s, runDir: manager.runDir, config: cfg, classes: data.classNames };
+    const backedUp = backup ? await backup.finish() : undefined; // bounded; says what is not backed up
+    return { ...s, runDir: manager.runDir, config: cfg, classes: data.classNames, ...(backedUp ? { backup: backedUp } : {}) };
   } catch (e) {
     events.emit({ type: 'error', message: (e as Error).message }); // for notebook displays; the terminal renderer leaves thrown errors to the caller
     throw e;

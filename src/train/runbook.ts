@@ -9,6 +9,7 @@ import { loadCheckpointState, selectResume, type TrainState } from '../checkpoin
 import { finishedReason } from './resume-state.js';
 import { formatTextTable } from '../text-table.js';
 import { bestCheckpoint, train, type TrainOptions } from './run.js';
+import type { BackupOutcome } from './backup-link.js';
 
 export interface StageSummary {
   index: number;
@@ -27,6 +28,8 @@ export interface StageSummary {
   initFrom: string | null;
   seconds: number;
   message: string;
+  /** How the stage's backups ended (when backing up). */
+  backup?: BackupOutcome;
 }
 
 export function loadRunbook(file: string): Runbook {
@@ -92,6 +95,7 @@ export async function runStage(rb: Runbook | string, which: number | string, opt
     initFrom: cfg.initFrom,
     seconds: (Date.now() - t0) / 1000,
     message: s.message,
+    ...(s.backup ? { backup: s.backup } : {}),
   };
 }
 

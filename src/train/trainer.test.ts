@@ -13,7 +13,7 @@ import { Trainer, type TrainerHooks } from './trainer.js';
 
 const data: Dataset = { length: 8, getBatch: (idx) => ({ x: tensor('x', 'float32', [idx.length]) }) };
 
-function rig(hooks: TrainerHooks[], opts: { epochs?: number; resume?: TrainStateInput } = {}) {
+function rig(hooks: TrainerHooks[], opts: { epochs?: number; resume?: TrainStateInput; history?: TrainStateInput['metrics'] } = {}) {
   let steps = 0;
   const engine: LoopEngine = {
     step: () => ({ loss: 1 / ++steps }),
@@ -36,7 +36,7 @@ function rig(hooks: TrainerHooks[], opts: { epochs?: number; resume?: TrainState
   } as unknown as LoopCheckpoints;
   const events: TrainEvent[] = [];
   const config = parseTrainConfig({ epochs: opts.epochs ?? 2, lr: 0.1, batchSize: 2, validate: false, checkpoint: { monitor: null } });
-  const resume = opts.resume ? { dir: 'run/ck', tensors: new Map(), state: parseTrainState(opts.resume) } : null;
+  const resume = opts.resume ? { dir: 'run/ck', tensors: new Map(), state: parseTrainState(opts.resume), history: opts.history && parseTrainState({ ...opts.resume, metrics: opts.history }).metrics } : null;
   const trainer = new Trainer({ config, engine, train: data, checkpoints, events: new Emitter((e) => events.push(e)), groups: ['all'], hooks, resume });
   return { trainer, saves, events, flushes: () => flushes, steps: () => steps };
 }
@@ -53,7 +53,7 @@ describe('Trainer hooks', () => {
     expect([s.reason, s.message, s.globalStep]).toEqual(['interrupted', 'time budget used up', 6]);
     expect(r.saves.map((x) => [x.kind, x.globalStep])).toEqual([['manual', 1], ['manual', 6]]); // no save policy here: the epoch end at step 4 saves nothing
     expect(r.saves[1].state.extra).toEqual({ epochSums: { sums: { loss: 1 / 5 + 1 / 6 }, count: 2 }, finished: null, earlyStopBestEpoch: null, device: null });
-    expect(r.flushes()).toBe(1);
+    expect(r.flushes()).toBe(3); // before each of the 2 saves (one save in flight at most), and at the end
     expect(r.events.at(-1)).toMatchObject({ type: 'done', reason: 'interrupted', globalStep: 6 });
   });
 
@@ -61,6 +61,52 @@ describe('Trainer hooks', () => {
     const r = rig([{ onStart: () => { throw new Error('monitor "val_iou" is not a metric of this model'); } }]);
     await expect(r.trainer.run()).rejects.toThrow(/val_iou/);
     expect([r.steps(), r.saves.length]).toEqual([0, 0]);
+  });
+});
+
+describe('saves', () => {
+  it('at most one in flight: a save waits until the previous one is durable (Orbax), and says how long', async () => {
+    let inFlight = 0;
+    let maxAtSave = 0;
+    const pending: Promise<unknown>[] = [];
+    const r = rig([{ onStep: (_s, t) => t.requestSave() }]);
+    const cp = (r.trainer as unknown as { o: { checkpoints: LoopCheckpoints } }).o.checkpoints;
+    cp.save = ((d: CheckpointKind) => {
+      maxAtSave = Math.max(maxAtSave, inFlight);
+      inFlight++;
+      const durable = new Promise((res) => setTimeout(res, 20)).then(() => { inFlight--; return { dir: 'run/x' }; });
+      pending.push(durable);
+      return { kind: d, globalStep: 0, durable };
+    }) as unknown as LoopCheckpoints['save'];
+    cp.flush = async () => { await Promise.all(pending); };
+    await r.trainer.run();
+    expect(pending.length).toBe(8);
+    expect(maxAtSave).toBe(0);
+    const saved = r.events.filter((e) => e.type === 'checkpoint' && e.phase === 'saved');
+    expect(saved.slice(1).every((e) => e.type === 'checkpoint' && (e.waitedMs ?? 0) >= 10)).toBe(true);
+  });
+});
+
+describe('state.json size', () => {
+  it('is constant over a run: the first epoch and the last 3, not the whole history (which the summary still has)', async () => {
+    const r = rig([{ onEpochEnd: (_s, t) => t.requestSave() }], { epochs: 40 });
+    const s = await r.trainer.run();
+    expect(s.history.length).toBe(40);
+    const size = (i: number) => JSON.stringify(r.saves[i].state).length;
+    const at10 = r.saves.findIndex((x) => x.globalStep === 40), at40 = r.saves.findIndex((x) => x.globalStep === 160);
+    expect(r.saves[at40].state.metrics!.map((m) => m.epoch)).toEqual([0, 37, 38, 39]);
+    expect(Math.abs(size(at40) - size(at10))).toBeLessThan(20); // digits of the numbers only
+  });
+
+  it('a resume takes the whole history from the metrics log, or from an old checkpoint that still has it all', async () => {
+    const rec = (epoch: number) => ({ epoch, globalStep: 4 * (epoch + 1), values: { train_loss: 1 / (epoch + 1) } });
+    const at = { epoch: 6, stepInEpoch: 0, globalStep: 24 };
+    const old = rig([], { epochs: 8, resume: { ...at, metrics: [0, 1, 2, 3, 4, 5].map(rec) } });
+    expect((await old.trainer.run()).history.map((h) => h.epoch)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const bounded = rig([], { epochs: 8, resume: { ...at, metrics: [0, 3, 4, 5].map(rec) }, history: [0, 1, 2, 3, 4, 5].map(rec) });
+    const s = await bounded.trainer.run();
+    expect(s.history.map((h) => h.epoch)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(s.history[1].values).toEqual({ train_loss: 0.5 });
   });
 });
 

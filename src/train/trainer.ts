@@ -7,6 +7,7 @@
 // checkpoint manager writes. Views of the dataset the engine holds (engine.data) are fed by row
 // index, others by getBatch.
 import type { Dataset } from '../data/dataset.js';
+import { StateMismatchError } from '../engine/state.js';
 import { ResumableSampler, sequentialBatches } from '../data/sampler.js';
 import type { CheckpointKind } from '../checkpoint/manifest.js';
 import { isImprovement, type SaveDecision } from '../checkpoint/policy.js';
@@ -18,7 +19,7 @@ import { initialEarlyStop, updateEarlyStop, type EarlyStopState } from './early-
 import type { DoneReason, Emitter, Metrics } from './events.js';
 import type { LoopCheckpoints, LoopEngine, ResumePoint } from './ports.js';
 import { rowMapper } from './resident-data.js';
-import { emptyEpochSums, readResumeFields, resumeExtra, type EpochSums } from './resume-state.js';
+import { anotherModelError, emptyEpochSums, readResumeFields, resumeExtra, stateHistory, withNaN, type EpochSums } from './resume-state.js';
 import { initialScheduleState, scheduleFactor, ScheduleStateSchema, updatePlateau, type ScheduleState } from './schedule.js';
 
 export interface StepRecord { epoch: number; globalStep: number; metrics: Metrics }
@@ -135,13 +136,17 @@ export class Trainer implements TrainerControl {
   private async restore(r: ResumePoint): Promise<void> {
     const s = r.state;
     const fields = readResumeFields(s, r.dir);
+    try {
+      await this.o.engine.setState(r.tensors);
+    } catch (e) {
+      throw e instanceof StateMismatchError ? anotherModelError(r.dir, s, this.cfg, e) : e;
+    }
     if (s.configHash && s.configHash !== this.hash) {
       this.log(`Warning: ${r.dir} was written with a different config (hash ${s.configHash}, now ${this.hash}); continuing from it`);
     }
-    await this.o.engine.setState(r.tensors);
     ({ epoch: this.epoch, stepInEpoch: this.stepInEpoch, globalStep: this.globalStep } = s);
-    // JSON keeps NaN/Inf metrics as null
-    this.history = s.metrics.map((h) => ({ ...h, values: Object.fromEntries(Object.entries(h.values).map(([k, v]) => [k, v ?? NaN])) }));
+    // the whole history comes from the run's metrics log; checkpoints hold only its ends (old ones all of it)
+    this.history = (r.history && r.history.length >= s.metrics.length ? r.history : s.metrics).map(withNaN);
     this.best = s.best;
     if (this.early && s.earlyStop && s.earlyStop.monitor === this.early.monitor) {
       this.early = { ...s.earlyStop, bestEpoch: fields.earlyStopBestEpoch };
@@ -224,7 +229,7 @@ export class Trainer implements TrainerControl {
     if (cfg.validate && o.val && o.val.length > 0) Object.assign(values, await validate(o.engine, o.val, cfg.batchSize));
     const seconds = (Date.now() - this.epochStart) / 1000;
     const doneEpoch = this.epoch;
-    this.history = [...this.history, { epoch: doneEpoch, globalStep: this.globalStep, values, time: new Date().toISOString() }];
+    this.history.push({ epoch: doneEpoch, globalStep: this.globalStep, values, time: new Date().toISOString() });
     await this.callHooks('onEpochEnd', { epoch: doneEpoch, globalStep: this.globalStep, metrics: values });
     o.events.emit({ type: 'epoch', epoch: doneEpoch, epochs: cfg.epochs, metrics: values, seconds });
     if (cfg.schedule.type === 'plateau') this.sched = updatePlateau(cfg.schedule, this.sched, values);
@@ -301,16 +306,22 @@ export class Trainer implements TrainerControl {
     return { reason, epoch: this.epoch, globalStep: this.globalStep, history, best: this.best, last, resumedFrom: this.resumedFrom, message };
   }
 
-  /** Saves now; `shownEpoch` is the 0-based epoch the save belongs to, for messages. */
+  /**
+   * Saves now; `shownEpoch` is the 0-based epoch the save belongs to, for messages. Orbax's rule:
+   * at most one save in flight — a new save first waits until the previous one is durable, so the
+   * "Saved" line (printed at `durable`) never lags the training by more than one save.
+   */
   private async save(d: CheckpointKind | SaveDecision, metrics: Metrics, finished: DoneReason | null, shownEpoch: number): Promise<void> {
     this.saveAsked = false;
-    const { engine } = this.o;
+    const { engine, events, checkpoints } = this.o;
+    const t0 = performance.now();
+    await checkpoints.flush(); // throws a failed earlier write, as save() would
+    const waitedMs = performance.now() - t0;
     // a GPU engine hands the tensors over while it downloads them between the next steps
     const tensors = engine.snapshotState ? (await engine.snapshotState()).tensors : await engine.getState();
-    const h = this.o.checkpoints.save(d, tensors, this.state(finished), { metrics });
-    const { events, checkpoints } = this.o;
+    const h = checkpoints.save(d, tensors, this.state(finished), { metrics });
     const step = this.globalStep;
-    events.emit({ type: 'checkpoint', kind: h.kind, epoch: shownEpoch, globalStep: step, path: checkpoints.runDir, phase: 'saved' });
+    events.emit({ type: 'checkpoint', kind: h.kind, epoch: shownEpoch, globalStep: step, path: checkpoints.runDir, phase: 'saved', waitedMs });
     h.durable.then(
       (ev) => events.emit({ type: 'checkpoint', kind: h.kind, epoch: shownEpoch, globalStep: step, path: ev.dir, phase: 'durable' }),
       () => { /* surfaces on the next save()/flush() */ },
@@ -321,7 +332,7 @@ export class Trainer implements TrainerControl {
   private state(finished: DoneReason | null): TrainStateInput {
     const { cfg, early } = this;
     return {
-      epoch: this.epoch, stepInEpoch: this.stepInEpoch, globalStep: this.globalStep, metrics: this.history, best: this.best,
+      epoch: this.epoch, stepInEpoch: this.stepInEpoch, globalStep: this.globalStep, metrics: stateHistory(this.history), best: this.best,
       earlyStop: early ? { monitor: early.monitor, best: early.best, badEpochs: early.badEpochs, stopped: early.stopped } : null,
       sampler: { seed: cfg.seed, epoch: this.epoch, position: this.stepInEpoch * cfg.batchSize },
       schedule: this.sched,

@@ -14,8 +14,8 @@ export interface CliProcess {
   waitFor(pattern: RegExp | string, ms: number): Promise<boolean>;
 }
 
-export function spawnCli(args: string[]): CliProcess {
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'drivetrain.js'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCli(args: string[], env: Record<string, string> = {}): CliProcess {
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'drivetrain.js'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let text = '';
   child.stdout!.on('data', (b) => (text += b));
   child.stderr!.on('data', (b) => (text += b));

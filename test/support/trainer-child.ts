@@ -3,6 +3,7 @@
 // `DONE <reason>` at the end (exit code 130 when interrupted).
 // DT_KILL_IN_WRITE=N: SIGKILL itself inside the N-th checkpoint write of this process (after
 // tensors.safetensors, before state.json and manifest.json are written).
+// DT_RENDER=1: also print the user-visible terminal lines (`Saved last (epoch N)`, …).
 import fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -30,6 +31,7 @@ const killingFs: CkptFs = {
 
 const s = await train(cfg, {
   handleSignals: true,
+  render: process.env.DT_RENDER === '1',
   checkpointDeps: killIn ? { fs: killingFs } : undefined,
   onEvent: (e) => {
     if (e.type === 'step') {

@@ -13,9 +13,9 @@ export interface ChildResult { code: number | null; signal: NodeJS.Signals | nul
 
 /**
  * Runs the child trainer on `configFile`. `killAt`: when it prints STEP ≥ killAt, send `sig`
- * (default SIGKILL); `killOn`: the same when a line matches.
+ * (default SIGKILL); `killOn`: the same when a line matches (a RegExp, or a predicate).
  */
-export function runChild(configFile: string, opts: { killAt?: number; killOn?: RegExp; sig?: NodeJS.Signals; env?: Record<string, string> } = {}): Promise<ChildResult> {
+export function runChild(configFile: string, opts: { killAt?: number; killOn?: RegExp | ((line: string) => boolean); sig?: NodeJS.Signals; env?: Record<string, string> } = {}): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['--import', 'tsx', CHILD, configFile], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -29,7 +29,7 @@ export function runChild(configFile: string, opts: { killAt?: number; killOn?: R
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (!sent && opts.killOn?.test(line)) {
+        if (!sent && opts.killOn && (typeof opts.killOn === 'function' ? opts.killOn(line) : opts.killOn.test(line))) {
           sent = true;
           p.kill(opts.sig ?? 'SIGKILL');
         }
