@@ -17,6 +17,8 @@ DATA_N ?=
 BASE ?= runs/$(or $(RUN),glyphs)
 RUNBOOK ?= runbooks/glyphs.json
 NBP = -p DEVICE=$(DEVICE) $(if $(DRIVE),-p DRIVE=$(DRIVE)) $(if $(RUN),-p RUN=$(RUN)) $(if $(EPOCHS),-p EPOCHS=$(EPOCHS)) $(if $(DATA_N),-p DATA_N=$(DATA_N))
+# 00-setup-and-restore trains nothing: only the parameters it declares.
+NBP_RESTORE = $(if $(DRIVE),-p DRIVE=$(DRIVE)) $(if $(RUN),-p RUN=$(RUN))
 
 .PHONY: setup build typecheck test demo bench bench-setup runs clean-checkpoints kernel stage1 stage2 stage3 resume restore runbook gpu-pack
 
@@ -63,7 +65,7 @@ stage3: setup
 
 # After a disconnect: restore from Drive, then re-run the stage in progress (it resumes).
 restore: setup
-	$(DT) notebook run notebooks/00-setup-and-restore.ipynb $(NBP)
+	$(DT) notebook run notebooks/00-setup-and-restore.ipynb $(NBP_RESTORE)
 resume: setup
 	$(DT) notebook run $$($(DT) notebook current $(if $(RUN),--run $(RUN))) $(NBP)
 
