@@ -131,6 +131,8 @@ class NotebookBlock implements ProgressView {
   private count = 0;
   private t0: number;
   private epochT0: number;
+  /** Duration of the epoch that just ended, shown until the next one steps. */
+  private endedEpochSeconds: number | null = null;
   private lastShown = 0;
   private lastChart = 0;
   private started = false;
@@ -175,6 +177,7 @@ class NotebookBlock implements ProgressView {
         this.count = 0;
         s.running = {};
         this.epochT0 = this.now();
+        this.endedEpochSeconds = e.seconds;
         return this.refresh(true, true);
       case 'checkpoint':
         if (e.phase !== 'durable') return;
@@ -213,6 +216,7 @@ class NotebookBlock implements ProgressView {
     const s = this.s;
     Object.assign(s, { epoch: e.epoch, epochs: e.epochs, step: e.stepInEpoch, steps: e.stepsPerEpoch, globalStep: e.globalStep, lr: e.lr });
     this.meter.add(this.now(), e.globalStep);
+    this.endedEpochSeconds = null;
     for (const [k, v] of Object.entries(e.metrics)) this.sums[k] = (this.sums[k] ?? 0) + v;
     this.count++;
     // The same names as the epoch's metrics: the step's `loss` is the epoch's `train_loss`.
@@ -236,7 +240,7 @@ class NotebookBlock implements ProgressView {
     if (!force && now - this.lastShown < this.everyMs) return;
     this.lastShown = now;
     const s = this.s;
-    Object.assign(s, { elapsed: (now - this.t0) / 1000, epochElapsed: (now - this.epochT0) / 1000, rate: this.meter.rate() });
+    Object.assign(s, { elapsed: (now - this.t0) / 1000, epochElapsed: this.endedEpochSeconds ?? (now - this.epochT0) / 1000, rate: this.meter.rate() });
     // The loss chart: once there are steps to draw, then at most every 2 s (and at each epoch end).
     if (this.opts.livePlot !== false && this.steps.length > 0 && (chart || s.chart === null || now - this.lastChart >= Math.max(2000, this.everyMs))) {
       this.lastChart = now;
