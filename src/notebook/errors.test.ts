@@ -29,3 +29,13 @@ describe('cellError', () => {
     expect(cellError('thrown text', 'mount').message).toBe('mount failed: thrown text');
   });
 });
+
+describe('stage options from the parameters cell', () => {
+  it('a bad DEVICE, EPOCHS or DATA_N is named as the parameter, before anything loads', async () => {
+    const { runStage } = await import('./cells.js');
+    await expect(runStage('stage1-head', { device: 'tpu' })).rejects.toThrow(/^device \(the DEVICE parameter\) = "tpu": use 'cpu', 'webgpu' or 'auto'/);
+    await expect(runStage('stage1-head', { epochs: -3 })).rejects.toThrow(/EPOCHS \/ PRETRAIN_EPOCHS parameter\) = -3: use a whole number ≥ 0/);
+    await expect(runStage('stage1-head', { dataN: 1.5 })).rejects.toThrow(/DATA_N parameter\) = 1\.5/);
+    await expect(runStage('stage1-head', { device: 'tpu' })).rejects.toBeInstanceOf(DrivetrainError);
+  });
+});
