@@ -23,6 +23,8 @@ BASE ?= runs/$(or $(RUN),glyphs)
 RUNBOOK ?= runbooks/glyphs.json
 NBP = -p DEVICE=$(DEVICE) $(if $(DRIVE),-p DRIVE=$(DRIVE)) $(if $(RUN),-p RUN=$(RUN)) $(if $(EPOCHS),-p EPOCHS=$(EPOCHS)) $(if $(DATA_N),-p DATA_N=$(DATA_N)) \
 	$(if $(DATA),-p DATA=$(DATA)) $(if $(ANN),-p ANN=$(ANN)) $(if $(IMG_SIZE),-p IMG_SIZE=$(IMG_SIZE)) $(if $(MODEL),-p MODEL=$(MODEL))
+# 00-setup-and-restore trains nothing: only the parameters it declares.
+NBP_RESTORE = $(if $(DRIVE),-p DRIVE=$(DRIVE)) $(if $(RUN),-p RUN=$(RUN))
 
 .PHONY: setup build typecheck test demo bench bench-setup runs clean-checkpoints kernel stage1 stage2 stage3 resume restore runbook gpu-pack
 
@@ -69,7 +71,7 @@ stage3: setup
 
 # After a disconnect: restore from Drive, then re-run the stage in progress (it resumes).
 restore: setup
-	$(DT) notebook run notebooks/00-setup-and-restore.ipynb $(NBP)
+	$(DT) notebook run notebooks/00-setup-and-restore.ipynb $(NBP_RESTORE)
 resume: setup
 	$(DT) notebook run $$($(DT) notebook current $(if $(RUN),--run $(RUN))) $(NBP)
 

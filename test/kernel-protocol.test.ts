@@ -92,7 +92,7 @@ describe.skipIf(!hasJupyter)('drivetrain kernel on the wire', () => {
     expect(err!.traceback.slice(1)).toEqual(["1:7 - Type 'string' is not assignable to type 'number'."]);
   });
 
-  it('Interrupt: a cell that handles SIGINT finishes its save while busy; one that does not is ended; the kernel lives on', async () => {
+  it('Interrupt: a cell that handles SIGINT finishes its save while busy (and may end with its marked error); one that does not is ended; the kernel lives on', async () => {
     // The listener is added in the cell's synchronous part: tslab's vm watchdog used to turn the
     // next SIGINT into Node's default action there (the kernel died).
     const saving = exec(
@@ -108,6 +108,20 @@ describe.skipIf(!hasJupyter)('drivetrain kernel on the wire', () => {
     // Busy until the save printed: idle comes after it.
     const kinds = saving.msgs.map((m) => (m.header.msg_type === 'status' ? (m.content as { execution_state: string }).execution_state : JSON.stringify(m.content)));
     expect(kinds.findIndex((k) => k === 'idle')).toBeGreaterThan(kinds.findIndex((k) => k.includes('saved')));
+
+    // A cell that handled the Interrupt and then throws its marked error to end the cell (the
+    // training cells do, so that the next stage in the cell does not start): no error output.
+    const ended = exec(
+      "let stopped2 = false;\nprocess.once('SIGINT', () => { stopped2 = true; });\nconsole.log('training 2');\n" +
+        "while (!stopped2) await new Promise((r) => setTimeout(r, 50));\nconsole.log('saved 2');\n" +
+        "throw Object.assign(new Error('stopped at the interrupt'), { interruptHandled: true });\nconsole.log('next stage');",
+    );
+    await waitForText(ended, 'training 2');
+    await client.interrupt();
+    expect(await ended.reply).toMatchObject({ status: 'error', ename: 'KeyboardInterrupt' });
+    expect(ofType(ended, 'error')).toEqual([]);
+    expect(JSON.stringify(ofType(ended, 'stream'))).toContain('saved 2');
+    expect(JSON.stringify(ofType(ended, 'stream'))).not.toContain('next stage');
 
     const sleeping = exec("console.log('sleeping');\nawait new Promise((r) => setTimeout(r, 60_000));");
     await waitForText(sleeping, 'sleeping');

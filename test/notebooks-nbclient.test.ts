@@ -69,6 +69,13 @@ describe.skipIf(!!skip)('notebooks through nbclient (jupyter nbconvert --execute
     expect(codeCells(nb).map((c) => c.execution_count)).toEqual(codeCells(nb).map((_, i) => i + 1));
     expect(outputsOf(nb, 'error')).toEqual([]);
     expect(outputsOf(nb, 'display_data').some((o) => 'image/svg+xml' in (o.data as object))).toBe(true);
+    // The training cell: one live block per stage call (its last state), no log lines; the detail is in the run's log.
+    const train = codeCells(nb).find((c) => [c.source].flat().join('').includes("runStage('stage1-head'"))!;
+    expect(train.outputs!.map((o) => o.output_type)).toEqual(['display_data', 'display_data']);
+    const block = [(train.outputs![1]!.data as Record<string, string | string[]>)['text/plain']].flat().join('');
+    expect(block.match(/^Epoch \d+\/1: train_loss=/gm)).toHaveLength(1);
+    expect(block).toMatch(/^Finished 1 epochs \(global step \d+\)\..* Backed up to /m);
+    expect(readFileSync(path.join(root, 'runs', RUN, 'stage1-head', 'train.log'), 'utf8')).toMatch(/Saved last \(epoch 1\)[\s\S]*✓ Backed up step/);
     expect((nb.metadata.language_info as { name: string; version: string }).name).toBe('typescript');
     expect(existsSync(path.join(root, 'runs', RUN, 'stage1-head'))).toBe(true); // cells ran in the project root
   }, 600_000);

@@ -6,9 +6,11 @@
 // when the cell's code listens for SIGINT to stop cleanly (drivetrain's training finishes its
 // step, saves and returns). Here a cell that added a SIGINT listener since it started is left to
 // stop by itself, so the cell stays busy until its save is done; a second Interrupt, or a cell
-// without such a listener, is ended at once as tslab does.
+// without such a listener, is ended at once as tslab does. A cell that stopped that way may end
+// by throwing an error marked `interruptHandled` (so that the rest of the cell does not run):
+// it is reported as KeyboardInterrupt without an error output.
 import { format } from 'node:util';
-import { compileError, interruptError, isDiagnostic, isInterruptError, thrownError, type ErrorContent } from './errors.js';
+import { compileError, interruptError, isDiagnostic, isHandledInterrupt, isInterruptError, thrownError, type ErrorContent } from './errors.js';
 import type { Executor, ExecutorConsole } from './tslab.js';
 
 export type CellOutcome =
@@ -75,6 +77,9 @@ export class CellRunner {
     }
     if (diagnostics.length) return { kind: 'error', error: compileError(diagnostics, this.typescriptVersion), show: true, stderr: '' };
     const err = thrown[thrown.length - 1];
+    // A training cell that stopped at this Interrupt after saving threw to end the cell: its
+    // message is in the cell's output already, so no error is shown (Run All still stops here).
+    if (c.interrupts > 0 && !c.abandoned && isHandledInterrupt(err)) return { kind: 'error', error: interruptError('stopped'), show: false, stderr: '' };
     if (c.abandoned) return { kind: 'error', error: interruptError('abandoned'), show: true, stderr: '' };
     if (isInterruptError(err)) return { kind: 'error', error: interruptError('cut'), show: true, stderr: '' };
     return { kind: 'error', error: thrownError(err), show: true, stderr: '' };

@@ -70,6 +70,15 @@ export function isInterruptError(value: unknown): boolean {
   return value.message === 'Interrupted asynchronously' || (value as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_INTERRUPTED';
 }
 
+/**
+ * An error a cell throws after it handled an Interrupt itself (drivetrain's training cells, once
+ * saved): marked by `interruptHandled: true`, a duck-typed flag so the kernel needs none of the
+ * notebook code.
+ */
+export function isHandledInterrupt(value: unknown): boolean {
+  return value instanceof Error && (value as { interruptHandled?: unknown }).interruptHandled === true;
+}
+
 export type InterruptKind = 'stopped' | 'abandoned' | 'cut';
 
 /**

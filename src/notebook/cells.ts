@@ -3,26 +3,26 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { listRuns, type RunRow } from '../checkpoint/runs.js';
-import { readRunMetadata } from '../checkpoint/metadata.js';
 import { listRemoteRuns, restore as restoreRun, type RemoteRun, type RestoreResult } from '../backup/restore.js';
 import { describeWebGpu, deviceReport } from '../engine/doctor.js';
 import { checkQuota, mountDrive, storeFromTarget, type MountOptions } from '../storage/mount.js';
 import type { Store } from '../storage/store.js';
 import { mergeStage, type Runbook, type TrainConfigInput } from '../train/config.js';
-import { MetricsLog } from '../train/metrics-log.js';
 import { train as trainRun, type TrainOptions, type TrainSummary } from '../train/run.js';
 import { firstUnfinishedStage, loadRunbook, overrideRunbook, runStage as runbookStage, stageIndex, stageOut, withRunName, type StageSummary } from '../train/runbook.js';
 import { notebookStageIndices } from '../train/stage-notebooks.js';
 import type { BackupOption } from '../train/backup-link.js';
-import { inNotebook, show, showHtml } from './display.js';
-import { cellError, stageNotebook, userError } from './errors.js';
-import { escapeHtml, fmtCell, htmlTable, textTable, type Cell } from './html.js';
-import { notebookProgress } from './progress.js';
+import type { EpochRecord, StageData } from './charts.js';
+import { inNotebook, showHtml } from './display.js';
+import { cellError, stageNotebook, TrainingInterrupted, userError } from './errors.js';
+import { escapeHtml, htmlTable, textTable, type Cell } from './html.js';
+import { notebookProgress, type FinishInfo } from './progress.js';
+import { showResults, showRunPlot } from './results.js';
 import { mountedStore, requireMountedStore, setMountedStore } from './session.js';
-import { metricsCharts, type EpochRecord } from './svg.js';
 
 export { stageFinished } from '../train/runbook.js';
-export { cellError, DrivetrainError, stageNotebook, userError } from './errors.js';
+export { cellError, DrivetrainError, stageNotebook, TrainingInterrupted, userError } from './errors.js';
+export { epochHistory, runMetrics } from './results.js';
 
 export const DEFAULT_RUNBOOK = 'runbooks/glyphs.json';
 
@@ -117,8 +117,7 @@ export async function restore(opts: { runbook?: string; run?: string; store?: St
     rows.push([name, how, r.name, r.globalStep, r.dir]);
   }
   table(['stage', 'result', 'checkpoint', 'step', 'folder'], rows, `Restore from ${store.description}`);
-  const any = results.some((r) => r.dir);
-  console.log(any ? 'Now re-run the notebook of the stage you were on: it resumes from the restored step.' : 'Nothing to restore: start with 01-stage1.');
+  // What to run next is the notebook's last line (from currentStage()): one hint, not two.
   return results;
 }
 
@@ -152,8 +151,26 @@ export interface StageOptions {
   train?: TrainOptions;
 }
 
+/**
+ * The stage notebooks pass their parameters cell's values here (DEVICE, EPOCHS / PRETRAIN_EPOCHS,
+ * DATA_N): a bad one is named as that parameter, not as a runbook path.
+ */
+function checkStageOptions(o: StageOptions): void {
+  const bad = (what: string, value: unknown, fix: string) => userError(`${what} = ${JSON.stringify(value)}: ${fix}`);
+  if (o.device !== undefined && o.device !== null && o.device !== '' && !['cpu', 'webgpu', 'auto'].includes(o.device)) {
+    throw bad('device (the DEVICE parameter)', o.device, "use 'cpu', 'webgpu' or 'auto' (WebGPU when an adapter works, else the CPU) in the parameters cell");
+  }
+  const count = (what: string, v: unknown, zero: string) => {
+    if (v === undefined || v === null) return;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw bad(what, v, `use a whole number ≥ 0 in the parameters cell (0 = ${zero})`);
+  };
+  count('epochs (the EPOCHS / PRETRAIN_EPOCHS parameter)', o.epochs, "the runbook's");
+  count('dataN (the DATA_N parameter)', o.dataN, "the runbook's data size");
+}
+
 /** Runs one runbook stage with live progress; resumes automatically from the newest checkpoint. */
 export async function runStage(stage: string | number, opts: StageOptions = {}): Promise<StageSummary> {
+  checkStageOptions(opts);
   const rb = overrideRunbook(loadBook(opts.runbook, opts.run), opts);
   let i: number;
   try {
@@ -171,13 +188,14 @@ export async function runStage(stage: string | number, opts: StageOptions = {}):
   const overrides = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined && v !== null && v !== ''));
   // objects merge into the stage's own (DATA_N keeps a stage's data.seed)
   const book: Runbook = { ...rb, stages: rb.stages.map((s, j) => (j === i ? { ...mergeStage(s, overrides), name: s.name } : s)) };
-  const backup = backupOption(opts.backup, remoteRunName(rb.stages[i]!.name, opts.run));
-  return trainInCell(opts.train, backup, (o) => runbookStage(book, i, o));
+  const name = rb.stages[i]!.name;
+  const backup = backupOption(opts.backup, remoteRunName(name, opts.run));
+  return trainInCell(name, opts.train, backup, (o) => runbookStage(book, i, o), (r) => ({ reason: r.reason === 'notStarted' ? 'interrupted' : r.reason, runDir: r.out, epochsDone: r.epochs, globalStep: r.globalStep, message: r.message }));
 }
 
 /** Trains one config (no runbook) with live progress. */
 export async function train(config: TrainConfigInput, opts: { backup?: boolean; train?: TrainOptions } = {}): Promise<TrainSummary> {
-  return trainInCell(opts.train, backupOption(opts.backup), (o) => trainRun(config, o));
+  return trainInCell('', opts.train, backupOption(opts.backup), (o) => trainRun(config, o), (r) => ({ reason: r.reason, runDir: r.runDir, epochsDone: r.epoch, globalStep: r.globalStep, message: r.message }));
 }
 
 /** Back up to the mounted store when asked, or by default when mount() ran. */
@@ -186,45 +204,64 @@ function backupOption(asked: boolean | undefined, runName?: string): BackupOptio
   return runName === undefined ? { store: requireMountedStore() } : { store: requireMountedStore(), runName };
 }
 
-/** The setup runStage and train share: live progress, backup, Interrupt stops (saving), errors as cells show them. */
-async function trainInCell<T>(given: TrainOptions | undefined, backup: BackupOption | undefined, run: (o: TrainOptions) => Promise<T>): Promise<T> {
-  const view = notebookProgress();
+/**
+ * The setup runStage and train share: the live block, backup, Interrupt stops (saving), errors as
+ * cells show them. After an Interrupt, once everything is saved and backed up, the cell ends with
+ * TrainingInterrupted: the block shows the one message, the kernel no error, and the rest of the
+ * cell (e.g. the next stage) does not run.
+ */
+async function trainInCell<T>(stage: string, given: TrainOptions | undefined, backup: BackupOption | undefined, run: (o: TrainOptions) => Promise<T>, info: (r: T) => FinishInfo): Promise<T> {
+  const backupTo = !backup ? null : 'store' in backup ? backup.store.description : backup.to;
+  const view = notebookProgress({ stage, backupTo });
   const o: TrainOptions = { ...given, onEvent: chain(view.listener, given?.onEvent) };
   if (backup) o.backup = backup;
-  const off = stopOnInterrupt(o);
+  const stop = stopOnInterrupt(o, () => view.interrupting());
+  let r: T;
   try {
-    return await run(o);
+    r = await run(o);
   } catch (e) {
+    view.fail(e);
     throw cellError(e, 'training');
   } finally {
-    off();
+    stop.off();
   }
+  const f = info(r);
+  const message = view.finish(f);
+  if (stop.interrupted() && f.reason === 'interrupted') throw new TrainingInterrupted(message, r);
+  return r;
 }
 
 /**
  * Jupyter's Interrupt sends the kernel SIGINT: tslab ends the cell at once, but the training
  * would go on in the background (holding the run folder). Stop it the CLI's way instead: finish
- * the step, save, flush, return `interrupted`. Sets `o.signal` (still following a given one).
+ * the step, save, flush, return `interrupted` (the drivetrain kernel keeps the cell busy until
+ * then). The listener lives only while this training call runs. Sets `o.signal` (still
+ * following a given one).
  */
-function stopOnInterrupt(o: TrainOptions): () => void {
-  if (!inNotebook()) return () => {};
+function stopOnInterrupt(o: TrainOptions, onInterrupt: () => void): { off: () => void; interrupted: () => boolean } {
+  if (!inNotebook()) return { off: () => {}, interrupted: () => false };
   const ac = new AbortController();
   const given = o.signal;
   if (given?.aborted) ac.abort();
   else given?.addEventListener('abort', () => ac.abort(), { once: true });
   o.signal = ac.signal;
+  let interrupted = false;
   const onSigint = () => {
     if (ac.signal.aborted) return;
-    console.log('Interrupted: stopping after this step and saving; re-run the cell to resume.');
+    interrupted = true;
+    onInterrupt();
     ac.abort();
   };
   // Not while the cell's synchronous part runs: tslab runs it with vm's breakOnSigint, whose
   // watchdog, when it stops, restores Node's default SIGINT action over a handler added meanwhile
   // (the next Interrupt would then kill the kernel).
   const later = setImmediate(() => process.on('SIGINT', onSigint));
-  return () => {
-    clearImmediate(later);
-    process.off('SIGINT', onSigint);
+  return {
+    off: () => {
+      clearImmediate(later);
+      process.off('SIGINT', onSigint);
+    },
+    interrupted: () => interrupted,
   };
 }
 
@@ -234,57 +271,24 @@ function chain<E>(...fns: (((e: E) => void) | undefined)[]): (e: E) => void {
   };
 }
 
-/** Per-epoch metrics of a run folder, from its metrics.jsonl. */
-export function epochHistory(runDir: string): EpochRecord[] {
-  const byEpoch = new Map<number, EpochRecord>();
-  for (const r of new MetricsLog(runDir).read()) {
-    if (r.type !== 'epoch') continue;
-    const values: Record<string, number> = {};
-    for (const [k, v] of Object.entries(r)) if (typeof v === 'number' && !['epoch', 'globalStep'].includes(k)) values[k] = v;
-    byEpoch.set(r.epoch, { epoch: r.epoch, values });
+/**
+ * The results cell: plots (one panel per metric with per-step values, train and val per epoch;
+ * `logY` puts the loss panels on a log axis), the per-epoch table, the best checkpoint and the
+ * backup status of a stage (by name/index, or the summary runStage returned); with earlier
+ * stages done, also the plot of the whole run across its stages.
+ */
+export async function results(stage: string | number | StageSummary, opts: { runbook?: string; run?: string; logY?: boolean } = {}): Promise<{ runDir: string; history: EpochRecord[] }> {
+  const rb = loadBook(opts.runbook, opts.run);
+  try {
+    return await showResults(rb, stage, { logY: opts.logY, remoteName: (s) => remoteRunName(s, opts.run) });
+  } catch (e) {
+    throw cellError(e, 'results');
   }
-  return [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
 }
 
-/**
- * The results cell: loss/metrics plots, the best checkpoint and the backup status of a stage
- * (by name/index, or the summary runStage returned).
- */
-export async function results(stage: string | number | StageSummary, opts: { runbook?: string; run?: string } = {}): Promise<{ runDir: string; history: EpochRecord[] }> {
-  let runDir: string;
-  let name: string;
-  if (typeof stage === 'object') {
-    runDir = stage.out;
-    name = stage.stage;
-  } else {
-    const rb = loadBook(opts.runbook, opts.run);
-    const i = stageIndex(rb, stage);
-    runDir = stageOut(rb, i);
-    name = rb.stages[i]!.name;
-  }
-  if (!fs.existsSync(runDir)) throw userError(`stage ${name} has no run folder ${runDir} yet: run its train cell first`);
-  const history = epochHistory(runDir);
-  const charts = metricsCharts(history, name);
-  show({ 'image/svg+xml': charts.losses, 'text/plain': `(loss plot of ${name}: ${history.length} epochs)` });
-  if (charts.others) show({ 'image/svg+xml': charts.others, 'text/plain': `(metrics plot of ${name})` });
-  const keys = charts.keys;
-  table(['epoch', ...keys], history.map((h) => [h.epoch + 1, ...keys.map((k) => h.values[k])]), `${name}: metrics per epoch`);
-  const meta = await readRunMetadata(runDir).catch(() => null);
-  const best = meta?.best;
-  const lines: [string, Cell][] = [
-    ['run folder', runDir],
-    ['best checkpoint', best ? `${best.name}: ${best.metric}=${fmtCell(best.value)} at step ${best.globalStep}` : 'none yet'],
-    ['checkpoints', meta ? meta.checkpoints.map((c) => c.name).join(', ') : '-'],
-  ];
-  const store = mountedStore();
-  if (store) {
-    const remote = (await listRemoteRuns(store).catch(() => [] as RemoteRun[])).find((r) => r.run === remoteRunName(name, opts.run));
-    lines.push(['backup', remote ? `${remote.checkpoints} checkpoint(s) on ${store.description}, newest ${remote.latest} (step ${remote.globalStep})` : `nothing backed up yet to ${store.description}`]);
-  } else {
-    lines.push(['backup', 'off (run the mount cell in 00-setup-and-restore to back up)']);
-  }
-  table([], lines, `${name}: summary`);
-  return { runDir, history };
+/** The plot of the whole run: every stage with metrics so far on one epoch axis. */
+export function runPlot(opts: { runbook?: string; run?: string; logY?: boolean } = {}): StageData[] {
+  return showRunPlot(loadBook(opts.runbook, opts.run), { logY: opts.logY });
 }
 
 /** The runbook's local runs as a table. */

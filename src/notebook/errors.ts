@@ -19,9 +19,27 @@ export function stageNotebook(index: number, count = 4): string {
   return stageNotebookFile(stageNotebookNumber(count, index));
 }
 
+/**
+ * What a training cell throws after it stopped at Jupyter's Interrupt and saved: the drivetrain
+ * kernel shows no error for it (the `interruptHandled` flag; the cell's live block holds the
+ * message) and Run All stops there. `summary`: what the run returned.
+ */
+export class TrainingInterrupted extends Error {
+  readonly interruptHandled = true;
+  constructor(message: string, readonly summary: unknown) {
+    super(message);
+    this.name = 'KeyboardInterrupt';
+  }
+}
+
 /** What a cell throws for `e`, decided by its class. */
 export function cellError(e: unknown, what: string): Error {
-  if (e instanceof StageOrderError) return userError(`${e.message}. In notebooks: run ${stageNotebook(e.needsStage, e.stageCount)} first.`);
+  if (e instanceof StageOrderError) {
+    // The runbook's advice is the CLI's; a notebook user runs the earlier stage's notebook.
+    const cli = /:? run stage \d+ first \(drivetrain [^)]*\)\.?$/;
+    const notebook = `run ${stageNotebook(e.needsStage, e.stageCount)} first.`;
+    return userError(cli.test(e.message) ? `${e.message.replace(cli, '')}: ${notebook}` : `${e.message}. In notebooks: ${notebook}`);
+  }
   if (isUserError(e)) return userError(e.message);
   const err = e instanceof Error ? e : new Error(String(e));
   err.message = `${what} failed: ${err.message}`;

@@ -17,15 +17,19 @@ export function fmtCell(v: Cell): string {
   return String(v);
 }
 
-/** A table; with no headers (`[]`) it is a key/value list without a header row. */
+/**
+ * A table; with no headers (`[]`) it is a key/value list without a header row. Every cell says
+ * its alignment (text left, numbers right): classic Notebook right-aligns and centres tables.
+ */
 export function htmlTable(headers: string[], rows: Cell[][], caption?: string): string {
-  const th = headers.map((h) => `<th style="text-align:left;padding:2px 8px">${escapeHtml(h)}</th>`).join('');
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || r[i] === null || r[i] === undefined));
+  const th = headers.map((h, i) => `<th style="text-align:${numeric[i] ? 'right' : 'left'};padding:2px 8px">${escapeHtml(h)}</th>`).join('');
   const body = rows
-    .map((r) => `<tr>${r.map((c) => `<td style="padding:2px 8px;${typeof c === 'number' ? 'text-align:right;' : ''}">${escapeHtml(fmtCell(c))}</td>`).join('')}</tr>`)
+    .map((r) => `<tr>${r.map((c) => `<td style="padding:2px 8px;text-align:${typeof c === 'number' ? 'right' : 'left'};white-space:pre-wrap">${escapeHtml(fmtCell(c))}</td>`).join('')}</tr>`)
     .join('');
-  const cap = caption ? `<caption style="text-align:left;font-weight:bold">${escapeHtml(caption)}</caption>` : '';
+  const cap = caption ? `<caption style="text-align:left;font-weight:bold;padding:2px 0">${escapeHtml(caption)}</caption>` : '';
   const head = headers.length ? `<thead><tr>${th}</tr></thead>` : '';
-  return `<table style="border-collapse:collapse">${cap}${head}<tbody>${body}</tbody></table>`;
+  return `<table style="border-collapse:collapse;margin-left:0;margin-right:auto;table-layout:auto">${cap}${head}<tbody>${body}</tbody></table>`;
 }
 
 /** The text twin of htmlTable (numbers formatted as in the HTML). */
@@ -43,7 +47,7 @@ export function textBar(fraction: number, width = 20): string {
 export function htmlBar(fraction: number, width = 240): string {
   const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
   return (
-    `<span style="display:inline-block;width:${width}px;height:10px;background:#e6e6e6;border-radius:3px;vertical-align:middle">` +
+    `<span style="display:inline-block;width:${width}px;height:10px;background:rgba(128,128,128,.25);border-radius:3px;vertical-align:middle">` +
     `<span style="display:block;width:${(f * 100).toFixed(1)}%;height:100%;background:#4c9be8;border-radius:3px"></span></span>`
   );
 }

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LiveDisplay, resetDisplayForTests, show } from './display.js';
 import { htmlTable, textBar, textTable } from './html.js';
-import { notebookProgress } from './progress.js';
-import { lineChart, metricsCharts, niceTicks } from './svg.js';
+import { metricPanels } from './charts.js';
+import { lineChart, niceTicks } from './svg.js';
 
 describe('svg', () => {
   it('niceTicks covers the range with round steps', () => {
@@ -37,33 +37,63 @@ describe('svg', () => {
   it('says so when there is no data', () => {
     expect(lineChart([])).toContain('no data yet');
   });
-  it('metricsCharts splits losses from other metrics', () => {
-    const c = metricsCharts([
-      { epoch: 0, values: { train_loss: 1, val_loss: 1.2, val_acc: 0.5 } },
-      { epoch: 1, values: { train_loss: 0.5, val_loss: 0.8, val_acc: 0.7 } },
-    ]);
-    expect(c.keys).toEqual(['train_loss', 'val_acc', 'val_loss']);
-    expect(c.losses.match(/<polyline/g)).toHaveLength(2);
-    expect(c.others!.match(/<polyline/g)).toHaveLength(1);
+  it('points carry their value as a hover title', () => {
+    const svg = lineChart([{ name: 'val_loss', points: [[1, 0.5], [2, 0.25, 'epoch 2: val_loss = 0.25']] }]);
+    expect(svg).toContain('<title>1: val_loss = 0.5</title>');
+    expect(svg).toContain('<title>epoch 2: val_loss = 0.25</title>');
   });
-  it('puts the legend under the plot and pairs a metric with its dashed val_ twin', () => {
-    const c = metricsCharts([
-      { epoch: 0, values: { acc: 0.9, val_acc: 0.95, box_iou: 0.5 } },
-      { epoch: 1, values: { acc: 0.99, val_acc: 0.97, box_iou: 0.6 } },
-    ]);
-    const svg = c.others!;
-    const plotBottom = (() => {
-      const r = /<rect x="56" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"/.exec(svg)!;
-      return Number(r[1]) + Number(r[2]);
-    })();
+  it('puts the legend under the plot', () => {
+    const svg = lineChart([{ name: 'acc', points: [[1, 0.9], [2, 0.99]] }, { name: 'val_acc', points: [[1, 0.95], [2, 0.97]], dashed: true }]);
+    const r = /<rect x="56" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"/.exec(svg)!;
+    const plotBottom = Number(r[1]) + Number(r[2]);
     const labels = [...svg.matchAll(/<text x="[\d.]+" y="([\d.]+)" dy="0.32em" fill="#222">([^<]+)</g)].map((x) => ({ y: Number(x[1]), name: x[2] }));
-    expect(labels.map((l) => l.name)).toEqual(['acc', 'box_iou', 'val_acc']);
+    expect(labels.map((l) => l.name)).toEqual(['acc', 'val_acc']);
     for (const l of labels) expect(l.y).toBeGreaterThan(plotBottom);
-    const line = (name: string) => new RegExp(`<polyline fill="none" stroke="([^"]+)" stroke-width="2"( stroke-dasharray="[^"]+")? points="[^"]+"><title>${name}</title>`).exec(svg)!;
-    expect(line('val_acc')[1]).toBe(line('acc')[1]);
-    expect(line('val_acc')[2]).toBeDefined();
-    expect(line('acc')[2]).toBeUndefined();
-    expect(line('box_iou')[1]).not.toBe(line('acc')[1]);
+  });
+});
+
+describe('metric panels', () => {
+  const epochs = [
+    { epoch: 0, globalStep: 4, values: { train_loss: 2, cls_loss: 1.9, box_loss: 0.05, acc: 0.4, val_loss: 2.1, val_cls_loss: 2, val_box_loss: 0.06, val_acc: 0.35, lr: 0.1 } },
+    { epoch: 1, globalStep: 8, values: { train_loss: 1, cls_loss: 0.95, box_loss: 0.04, acc: 0.6, val_loss: 1.2, val_cls_loss: 1.1, val_box_loss: 0.05, val_acc: 0.5, lr: 0.1 } },
+  ];
+  const steps = Array.from({ length: 8 }, (_, i) => ({ globalStep: i + 1, values: { loss: 2.5 - i * 0.2, cls_loss: 2.4 - i * 0.2, box_loss: 0.06 - i * 0.002, acc: 0.3 + i * 0.05 } }));
+  const frames = (svg: string) => [...svg.matchAll(/<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="none"/g)].map((m) => m.slice(1).map(Number));
+  const yTicks = (svg: string, frame: number[]) =>
+    [...svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" dy="0.32em" text-anchor="end" fill="#444">([^<]+)</g)].filter((m) => Math.abs(Number(m[1]) - (frame[0]! - 6)) < 0.01).map((m) => Number(m[2]));
+
+  it('gives each metric its own panel and y axis: box_loss is not flattened on cls_loss scale', () => {
+    const { svg, panels } = metricPanels([{ name: 's1', epochs, steps }]);
+    expect(panels).toEqual(['loss', 'cls_loss', 'box_loss', 'acc']); // lr is not a metric panel
+    const f = frames(svg);
+    expect(f).toHaveLength(4);
+    const boxTicks = yTicks(svg, f[2]!);
+    expect(Math.max(...boxTicks)).toBeLessThan(0.1); // its own scale
+    expect(Math.max(...yTicks(svg, f[1]!))).toBeGreaterThan(2);
+    // Per-step line (faint, no dots), train and val per epoch with hover values
+    expect(svg).toContain('<title>per step</title>');
+    expect(svg).toContain('<title>epoch 2: val_box_loss = 0.05</title>');
+    expect(svg).toContain('<title>epoch 1: train_loss = 2</title>');
+    expect(svg).toMatch(/>train \(epoch mean\)</);
+  });
+
+  it('log axes for the loss panels only, on request', () => {
+    const { svg } = metricPanels([{ name: 's1', epochs, steps }], { logY: true });
+    expect(svg).toContain('>loss (log)<');
+    expect(svg).toContain('>box_loss (log)<');
+    expect(svg).not.toContain('>acc (log)<');
+  });
+
+  it('puts stages one after the other on the run plot, with a mark where each starts', () => {
+    const later = epochs.map((e) => ({ ...e, values: { train_loss: e.values.train_loss / 2, val_loss: e.values.val_loss / 2 } }));
+    const { svg } = metricPanels([{ name: 'stage1', epochs, steps }, { name: 'stage2', epochs: later }]);
+    expect(svg).toContain('<title>stage2 epoch 2: val_loss = 0.6</title>');
+    expect(svg.match(/stroke-dasharray="3 3"/g)!.length).toBeGreaterThanOrEqual(2); // stage marks
+    expect(svg).toContain('>stage2<title>stage2</title>');
+  });
+
+  it('says so when there is nothing to plot', () => {
+    expect(metricPanels([{ name: 'x', epochs: [] }]).svg).toContain('no data yet');
   });
 });
 
@@ -73,6 +103,8 @@ describe('html', () => {
     expect(h).toContain('&lt;x&gt;');
     expect(h).toContain('0.1235');
     expect(h).toContain('>-<');
+    expect(h).toContain('text-align:left'); // classic Notebook right-aligns cells that do not say
+    expect(h).toContain('margin-left:0');
     expect(textTable(['a', 'bb'], [['xyz', 1]])).toBe('a    bb\n---  --\nxyz  1');
     expect(textBar(0.5, 10)).toBe('[#####.....]');
     expect(textBar(2, 4)).toBe('[####]');
@@ -105,37 +137,6 @@ describe('display outside and inside a (fake) tslab kernel', () => {
     expect(sent[2]!.update).toBe(true);
     expect(sent[1]!.id).toBe(sent[2]!.id);
     expect(sent[1]!.id).toMatch(/^[0-9a-f]{16}$/);
-  });
-});
-
-describe('notebookProgress', () => {
-  afterEach(() => resetDisplayForTests(undefined));
-  it('renders events into a throttled live status, a live plot and text lines', () => {
-    const sent: { data: Record<string, string>; id?: string; update: boolean }[] = [];
-    const pub = { display: { html() {}, svg() {}, text() {}, raw() {} }, newDisplay: () => pub.display };
-    resetDisplayForTests({ public: pub, write: (m, update) => sent.push({ data: m.data, id: m.transient.display_id, update }) });
-    const lines: string[] = [];
-    const v = notebookProgress({ everyMs: 60_000, print: (l) => lines.push(l) });
-    v.listener({ type: 'start', runDir: 'runs/x', epochs: 2, stepsPerEpoch: 4, startEpoch: 0, stage: 's1' });
-    for (let i = 1; i <= 4; i++) v.listener({ type: 'step', epoch: 0, epochs: 2, stepInEpoch: i, stepsPerEpoch: 4, globalStep: i, metrics: { loss: 1 / i }, lr: { all: 0.1 } });
-    v.listener({ type: 'epoch', epoch: 0, epochs: 2, metrics: { train_loss: 0.5, val_loss: 0.6, val_acc: 0.8 }, seconds: 1 });
-    v.listener({ type: 'backup', ok: true, message: 'Backed up step 4', globalStep: 4 });
-    v.listener({ type: 'done', reason: 'completed', epoch: 1, globalStep: 4, message: 'Done.' });
-    expect(lines[0]).toContain('[s1] Training in runs/x: 2 epochs × 4 steps');
-    expect(lines).toContain('✓ Backed up step 4');
-    expect(lines.some((l) => l.startsWith('Epoch 1/2: train_loss=0.5000'))).toBe(true);
-    expect(v.history).toEqual([{ epoch: 0, values: { train_loss: 0.5, val_loss: 0.6, val_acc: 0.8 } }]);
-    expect(v.lastBackup).toEqual({ ok: true, message: 'Backed up step 4' });
-    const ids = [...new Set(sent.map((s) => s.id))];
-    expect(ids).toHaveLength(2); // status + plot
-    const statusMsgs = sent.filter((s) => s.id === ids[0]);
-    // start, step 4 (end of epoch forces), epoch, backup, done — steps 1-3 throttled away
-    expect(statusMsgs).toHaveLength(5);
-    expect(statusMsgs.at(-1)!.data['text/plain']).toBe('[s1] epoch 1/2 [####################] step 4/4 train_loss=0.5000 val_loss=0.6000 val_acc=0.8000');
-    expect(statusMsgs.at(-1)!.data['text/html']).toContain('<b>s1</b>');
-    expect(statusMsgs.at(-1)!.data['text/html']).toContain('Backed up step 4');
-    const plot = sent.find((s) => s.id === ids[1])!;
-    expect(plot.data['image/svg+xml']).toContain('<polyline');
   });
 });
 

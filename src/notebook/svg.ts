@@ -1,13 +1,20 @@
-// Hand-written SVG line charts (loss and metrics per epoch). Plotting libraries can do this in
-// Node (vega renders SVG without a DOM, for instance), but they are large dependency trees that
-// every notebook would load for two charts of polylines, axes and a legend.
+// Hand-written SVG line charts: one plot area with axes, ticks, lines and points whose <title>
+// shows the value on hover. Plotting libraries can do this in Node (vega renders SVG without a
+// DOM, for instance), but they are large dependency trees that every notebook would load for
+// panels of polylines, axes and a legend.
 
 export interface Series {
   name: string;
-  points: [number, number][];
+  /** `[x, y]`, or `[x, y, hover text]` for the point's tooltip. */
+  points: ([number, number] | [number, number, string])[];
   /** Default: the next color of the palette. */
   color?: string;
   dashed?: boolean;
+  /** Line width (default 2). */
+  width?: number;
+  opacity?: number;
+  /** Draw a dot with a hover title at each point (default true). */
+  dots?: boolean;
 }
 
 export interface ChartOptions {
@@ -19,7 +26,7 @@ export interface ChartOptions {
   logY?: boolean;
 }
 
-const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+export const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
 export function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -47,106 +54,136 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   return ticks;
 }
 
-function fmtTick(v: number): string {
+export function fmtTick(v: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
   if (a >= 1e4 || a < 1e-3) return v.toExponential(1);
   return String(Number(v.toPrecision(4)));
 }
 
-/** A line chart as a standalone SVG string. Empty series are skipped; no data gives a note. */
-export function lineChart(series: Series[], opts: ChartOptions = {}): string {
-  const W = opts.width ?? 560;
-  const ty = (y: number) => (opts.logY ? Math.log10(y) : y);
-  const usable = series
-    .map((s, i) => ({ ...s, color: s.color ?? COLORS[i % COLORS.length]!, points: s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!opts.logY || y > 0)) }))
+/** A value for hover texts: 4 significant digits, exponent form for tiny and huge values. */
+export function fmtValue(v: number): string {
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : String(Number(v.toPrecision(4)));
+}
+
+export interface PanelBox {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export interface PanelOptions {
+  title?: string;
+  xLabel?: string;
+  logY?: boolean;
+  /** The x range to show (default: the data's). Panels of one figure share it. */
+  xRange?: [number, number];
+  /** Vertical dashed lines with a label at their top (stage boundaries). */
+  marks?: { x: number; label: string }[];
+  fontSize?: number;
+}
+
+/** Series with their non-finite (and, on log axes, non-positive) points dropped; empty ones left out. */
+function usableSeries(series: Series[], logY: boolean): (Series & { color: string })[] {
+  return series
+    .map((s, i) => ({ ...s, color: s.color ?? COLORS[i % COLORS.length]!, points: s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!logY || y > 0)) }))
     .filter((s) => s.points.length > 0);
-  // The legend goes in rows under the plot (inside, it would hide lines near the top).
-  const m = { l: 56, r: 16, t: opts.title ? 28 : 12, b: 40 };
-  const legend: { x: number; row: number }[] = [];
-  let lx = 0, row = 0;
-  for (const s of usable) {
-    const w = 22 + s.name.length * 6.5 + 16; // sample line, label at ~6.5 px per character, gap
-    if (lx > 0 && lx + w > W - m.l - m.r) [lx, row] = [0, row + 1];
-    legend.push({ x: m.l + lx, row });
-    lx += w;
-  }
-  const legendH = usable.length ? (row + 1) * 15 + 4 : 0;
-  const H = opts.height ?? 300 + legendH;
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-  ];
-  if (opts.title) parts.push(`<text x="${W / 2}" y="17" text-anchor="middle" font-size="13" font-weight="bold">${escapeXml(opts.title)}</text>`);
+}
+
+/**
+ * Draws one plot area into `parts`: frame, y grid and ticks, x ticks, the lines, dots with hover
+ * titles (`x: name = value` unless the point brings its own), the title and the x label. `box`
+ * is the frame (ticks and labels go outside it).
+ */
+export function drawPanel(parts: string[], box: PanelBox, series: Series[], opts: PanelOptions = {}): void {
+  const logY = opts.logY === true;
+  const fs = opts.fontSize ?? 11;
+  const ty = (y: number) => (logY ? Math.log10(y) : y);
+  const usable = usableSeries(series, logY);
+  if (opts.title) parts.push(`<text x="${box.x + box.w / 2}" y="${box.y - 7}" text-anchor="middle" font-size="${fs + 1}" font-weight="bold">${escapeXml(opts.title)}</text>`);
+  parts.push(`<rect x="${box.x}" y="${box.y}" width="${box.w}" height="${box.h}" fill="none" stroke="#999"/>`);
   if (usable.length === 0) {
-    parts.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle" fill="#888">no data yet</text></svg>`);
-    return parts.join('');
+    parts.push(`<text x="${box.x + box.w / 2}" y="${box.y + box.h / 2}" text-anchor="middle" fill="#888">no data yet</text>`);
+    return;
   }
   const xs = usable.flatMap((s) => s.points.map((p) => p[0]));
   const ys = usable.flatMap((s) => s.points.map((p) => ty(p[1])));
-  let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  let [x0, x1] = opts.xRange ?? [Math.min(...xs), Math.max(...xs)];
   if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
-  const yt = niceTicks(Math.min(...ys), Math.max(...ys));
+  const yt = niceTicks(Math.min(...ys), Math.max(...ys), Math.max(2, Math.min(5, Math.floor(box.h / 40))));
   const [y0, y1] = [yt[0]!, yt[yt.length - 1]!];
-  const pw = W - m.l - m.r;
-  const ph = H - m.t - m.b - legendH;
-  const px = (x: number) => m.l + ((x - x0) / (x1 - x0)) * pw;
-  const py = (y: number) => m.t + ph - ((ty(y) - y0) / (y1 - y0 || 1)) * ph;
-  const pyT = (t: number) => m.t + ph - ((t - y0) / (y1 - y0 || 1)) * ph;
+  const px = (x: number) => box.x + ((x - x0) / (x1 - x0)) * box.w;
+  const pyT = (t: number) => box.y + box.h - ((t - y0) / (y1 - y0 || 1)) * box.h;
+  const py = (y: number) => pyT(ty(y));
   for (const t of yt) {
     const y = pyT(t).toFixed(1);
-    parts.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`);
-    parts.push(`<text x="${m.l - 6}" y="${y}" dy="0.32em" text-anchor="end" fill="#444">${escapeXml(fmtTick(opts.logY ? 10 ** t : t))}</text>`);
+    parts.push(`<line x1="${box.x}" x2="${box.x + box.w}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`);
+    parts.push(`<text x="${box.x - 6}" y="${y}" dy="0.32em" text-anchor="end" fill="#444">${escapeXml(fmtTick(logY ? 10 ** t : t))}</text>`);
   }
   const intX = xs.every((x) => Number.isInteger(x));
-  const xt = niceTicks(x0, x1, Math.min(8, Math.max(2, Math.round(x1 - x0)))).filter((t) => t >= x0 && t <= x1 && (!intX || Number.isInteger(t)));
-  for (const t of xt) {
-    parts.push(`<text x="${px(t).toFixed(1)}" y="${m.t + ph + 15}" text-anchor="middle" fill="#444">${escapeXml(fmtTick(t))}</text>`);
-  }
-  parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
-  if (opts.xLabel) parts.push(`<text x="${m.l + pw / 2}" y="${m.t + ph + 34}" text-anchor="middle" fill="#444">${escapeXml(opts.xLabel)}</text>`);
-  usable.forEach((s, i) => {
-    const dash = s.dashed ? ' stroke-dasharray="5 3"' : '';
-    const pts = s.points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`);
-    parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2"${dash} points="${pts.join(' ')}"><title>${escapeXml(s.name)}</title></polyline>`);
-    for (const p of pts) {
-      const [cx, cy] = p.split(',');
-      parts.push(`<circle cx="${cx}" cy="${cy}" r="2.5" fill="${s.color}"/>`);
-    }
-    const { x, row: r } = legend[i]!;
-    const ly = m.t + ph + m.b + 6 + r * 15;
-    parts.push(`<line x1="${x}" x2="${x + 18}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`);
-    parts.push(`<text x="${x + 22}" y="${ly}" dy="0.32em" fill="#222">${escapeXml(s.name)}</text>`);
+  const want = Math.min(Math.max(2, Math.floor(box.w / 60)), Math.max(2, Math.round(x1 - x0)));
+  const xt = niceTicks(x0, x1, want).filter((t) => t >= x0 - 1e-9 && t <= x1 + 1e-9 && (!intX || Number.isInteger(t)));
+  for (const t of xt) parts.push(`<text x="${px(t).toFixed(1)}" y="${box.y + box.h + fs + 4}" text-anchor="middle" fill="#444">${escapeXml(fmtTick(t))}</text>`);
+  const marks = opts.marks ?? [];
+  marks.forEach((m, k) => {
+    const x = px(m.x);
+    parts.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${box.y}" y2="${box.y + box.h}" stroke="#888" stroke-dasharray="3 3"/>`);
+    // Labels on two alternating rows, each cut to the room before the next label of its row.
+    const room = (k + 2 < marks.length ? px(marks[k + 2]!.x) : box.x + box.w) - x - 4;
+    const chars = Math.max(1, Math.floor(room / ((fs - 2) * 0.6)));
+    const label = m.label.length > chars ? `${m.label.slice(0, Math.max(1, chars - 1))}…` : m.label;
+    parts.push(`<text x="${(x + 3).toFixed(1)}" y="${box.y + (fs - 1) * (1 + (k % 2))}" font-size="${fs - 2}" fill="#666">${escapeXml(label)}<title>${escapeXml(m.label)}</title></text>`);
   });
+  if (opts.xLabel) parts.push(`<text x="${box.x + box.w / 2}" y="${box.y + box.h + 2 * fs + 8}" text-anchor="middle" fill="#444">${escapeXml(opts.xLabel)}</text>`);
+  for (const s of usable) {
+    const dash = s.dashed ? ' stroke-dasharray="5 3"' : '';
+    const op = s.opacity !== undefined ? ` stroke-opacity="${s.opacity}"` : '';
+    const pts = s.points.map(([x, y]) => [px(x).toFixed(1), py(y).toFixed(1)] as const);
+    parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="${s.width ?? 2}"${dash}${op} points="${pts.map((p) => p.join(',')).join(' ')}"><title>${escapeXml(s.name)}</title></polyline>`);
+    if (s.dots === false) continue;
+    s.points.forEach((p, k) => {
+      const tip = p[2] ?? `${fmtValue(p[0])}: ${s.name} = ${fmtValue(p[1])}`;
+      parts.push(`<circle cx="${pts[k]![0]}" cy="${pts[k]![1]}" r="2.5" fill="${s.color}"><title>${escapeXml(tip)}</title></circle>`);
+    });
+  }
+}
+
+/** Legend entries in rows of at most `width` px; returns the rows' height. */
+export function drawLegend(parts: string[], x0: number, y0: number, width: number, series: Series[]): number {
+  let lx = 0;
+  let row = 0;
+  series.forEach((s, i) => {
+    const w = 22 + s.name.length * 6.5 + 16; // sample line, label at ~6.5 px per character, gap
+    if (lx > 0 && lx + w > width) [lx, row] = [0, row + 1];
+    const x = x0 + lx;
+    const y = y0 + row * 15;
+    const color = s.color ?? COLORS[i % COLORS.length]!;
+    const dash = s.dashed ? ' stroke-dasharray="5 3"' : '';
+    parts.push(`<line x1="${x}" x2="${x + 18}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="${Math.max(2, s.width ?? 2)}"${dash}${s.opacity !== undefined ? ` stroke-opacity="${s.opacity}"` : ''}/>`);
+    parts.push(`<text x="${x + 22}" y="${y}" dy="0.32em" fill="#222">${escapeXml(s.name)}</text>`);
+    lx += w;
+  });
+  return series.length ? (row + 1) * 15 + 4 : 0;
+}
+
+export function svgOpen(w: number, h: number): string[] {
+  return [`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="11">`, `<rect width="${w}" height="${h}" fill="white"/>`];
+}
+
+/** A line chart as a standalone SVG string, legend under the plot. Empty series are skipped; no data gives a note. */
+export function lineChart(series: Series[], opts: ChartOptions = {}): string {
+  const W = opts.width ?? 560;
+  const usable = usableSeries(series, opts.logY === true);
+  const m = { l: 56, r: 16, t: opts.title ? 28 : 12, b: 40 };
+  // The legend goes in rows under the plot (inside, it would hide lines near the top).
+  const legendH = drawLegend([], 0, 0, W - m.l - m.r, usable);
+  const H = opts.height ?? 300 + legendH;
+  const parts = svgOpen(W, H);
+  const box = { x: m.l, y: m.t, w: W - m.l - m.r, h: H - m.t - m.b - legendH };
+  drawPanel(parts, box, usable, { title: opts.title, xLabel: opts.xLabel, logY: opts.logY });
+  drawLegend(parts, m.l, box.y + box.h + m.b + 6, box.w, usable);
   parts.push('</svg>');
   return parts.join('');
-}
-
-export interface EpochRecord {
-  /** 0-based epoch as the trainer reports it; plotted 1-based. */
-  epoch: number;
-  values: Record<string, number>;
-}
-
-/** Splits per-epoch metrics into a loss chart (`*loss*`) and a chart of the other metrics. */
-export function metricsCharts(history: EpochRecord[], title = ''): { losses: string; others: string | null; keys: string[] } {
-  const keys = [...new Set(history.flatMap((h) => Object.keys(h.values)))].sort();
-  // A metric and its val_ twin share a color; the validation line is dashed.
-  const base = (k: string) => k.replace(/^(val|train)_/, '');
-  const bases = [...new Set(keys.map(base))];
-  const toSeries = (ks: string[]): Series[] =>
-    ks.map((k) => ({
-      name: k,
-      points: history.filter((h) => k in h.values).map((h) => [h.epoch + 1, h.values[k]!] as [number, number]),
-      color: COLORS[bases.indexOf(base(k)) % COLORS.length],
-      dashed: k.startsWith('val_'),
-    }));
-  const lossKeys = keys.filter((k) => /loss/i.test(k));
-  const otherKeys = keys.filter((k) => !/loss/i.test(k) && !/^(lr|time|seconds)/.test(k));
-  const t = title ? `${title}: ` : '';
-  return {
-    losses: lineChart(toSeries(lossKeys), { title: `${t}loss per epoch`, xLabel: 'epoch' }),
-    others: otherKeys.length ? lineChart(toSeries(otherKeys), { title: `${t}metrics per epoch`, xLabel: 'epoch' }) : null,
-    keys,
-  };
 }

@@ -6,7 +6,8 @@ import type { OutputCollector } from './notebook-file.js';
 
 export interface OutputSink {
   stream(name: string, text: string): void;
-  display(data: Record<string, unknown>, update: boolean): void;
+  /** `displayId`: set for displays that may be updated in place (update_display_data). */
+  display(data: Record<string, unknown>, update: boolean, displayId?: string): void;
 }
 
 export interface ExecuteResult {
@@ -62,10 +63,10 @@ export class KernelClient {
         sink.stream(c.name, c.text);
       } else if (t === 'display_data') {
         collector.display(c.data, c.metadata, c.transient?.display_id);
-        sink.display(c.data, false);
+        sink.display(c.data, false, c.transient?.display_id);
       } else if (t === 'update_display_data') {
         collector.update(c.data, c.metadata, c.transient?.display_id);
-        sink.display(c.data, true);
+        sink.display(c.data, true, c.transient?.display_id);
       } else if (t === 'execute_result') {
         collector.other({ output_type: 'execute_result', data: c.data, metadata: c.metadata ?? {}, execution_count: c.execution_count });
         sink.display(c.data, false);

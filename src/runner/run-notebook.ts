@@ -83,10 +83,29 @@ export function displayText(data: Record<string, unknown>): string {
   return `[${Object.keys(data).join(', ')} output]`;
 }
 
+/**
+ * What a terminal prints of a display: all of it the first time; for a display updated in place
+ * (a training cell's live block: epoch lines above a status that changes), only the lines the
+ * previous version did not have, so each epoch line is printed once and the status as it changes.
+ */
+export function displayPrinter(): (data: Record<string, unknown>, update: boolean, displayId?: string) => string {
+  const seen = new Map<string, Set<string>>();
+  return (data, _update, displayId) => {
+    const text = displayText(data);
+    if (!displayId) return text;
+    const lines = text.split('\n');
+    const before = seen.get(displayId) ?? new Set<string>();
+    seen.set(displayId, new Set(lines));
+    return lines.filter((l) => !before.has(l)).join('\n');
+  };
+}
+
+const printDisplay = displayPrinter();
+
 export const terminalSink: OutputSink = {
   stream: (name, text) => (name === 'stderr' ? process.stderr : process.stdout).write(text),
-  display: (data) => {
-    const text = displayText(data);
+  display: (data, update, displayId) => {
+    const text = printDisplay(data, update, displayId);
     if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   },
 };
