@@ -158,7 +158,7 @@ export const RunbookSchema = z.object({
 export type Runbook = z.infer<typeof RunbookSchema>;
 export type Stage = z.infer<typeof StageSchema>;
 
-const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** `defaults` then `stage` keys; plain objects (data, checkpoint, …) merge one level deep. */
 export function mergeStage(defaults: Record<string, unknown>, stage: Record<string, unknown>): Record<string, unknown> {

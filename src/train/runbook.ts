@@ -3,7 +3,7 @@
 // previous stage's best checkpoint (weights only, fresh optimizer).
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, StageOrderError, parseRunbook, parseTrainConfig, stageInput, type Runbook, type TrainConfig } from './config.js';
+import { ConfigError, StageOrderError, isPlain, parseRunbook, parseTrainConfig, stageInput, type Runbook, type TrainConfig } from './config.js';
 import type { DoneReason, Metrics } from './events.js';
 import { loadCheckpointState, selectResume, type TrainState } from '../checkpoint/index.js';
 import { finishedReason } from './resume-state.js';
@@ -129,7 +129,6 @@ export interface RunbookOverrides {
   device?: string;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const OTHER_DATASET = ['name', 'n', 'noise', 'clutter', 'options', 'path', 'ann', 'format', 'classes'];
 
 /** The runbook with `o` in its defaults for every stage (stages' own values for those keys give way). */
@@ -139,8 +138,8 @@ export function overrideRunbook(rb: Runbook, o: RunbookOverrides): Runbook {
   const top = Object.entries({ model: o.model, device: o.device }).filter(([, v]) => v);
   if (!set.length && !top.length) return rb;
   const data = (d: unknown, isDefaults: boolean): unknown => {
-    if (!isDefaults && !isObject(d)) return d;
-    const out: Record<string, unknown> = { ...(isObject(d) ? d : {}) };
+    if (!isDefaults && !isPlain(d)) return d;
+    const out: Record<string, unknown> = { ...(isPlain(d) ? d : {}) };
     for (const k of given.path ? OTHER_DATASET : []) delete out[k];
     for (const [k, v] of set) if (isDefaults) out[k] = v; else delete out[k];
     return out;
