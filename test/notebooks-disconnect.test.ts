@@ -98,5 +98,5 @@ describe.skipIf(!hasJupyter)('disconnect during stage 2 (headless notebooks)', (
     const executed = readFileSync(path.join(out, '03-stage3.ipynb'), 'utf8');
     expect(executed).toContain('image/svg+xml');
     expect(executed).toContain('metrics per epoch');
-  });
+  }, 300_000); // kernels and a Jupyter server: 90 s quiet, past 120 s on a loaded machine
 });

@@ -70,7 +70,7 @@ describe.skipIf(!!skip)('notebooks through nbclient (jupyter nbconvert --execute
     expect(outputsOf(nb, 'error')).toEqual([]);
     expect(outputsOf(nb, 'display_data').some((o) => 'image/svg+xml' in (o.data as object))).toBe(true);
     // The training cell: one live block per stage call (its last state), no log lines; the detail is in the run's log.
-    const train = codeCells(nb).find((c) => [c.source].flat().join('').includes("runStage('stage1-head'"))!;
+    const train = codeCells(nb).find((c) => [c.source].flat().join('').includes('runStage(STAGE,'))!;
     expect(train.outputs!.map((o) => o.output_type)).toEqual(['display_data', 'display_data']);
     const block = [(train.outputs![1]!.data as Record<string, string | string[]>)['text/plain']].flat().join('');
     expect(block.match(/^Epoch \d+\/1: train_loss=/gm)).toHaveLength(1);

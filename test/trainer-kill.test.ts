@@ -78,7 +78,7 @@ describe('kill -9 / resume exactness (CPU EP)', () => {
     expect(stepLosses(runDir)).toEqual(stepLosses(refDir));
     expect(b.state.metrics.map((m) => m.values)).toEqual(a.state.metrics.map((m) => m.values));
     expect(b.state.best).toEqual(a.state.best);
-  });
+  }, 300_000); // 22 child runs: ~85 s quiet, past 120 s on a loaded machine
 
   it('early-stopping counters survive a resume: the resumed run stops at the same epoch', async () => {
     // minDelta so large that nothing after epoch 1 counts as an improvement: patience 2 → stop after epoch 3 of 6

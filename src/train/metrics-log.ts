@@ -47,7 +47,10 @@ export class MetricsLog {
     for (const r of this.readSafely()) {
       if (r.type !== 'epoch') continue;
       const values: Record<string, number | null> = {};
-      for (const [k, v] of Object.entries(r)) if ((typeof v === 'number' || v === null) && k !== 'epoch' && k !== 'globalStep') values[k] = v;
+      for (const [k, v] of Object.entries(r)) {
+        const n = typeof v === 'number' ? v : v === null ? null : undefined; // TypeScript 5.0 (tslab) does not narrow `number || null`
+        if (n !== undefined && k !== 'epoch' && k !== 'globalStep') values[k] = n;
+      }
       byEpoch.set(r.epoch, { epoch: r.epoch, globalStep: r.globalStep, values, time: r.time });
     }
     return [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
