@@ -33,8 +33,11 @@ function exec(code: string): Run {
 const ofType = (r: Run, t: string) => r.msgs.filter((m) => m.header.msg_type === t).map((m) => m.content as Record<string, any>);
 const statuses = () => all.filter((e) => e.msg.header.msg_type === 'status').map((e) => [(e.msg.content as { execution_state: string }).execution_state, (e.msg.parent_header as { msg_id?: string }).msg_id]);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const waitForText = async (r: Run, text: string, ms = 20_000) => {
-  for (let t = 0; t < ms && !JSON.stringify(ofType(r, 'stream')).includes(text); t += 50) await sleep(50);
+const waitForText = async (r: Run, text: string, ms = 60_000) => {
+  for (let t = 0; !JSON.stringify(ofType(r, 'stream')).includes(text); t += 50) {
+    if (t >= ms) throw new Error(`the cell did not print "${text}" within ${ms / 1000} s (an Interrupt sent now would find no cell running)`);
+    await sleep(50);
+  }
 };
 
 describe.skipIf(!hasJupyter)('drivetrain kernel on the wire', () => {

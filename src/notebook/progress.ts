@@ -78,6 +78,14 @@ export function notebookProgress(opts: ProgressOptions = {}): ProgressView {
   };
 }
 
+/** What the run's log gets for an event: the terminal's verbose line, durable checkpoints too; no step lines. */
+function logLine(e: TrainEvent): string | null {
+  if (e.type === 'step') return null;
+  const line = eventLine(e, true);
+  if (line === null && e.type === 'checkpoint' && e.phase === 'durable') return `Checkpoint ${path.basename(e.path)} is durable (step ${e.globalStep})`;
+  return line;
+}
+
 /** The run's detailed log: lines wait in memory until the run folder is known. */
 class RunLog {
   private file: string | null = null;
@@ -153,7 +161,7 @@ class NotebookBlock implements ProgressView {
 
   private on(e: TrainEvent): void {
     const s = this.s;
-    if (e.type !== 'step') this.log.line(e.type === 'checkpoint' ? eventLine(e, true) ?? (e.phase === 'durable' ? `Checkpoint ${path.basename(e.path)} is durable (step ${e.globalStep})` : null) : eventLine(e, true));
+    this.log.line(logLine(e));
     switch (e.type) {
       case 'start':
         Object.assign(s, { stage: e.stage ?? s.stage, runDir: e.runDir, epochs: e.epochs, steps: e.stepsPerEpoch, epoch: e.startEpoch, step: 0 });

@@ -11,6 +11,11 @@ describe('svg', () => {
     expect(t[0]).toBeLessThanOrEqual(0.13);
     expect(t[t.length - 1]).toBeGreaterThanOrEqual(2.71);
     expect(niceTicks(3, 3).length).toBeGreaterThan(1);
+    // Means of equal values differ in the last bit: one value, not an endless run of tiny steps.
+    const t2 = niceTicks(0.09999999999999999, 0.1);
+    expect(t2.length).toBeGreaterThan(1);
+    expect(t2.length).toBeLessThan(10);
+    expect(t2[0]).toBeLessThan(0.1);
   });
   it('draws one polyline per non-empty series, escapes names, maps points into the plot', () => {
     const svg = lineChart(

@@ -35,7 +35,9 @@ export function escapeXml(s: string): string {
 /** About `count` round tick values covering [lo, hi]. */
 export function niceTicks(lo: number, hi: number, count = 5): number[] {
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [];
-  if (lo === hi) {
+  // A range within rounding (means of equal values) is one value: steps that small never advance.
+  if (hi - lo <= Math.max(Math.abs(lo), Math.abs(hi)) * 1e-9) {
+    lo = hi = (lo + hi) / 2;
     const d = Math.abs(lo) > 0 ? Math.abs(lo) * 0.1 : 1;
     lo -= d;
     hi += d;
@@ -46,7 +48,7 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   const ticks: number[] = [];
   // From the last round value ≤ lo to the first ≥ hi, so every point lies inside the axis.
   const first = Math.floor(lo / step + 1e-9);
-  for (let k = first; ; k++) {
+  for (let k = first; ticks.length < 100; k++) {
     const v = Number((k * step).toPrecision(12));
     ticks.push(v);
     if (v >= hi - step * 1e-9) break;
@@ -110,9 +112,11 @@ export function drawPanel(parts: string[], box: PanelBox, series: Series[], opts
   }
   const xs = usable.flatMap((s) => s.points.map((p) => p[0]));
   const ys = usable.flatMap((s) => s.points.map((p) => ty(p[1])));
-  let [x0, x1] = opts.xRange ?? [Math.min(...xs), Math.max(...xs)];
+  const min = (a: number[]) => a.reduce((m, v) => (v < m ? v : m), Infinity); // no spread: series may be long
+  const max = (a: number[]) => a.reduce((m, v) => (v > m ? v : m), -Infinity);
+  let [x0, x1] = opts.xRange ?? [min(xs), max(xs)];
   if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
-  const yt = niceTicks(Math.min(...ys), Math.max(...ys), Math.max(2, Math.min(5, Math.floor(box.h / 40))));
+  const yt = niceTicks(min(ys), max(ys), Math.max(2, Math.min(5, Math.floor(box.h / 40))));
   const [y0, y1] = [yt[0]!, yt[yt.length - 1]!];
   const px = (x: number) => box.x + ((x - x0) / (x1 - x0)) * box.w;
   const pyT = (t: number) => box.y + box.h - ((t - y0) / (y1 - y0 || 1)) * box.h;
