@@ -47,7 +47,11 @@ export class MetricsLog {
     for (const r of this.readSafely()) {
       if (r.type !== 'epoch') continue;
       const values: Record<string, number | null> = {};
-      for (const [k, v] of Object.entries(r)) if ((typeof v === 'number' || v === null) && k !== 'epoch' && k !== 'globalStep') values[k] = v;
+      for (const [k, v] of Object.entries(r)) {
+        if (k === 'epoch' || k === 'globalStep') continue;
+        if (typeof v === 'number') values[k] = v;
+        else if (v === null) values[k] = null; // a NaN/Inf metric (tslab's TypeScript 5.0 narrows no `unknown` by `=== null`)
+      }
       byEpoch.set(r.epoch, { epoch: r.epoch, globalStep: r.globalStep, values, time: r.time });
     }
     return [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
