@@ -82,6 +82,10 @@ export class BackupRunner implements Backup {
   enqueue(info: DurableInfo): void {
     if (this.closed) throw new Error('backup.enqueue() after close()');
     const name = info.name ?? path.basename(info.dir);
+    // already uploading, queued (the start-up reconcile may have found it first) or on the store
+    const same = this.queue.find((j) => j.name === name);
+    if (same) same.mustKeep ||= this.isKeeper(info);
+    if (same || this.current?.name === name || this.publisher.has(name)) return;
     const job: Job = { dir: path.resolve(info.dir), name, kind: info.kind ?? 'last', globalStep: info.globalStep ?? 0, bytes: 0, mustKeep: this.isKeeper(info), attempt: 0 };
     void dirBytes(job.dir).then((b) => { job.bytes = b; });
     // A newer checkpoint replaces waiting older ones, unless those must be kept.

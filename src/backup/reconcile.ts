@@ -19,7 +19,7 @@ export interface LocalCheckpoint {
   created: string;
 }
 
-export interface KeptCheckpoint extends LocalCheckpoint {
+export interface DueCheckpoint extends LocalCheckpoint {
   /** why the store must have it */
   why: 'newest' | 'best' | 'permanent';
 }
@@ -42,9 +42,9 @@ export async function localCheckpoints(runDir: string): Promise<LocalCheckpoint[
 }
 
 /** The newest, the best and the permanent ones among `list` (each once; newest first). */
-export function keptCheckpoints(list: readonly LocalCheckpoint[], keep: Pick<CheckpointOptions['keep'], 'best'> | undefined): KeptCheckpoint[] {
-  const out: KeptCheckpoint[] = [];
-  const add = (c: LocalCheckpoint | null, why: KeptCheckpoint['why']) => {
+export function keptCheckpoints(list: readonly LocalCheckpoint[], keep: Pick<CheckpointOptions['keep'], 'best'> | undefined): DueCheckpoint[] {
+  const out: DueCheckpoint[] = [];
+  const add = (c: LocalCheckpoint | null, why: DueCheckpoint['why']) => {
     if (c && !out.some((o) => o.name === c.name)) out.push({ ...c, why });
   };
   add(newestOf(list), 'newest');
@@ -54,7 +54,7 @@ export function keptCheckpoints(list: readonly LocalCheckpoint[], keep: Pick<Che
 }
 
 /** The kept checkpoints whose names the store's index lacks. */
-export function missingOnStore(list: readonly LocalCheckpoint[], keep: Pick<CheckpointOptions['keep'], 'best'> | undefined, stored: Iterable<string>): KeptCheckpoint[] {
+export function missingOnStore(list: readonly LocalCheckpoint[], keep: Pick<CheckpointOptions['keep'], 'best'> | undefined, stored: Iterable<string>): DueCheckpoint[] {
   const have = new Set(stored);
   return keptCheckpoints(list, keep).filter((c) => !have.has(c.name));
 }

@@ -11,7 +11,7 @@ import type { Store } from '../storage/store.js';
 import { BackupRunner, formatBackupEvent } from './backup.js';
 import { LOG_FILE } from './log-backup.js';
 import { DEFAULT_KEEP, RunPublisher, type KeepPolicy } from './publish.js';
-import { localCheckpoints, missingOnStore, type KeptCheckpoint } from './reconcile.js';
+import { localCheckpoints, missingOnStore, type DueCheckpoint } from './reconcile.js';
 
 export interface BackupRunOptions {
   runDir: string;
@@ -23,7 +23,7 @@ export interface BackupRunOptions {
   log?: (line: string) => void;
 }
 
-export interface BackupRunResult { run: string; uploaded: string[]; missing: KeptCheckpoint[]; lastError: string | null }
+export interface BackupRunResult { run: string; uploaded: string[]; missing: DueCheckpoint[]; lastError: string | null }
 
 export async function backupRunFolder(o: BackupRunOptions): Promise<BackupRunResult> {
   const runDir = path.resolve(o.runDir);

@@ -4,7 +4,7 @@
 // says exactly which checkpoints are not backed up and the command that finishes the job.
 import type { CheckpointManager } from '../checkpoint/manager.js';
 import { formatBackupEvent, startBackup, type Backup, type BackupStatus } from '../backup/backup.js';
-import { localCheckpoints, missingOnStore, type KeptCheckpoint } from '../backup/reconcile.js';
+import { localCheckpoints, missingOnStore, type DueCheckpoint } from '../backup/reconcile.js';
 import { checkBackupTarget } from '../backup/target-check.js';
 import { checkQuota, storeFromTarget } from '../storage/mount.js';
 import type { Store } from '../storage/store.js';
@@ -28,7 +28,7 @@ export interface BackupOutcome {
   ok: boolean;
   store: string;
   /** kept local checkpoints (newest, best, permanent) the store does not have */
-  missing: KeptCheckpoint[];
+  missing: DueCheckpoint[];
   /** the final flush hit flushTimeoutS */
   timedOut: boolean;
   lastError: string | null;

@@ -21,5 +21,5 @@ export { ScheduleSchema, scheduleFactor, updatePlateau, initialScheduleState, ty
 export { EarlyStopSchema as EarlyStoppingSchema, updateEarlyStop, initialEarlyStop, type EarlyStopConfig, type EarlyStopState } from './early-stop.js';
 export { createModel, resolveModel, checkSpec, modelContext, glyphModel, glyphTinyModel, mnistModel, resnetModel, MODELS, type ModelSpec, type ModelContext, type ModelFactory, type ContextInput } from './models.js';
 export { createEngine, type TrainEngine } from './engine-adapter.js';
-export { startRunBackup, type BackupOption, type RunBackup } from './backup-link.js';
+export { startRunBackup, prepareRunBackup, DEFAULT_FLUSH_TIMEOUT_S, type BackupOption, type BackupOutcome, type PreparedBackup, type RunBackup } from './backup-link.js';
 export type { LoopEngine, LoopCheckpoints, ResumePoint } from './ports.js';

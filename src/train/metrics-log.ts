@@ -48,8 +48,9 @@ export class MetricsLog {
       if (r.type !== 'epoch') continue;
       const values: Record<string, number | null> = {};
       for (const [k, v] of Object.entries(r)) {
-        const n = typeof v === 'number' ? v : v === null ? null : undefined; // TypeScript 5.0 (tslab) does not narrow `number || null`
-        if (n !== undefined && k !== 'epoch' && k !== 'globalStep') values[k] = n;
+        if (k === 'epoch' || k === 'globalStep') continue;
+        if (typeof v === 'number') values[k] = v;
+        else if (v === null) values[k] = null; // a NaN/Inf metric (tslab's TypeScript 5.0 narrows no `unknown` by `=== null`)
       }
       byEpoch.set(r.epoch, { epoch: r.epoch, globalStep: r.globalStep, values, time: r.time });
     }
