@@ -5,6 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors.js';
+import { fsCause } from '../checkpoint/fsio.js';
 import { LocalDirStore } from '../storage/local-store.js';
 import { storeFromSpec } from '../storage/mount.js';
 import type { Store } from '../storage/store.js';
@@ -69,12 +70,5 @@ async function explainLocal(root: string, target: string, e: unknown): Promise<B
     cur = up;
   }
   const code = (e as NodeJS.ErrnoException)?.code ?? '';
-  const why: Record<string, string> = {
-    EROFS: `${cur} is on a read-only file system`,
-    EACCES: `permission denied in ${cur}`,
-    EPERM: `permission denied in ${cur}`,
-    ENOSPC: `the disk holding ${cur} is full`,
-    EDQUOT: `the disk quota for ${cur} is exhausted`,
-  };
-  return new BackupTargetError(`cannot back up to ${target}: ${why[code] ?? (e as Error)?.message ?? String(e)}. ${FIX}.`, { cause: e });
+  return new BackupTargetError(`cannot back up to ${target}: ${fsCause(code, cur) ?? (e as Error)?.message ?? String(e)}. ${FIX}.`, { cause: e });
 }

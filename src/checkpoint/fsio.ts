@@ -92,16 +92,22 @@ export async function explainDirError(fs: CkptFs, dir: string, e: unknown, what 
     }
   }
   const where = `${abs} cannot be ${missing ? 'created' : 'written'}`;
-  const cause: Record<string, string> = {
-    EROFS: `${cur} is on a read-only file system`,
-    EACCES: `permission denied in ${cur}`,
-    EPERM: `permission denied in ${cur}`,
-    ENOSPC: `the disk holding ${cur} is full`,
-    EDQUOT: `the disk quota for ${cur} is exhausted`,
-  };
-  if (!cause[code]) return e as Error;
+  const cause = fsCause(code, cur);
+  if (!cause) return e as Error;
   const fix = code === 'ENOSPC' || code === 'EDQUOT' ? 'Free space there (e.g. drivetrain clean-checkpoints) or choose another output folder (--out DIR)' : `${FIX} that you can write, e.g. ./runs/<name>`;
-  return new CheckpointError('NOT_WRITABLE', `${where}: ${cause[code]}. ${fix}.`, { file: cur, cause: e });
+  return new CheckpointError('NOT_WRITABLE', `${where}: ${cause}. ${fix}.`, { file: cur, cause: e });
+}
+
+/** Why a folder cannot be written, in words, for the error codes a user can fix; else undefined. */
+export function fsCause(code: string, dir: string): string | undefined {
+  const why: Record<string, string> = {
+    EROFS: `${dir} is on a read-only file system`,
+    EACCES: `permission denied in ${dir}`,
+    EPERM: `permission denied in ${dir}`,
+    ENOSPC: `the disk holding ${dir} is full`,
+    EDQUOT: `the disk quota for ${dir} is exhausted`,
+  };
+  return why[code];
 }
 
 /** mkdir -p with a NOT_WRITABLE error that names the cause and the fix. */
